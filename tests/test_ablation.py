@@ -1,0 +1,198 @@
+"""Tests for head ablation, faithfulness and path patching on the tiny in-process model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from sae_circuits_widget import ablation as ab
+from sae_circuits_widget.task import Task
+from sae_circuits_widget.testing import tiny_model as make_tiny
+
+POS = [
+    "When Mary and John went to the store , John gave a drink to",
+    "When Anna and Tom went to the park , Tom gave a book to",
+    "When John and Mary went to the store , Mary gave a book to",
+    "When Tom and Anna went to the park , Anna gave a drink",
+]
+NEG = [
+    "When Mary and John went to the store , Tom gave a drink to",
+    "When Anna and Tom went to the park , John gave a book to",
+    "When John and Mary went to the store , Anna gave a book to",
+    "When Tom and Anna went to the park , Mary gave a drink",
+]
+ANS = [("Mary", "John"), ("Anna", "Tom"), ("John", "Mary"), ("Tom", "Anna")]
+ZEROED = (0, 2)
+
+
+def make_task(model, positives=POS, negatives=NEG, answers=ANS) -> Task:
+    vocab = model.tokenizer.get_vocab()
+    return Task(
+        "toy_ioi",
+        positives=list(positives),
+        negatives=list(negatives),
+        answers=[a for a, _ in answers],
+        correct_ids=[(vocab[a],) for a, _ in answers],
+        incorrect_ids=[(vocab[b],) for _, b in answers],
+    )
+
+
+def zero_head_output(model, layer: int, head: int) -> None:
+    """Zero the columns of the output projection that read head ``(layer, head)``."""
+    d = model.cfg.d_head
+    with torch.no_grad():
+        w = model.blocks[layer].attn.o.original_component.weight  # [d_model, H * d_head]
+        w[:, head * d:(head + 1) * d] = 0.0
+
+
+@pytest.fixture(scope="module")
+def zeroed_model():
+    model = make_tiny(seed=1)
+    zero_head_output(model, *ZEROED)
+    assert torch.all(model.W_O[ZEROED[0], ZEROED[1]] == 0)
+    return model
+
+
+@pytest.fixture(scope="module")
+def task(zeroed_model):
+    return make_task(zeroed_model)
+
+
+def test_pair_groups_batch_by_length(zeroed_model, task):
+    groups = ab.pair_groups(zeroed_model, task)
+    assert [idx for idx, _, _ in groups] == [[3], [0, 1, 2]]
+    for idx, pos, neg in groups:
+        assert pos.shape == neg.shape and pos.shape[0] == len(idx)
+
+
+def test_unaligned_pair_is_rejected(zeroed_model):
+    bad = make_task(zeroed_model, negatives=[NEG[0] + " the", *NEG[1:]])
+    with pytest.raises(ValueError, match="not aligned"):
+        ab.pair_groups(zeroed_model, bad)
+
+
+def test_head_means_pooled_matches_manual(zeroed_model):
+    prompts = POS[:2]
+    means = ab.head_means(zeroed_model, prompts)
+    _, cache = zeroed_model.run_with_cache(zeroed_model.to_tokens(prompts))
+    manual = cache["blocks.1.attn.hook_z"].mean(dim=(0, 1))
+    assert means.shape == (2, 4, 8)
+    torch.testing.assert_close(means[1], manual)
+    per_pos = ab.head_means(zeroed_model, prompts, per_position=True)
+    torch.testing.assert_close(per_pos[1], cache["blocks.1.attn.hook_z"].mean(dim=0))
+
+
+def test_head_means_per_position_needs_one_length(zeroed_model):
+    with pytest.raises(ValueError, match="one token length"):
+        ab.head_means(zeroed_model, POS, per_position=True)
+
+
+def test_ablating_nothing_changes_nothing(zeroed_model, task):
+    toks = zeroed_model.to_tokens(POS[:3])
+    mask = torch.zeros(2, 4, dtype=torch.bool)
+    out = ab.run_with_heads_ablated(zeroed_model, toks, mask, ab.head_means(zeroed_model, task))
+    torch.testing.assert_close(out, zeroed_model(toks))
+    all_heads = {(l, h) for l in range(2) for h in range(4)}
+    assert ab.faithfulness(zeroed_model, task, all_heads) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_ablation_replaces_exactly_the_masked_head(zeroed_model, task):
+    toks = zeroed_model.to_tokens(POS[:3])
+    means = ab.head_means(zeroed_model, task)
+    mask = torch.zeros(2, 4, dtype=torch.bool)
+    mask[1, 3] = True
+    seen = {}
+
+    def grab(z, hook):
+        seen["z"] = z.clone()
+
+    ab.run_with_heads_ablated(zeroed_model, toks, mask, means, extra_hooks=[("blocks.1.attn.hook_z", grab)])
+    _, cache = zeroed_model.run_with_cache(toks)
+    clean = cache["blocks.1.attn.hook_z"]
+    # hooks run in registration order: the ablation hook fires before ``grab``
+    torch.testing.assert_close(seen["z"][:, :, 3], means[1, 3].expand_as(clean[:, :, 3]))
+    torch.testing.assert_close(seen["z"][:, :, :3], clean[:, :, :3])
+
+
+def test_bad_mask_shape(zeroed_model, task):
+    toks = zeroed_model.to_tokens(POS[:1])
+    with pytest.raises(ValueError, match="mask must have shape"):
+        ab.run_with_heads_ablated(zeroed_model, toks, torch.zeros(3, 4, dtype=torch.bool), ab.head_means(zeroed_model, task))
+
+
+@pytest.mark.parametrize("kind", ["mean", "resample"])
+def test_zeroed_head_has_zero_effect(zeroed_model, task, kind):
+    eff = ab.ablation_effects(zeroed_model, task, kind=kind)
+    assert eff.shape == (2, 4)
+    assert eff[ZEROED] == pytest.approx(0.0, abs=1e-5)
+    assert np.abs(eff).max() > 1e-3  # other heads do matter, so the test can fail
+
+
+def test_effects_match_one_at_a_time(zeroed_model, task):
+    """The stacked-batch computation equals a plain loop over heads and prompts."""
+    eff = ab.ablation_effects(zeroed_model, task, kind="resample", max_batch=5)
+    base = ab.clean_metric(zeroed_model, task).mean()
+    for l, h in [(0, 0), (1, 3)]:
+        vals = []
+        for i in range(task.n_pairs):
+            pos = zeroed_model.to_tokens(task.positives[i])
+            _, cache = zeroed_model.run_with_cache(zeroed_model.to_tokens(task.negatives[i]))
+            rep = torch.stack([cache[f"blocks.{k}.attn.hook_z"] for k in range(2)])
+            mask = torch.zeros(2, 4, dtype=torch.bool)
+            mask[l, h] = True
+            with torch.no_grad():
+                logits = ab.run_with_heads_ablated(zeroed_model, pos, mask, rep)[:, -1]
+            vals.append(task.metric(logits, rows=[i])[0])
+        assert eff[l, h] == pytest.approx(float(torch.stack(vals).mean() - base), abs=1e-4)
+
+
+def test_resample_with_identical_pairs_is_zero(zeroed_model):
+    same = make_task(zeroed_model, negatives=POS)
+    eff = ab.ablation_effects(zeroed_model, same, kind="resample")
+    np.testing.assert_allclose(eff, 0.0, atol=1e-5)
+
+
+def test_faithfulness_curve_ends(zeroed_model, task):
+    scores = np.arange(8.0).reshape(2, 4)
+    ks, frac = ab.faithfulness_curve(zeroed_model, task, scores, ks=[0, 3, 8])
+    assert list(ks) == [0, 3, 8]
+    assert frac[-1] == pytest.approx(1.0, abs=1e-5)
+    top3 = ab.top_k_heads(scores, 3)
+    assert top3 == [(1, 3), (1, 2), (1, 1)]
+    assert frac[1] == pytest.approx(ab.faithfulness(zeroed_model, task, top3), abs=1e-5)
+    assert frac[0] == pytest.approx(ab.faithfulness(zeroed_model, task, []), abs=1e-5)
+    assert abs(frac[0] - 1.0) > 1e-3
+
+
+def test_path_patching_without_a_path_is_zero(zeroed_model, task):
+    assert ab.path_patching(zeroed_model, task, (1, 0), (1, 0)) == pytest.approx(0.0, abs=1e-6)
+    assert ab.path_patching(zeroed_model, task, (1, 0), (0, 3)) == pytest.approx(0.0, abs=1e-6)
+    assert ab.path_patching(zeroed_model, task, (0, 1), (0, 3)) == pytest.approx(0.0, abs=1e-6)
+    assert ab.path_patching(zeroed_model, task, ZEROED, [(1, 0), (1, 1), "logits"]) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_path_patching_all_paths_equals_resample_ablation(zeroed_model, task):
+    """In two layers every path from a layer-0 head ends in a layer-1 head or the logits."""
+    eff = ab.ablation_effects(zeroed_model, task, kind="resample")
+    everything = [(1, h) for h in range(4)] + ["logits"]
+    assert ab.path_patching(zeroed_model, task, (0, 1), everything) == pytest.approx(eff[0, 1], abs=1e-4)
+    assert ab.path_patching(zeroed_model, task, (1, 2), "logits") == pytest.approx(eff[1, 2], abs=1e-4)
+    assert abs(eff[0, 1]) > 1e-4
+
+
+def test_path_patching_matrix_matches_single_paths(zeroed_model, task):
+    mat = ab.path_patching_matrix(zeroed_model, task, max_batch=7)
+    assert mat.shape == (8, 9)
+    for s, r in [(1, 5), (0, 7), (3, 4), (6, 8), (1, 8)]:
+        rec = "logits" if r == 8 else (r // 4, r % 4)
+        want = ab.path_patching(zeroed_model, task, (s // 4, s % 4), rec)
+        assert mat[s, r] == pytest.approx(want, abs=1e-5)
+    assert np.all(mat[4:, :8] == 0)  # no path from layer 1 into any head
+    np.testing.assert_allclose(mat[2], 0.0, atol=1e-6)  # the zeroed head (0, 2)
+    assert np.abs(mat).max() > 1e-4
+
+
+def test_task_without_metric_is_rejected(zeroed_model):
+    with pytest.raises(ValueError, match="correct_ids"):
+        ab.ablation_effects(zeroed_model, Task("x", positives=POS, negatives=NEG))
