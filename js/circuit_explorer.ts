@@ -1,0 +1,147 @@
+/**
+ * CircuitExplorer: the prompt panel, head grid and code inspector bound to one session.
+ *
+ * The explorer's own traits are the settings and the run status; the three parts are
+ * separate widget models (references "IPY_MODEL_<id>") drawn here by their own render
+ * functions, so each part also works on its own.
+ */
+import type { AnyModel, RenderProps } from "@anywidget/types";
+import css from "./styles.css";
+import { renderCodeInspector, type CodeInspectorModel } from "./code_inspector";
+import { renderHeadGrid, type HeadGridModel } from "./head_grid";
+import { addStyle, h } from "./lib/dom";
+import { renderPromptPanel, type PromptPanelModel } from "./prompt_panel";
+
+/** Synced traits of `CircuitExplorer` (mirror of sae_circuits_widget/widgets/circuit_explorer.py). */
+export interface CircuitExplorerModel {
+  /** The prompt panel's model reference ("IPY_MODEL_<id>"). */
+  panel: string;
+  /** The head grid's model reference. */
+  grid: string;
+  /** The code inspector's model reference. */
+  inspector: string;
+  /** Task preset whose pairs fill the panel ("custom" once the user edits them). */
+  task: string;
+  /** Presets offered in the settings bar. */
+  task_names: string[];
+  /** Seed of the SAE fit. */
+  seed: number;
+  /** Number of SAE features (codes). */
+  n_features: number;
+  /** L1 weight of the SAE fit. */
+  l1: number;
+  /** Which token's head output is used: mean over positions or the last token. */
+  position: "mean" | "last";
+  /** Show node (per head) or edge (per head pair) scores. */
+  score_kind: "node" | "edge";
+  /** True while a computation runs. */
+  busy: boolean;
+  /** One line about the last run (time taken, prompts recomputed). */
+  status: string;
+  /** Why the last run failed ("" = it did not); the last good result stays on screen. */
+  error: string;
+  /** Seconds the last finished run took. */
+  seconds: number;
+  /** Number of the newest request; results of older requests are dropped. */
+  generation: number;
+}
+
+type Refs = { panel: AnyModel<PromptPanelModel>; grid: AnyModel<HeadGridModel>; inspector: AnyModel<CodeInspectorModel> };
+
+async function resolve(model: AnyModel<CircuitExplorerModel>, key: "panel" | "grid" | "inspector") {
+  const ref = model.get(key) || "";
+  const id = ref.startsWith("IPY_MODEL_") ? ref.slice("IPY_MODEL_".length) : ref;
+  return model.widget_manager.get_model(id);
+}
+
+function numberInput(model: AnyModel<CircuitExplorerModel>, key: "seed" | "n_features" | "l1", label: string, step: string, min: string) {
+  const input = h("input", `scw-set-${key}`, { type: "number", step, min, "aria-label": label });
+  input.value = String(model.get(key));
+  input.addEventListener("change", () => {
+    const v = Number(input.value);
+    const ok = input.value.trim() !== "" && Number.isFinite(v) && (key === "l1" ? v >= 0 : Number.isInteger(v) && v >= Number(min));
+    input.setCustomValidity(ok ? "" : "not a valid value");
+    if (!ok) return; // keep the text, do not send it
+    model.set(key, v);
+    model.save_changes();
+  });
+  model.on(`change:${key}`, () => {
+    if (document.activeElement !== input) input.value = String(model.get(key));
+  });
+  return h("label", "", {}, [label, input]);
+}
+
+function selectInput<K extends "task" | "position" | "score_kind">(model: AnyModel<CircuitExplorerModel>, key: K, label: string, options: () => string[]) {
+  const sel = h("select", `scw-set-${key}`, { "aria-label": label });
+  const fill = () => {
+    while (sel.firstChild) sel.removeChild(sel.firstChild);
+    const opts = options();
+    const cur = String(model.get(key));
+    if (!opts.includes(cur)) opts.push(cur);
+    for (const o of opts) sel.append(h("option", "", { value: o }, o));
+    sel.value = cur;
+  };
+  fill();
+  sel.addEventListener("change", () => {
+    model.set(key, sel.value as CircuitExplorerModel[K]);
+    model.save_changes();
+  });
+  model.on(`change:${key}`, fill);
+  if (key === "task") model.on("change:task_names", fill);
+  return h("label", "", {}, [label, sel]);
+}
+
+export async function renderCircuitExplorer(model: AnyModel<CircuitExplorerModel>, el: HTMLElement, refs?: Refs) {
+  const root = h("div", "scw scw-explorer");
+  addStyle(root, css);
+  el.append(root);
+
+  const settings = h("div", "scw-settings", {}, [
+    selectInput(model, "task", "task", () => [...(model.get("task_names") || []), "custom"]),
+    numberInput(model, "seed", "seed", "1", "0"),
+    numberInput(model, "n_features", "SAE features", "1", "2"),
+    numberInput(model, "l1", "L1", "0.005", "0"),
+    selectInput(model, "position", "position", () => ["mean", "last"]),
+    selectInput(model, "score_kind", "scores", () => ["node", "edge"]),
+  ]);
+  const status = h("div", "scw-status", { "aria-live": "polite" });
+  const error = h("div", "scw-error scw-run-error", { role: "alert" });
+  const panelBox = h("div", "scw-section scw-panel-box");
+  const gridBox = h("div", "scw-section scw-grid-box");
+  const inspectorBox = h("div", "scw-section scw-inspector-box");
+  root.append(settings, status, error, h("div", "scw-main", {}, [panelBox, gridBox]), inspectorBox);
+
+  const paintStatus = () => {
+    const busy = model.get("busy");
+    status.classList.toggle("scw-busy", busy);
+    status.textContent = busy ? "computing…" : model.get("status") || "";
+    const err = model.get("error") || "";
+    error.textContent = err ? `${err}\n(showing the last good result)` : "";
+    error.style.display = err ? "block" : "none";
+  };
+  const statusEvents = ["change:busy", "change:status", "change:error"];
+  statusEvents.forEach((ev) => model.on(ev, paintStatus));
+  paintStatus();
+
+  const r = refs ?? {
+    panel: (await resolve(model, "panel")) as AnyModel<PromptPanelModel>,
+    grid: (await resolve(model, "grid")) as AnyModel<HeadGridModel>,
+    inspector: (await resolve(model, "inspector")) as AnyModel<CodeInspectorModel>,
+  };
+  const cleanups = [
+    renderPromptPanel(r.panel, panelBox),
+    renderHeadGrid(r.grid, gridBox),
+    renderCodeInspector(r.inspector, inspectorBox),
+  ];
+  return () => {
+    cleanups.forEach((c) => c());
+    statusEvents.forEach((ev) => model.off(ev, paintStatus));
+    root.remove();
+  };
+}
+
+function render({ model, el }: RenderProps<CircuitExplorerModel>) {
+  return renderCircuitExplorer(model, el);
+}
+
+export default { render };

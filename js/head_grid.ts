@@ -1,0 +1,183 @@
+/**
+ * HeadGrid: a layers x heads heatmap of head scores.
+ *
+ * Hover a cell to read layer.head and its value; click it or move with the arrow keys to
+ * select a head (the selection is written back to Python). Heads of the known circuit are
+ * outlined (black ring, white dot) so the outline survives greyscale printing.
+ */
+import type { AnyModel, RenderProps } from "@anywidget/types";
+import css from "./styles.css";
+import { toFloat32, type Binary } from "./lib/arrays";
+import { colorAt, extent, fmt, textColorAt, type ScaleName } from "./lib/colors";
+import { addStyle, clear, h } from "./lib/dom";
+
+/** Synced traits of `HeadGrid` (mirror of sae_circuits_widget/widgets/head_grid.py). */
+export interface HeadGridModel {
+  /** Number of layers (rows). */
+  n_layers: number;
+  /** Heads per layer (columns). */
+  n_heads: number;
+  /** Scores, float32 little-endian, `n_layers * n_heads` values, layer-major. */
+  scores: Binary;
+  /** Flat indices (`layer * n_heads + head`) of the known circuit's heads. */
+  ground_truth: number[];
+  /** Selected head as a flat index, -1 for none (written by the front end). */
+  selected: number;
+  /** What the scores are, shown on the legend (e.g. "node score"). */
+  label: string;
+  /** Colour scale. */
+  scale: ScaleName;
+  /** A note shown under the grid (e.g. why there are no scores). */
+  message: string;
+  /** Show the value inside each cell (helps in print). */
+  show_values: boolean;
+}
+
+export function headName(index: number, nHeads: number): string {
+  return `L${Math.floor(index / nHeads)}.H${index % nHeads}`;
+}
+
+/** Draw the grid into `el`; returns a cleanup function. */
+export function renderHeadGrid(model: AnyModel<HeadGridModel>, el: HTMLElement): () => void {
+  const root = h("div", "scw scw-headgrid");
+  addStyle(root, css);
+  el.append(root);
+  const wrap = h("div", "scw-grid-wrap");
+  const grid = h("div", "scw-grid", { role: "grid", tabindex: 0, "aria-label": "attention heads by layer" });
+  const tooltip = h("div", "scw-tooltip");
+  tooltip.style.display = "none";
+  const legend = h("div", "scw-legend");
+  const note = h("div", "scw-muted scw-grid-message");
+  wrap.append(grid, tooltip);
+  root.append(wrap, legend, note);
+
+  let cells: HTMLDivElement[] = [];
+  let values: Float32Array = new Float32Array(0);
+
+  const dims = () => [model.get("n_layers") || 0, model.get("n_heads") || 0] as const;
+
+  function select(index: number) {
+    const [L, H] = dims();
+    if (index < 0 || index >= L * H) return;
+    model.set("selected", index);
+    model.save_changes();
+    paintSelection();
+  }
+
+  function paintSelection() {
+    const sel = model.get("selected");
+    cells.forEach((c, i) => {
+      const on = i === sel;
+      c.classList.toggle("scw-selected", on);
+      c.setAttribute("aria-selected", on ? "true" : "false");
+    });
+  }
+
+  function build() {
+    const [L, H] = dims();
+    clear(grid);
+    cells = [];
+    grid.style.gridTemplateColumns = `auto repeat(${H}, 38px)`;
+    grid.append(h("div", "scw-grid-head", {}, ""));
+    for (let hd = 0; hd < H; hd++) grid.append(h("div", "scw-grid-head", {}, `H${hd}`));
+    for (let l = 0; l < L; l++) {
+      grid.append(h("div", "scw-grid-rowhead", {}, `L${l}`));
+      for (let hd = 0; hd < H; hd++) {
+        const idx = l * H + hd;
+        const cell = h("div", "scw-cell", {
+          role: "gridcell",
+          "data-index": idx,
+          "data-layer": l,
+          "data-head": hd,
+        });
+        cell.addEventListener("click", () => {
+          select(idx);
+          grid.focus();
+        });
+        cell.addEventListener("mouseenter", () => showTip(idx, cell));
+        cell.addEventListener("mouseleave", () => (tooltip.style.display = "none"));
+        cells.push(cell);
+        grid.append(cell);
+      }
+    }
+  }
+
+  function showTip(idx: number, cell: HTMLElement) {
+    const [, H] = dims();
+    const gt = new Set(model.get("ground_truth") || []);
+    tooltip.textContent = `${Math.floor(idx / H)}.${idx % H}  ${model.get("label") || "score"} ${fmt(values[idx])}${gt.has(idx) ? "  (known circuit)" : ""}`;
+    tooltip.style.display = "block";
+    tooltip.style.left = `${cell.offsetLeft + cell.offsetWidth + 4}px`;
+    tooltip.style.top = `${cell.offsetTop}px`;
+  }
+
+  function paint() {
+    const [L, H] = dims();
+    if (cells.length !== L * H) build();
+    values = toFloat32(model.get("scores"));
+    const scale = model.get("scale") || "viridis";
+    const has = values.length === L * H;
+    const [lo, hi] = extent(has ? values : []);
+    const gt = new Set(model.get("ground_truth") || []);
+    const showValues = model.get("show_values") !== false;
+    cells.forEach((c, i) => {
+      const v = has ? values[i] : NaN;
+      const t = (v - lo) / (hi - lo);
+      c.style.background = colorAt(t, scale);
+      c.style.color = textColorAt(t, scale);
+      c.textContent = showValues && has ? fmt(v) : "";
+      c.dataset.value = has ? String(v) : "";
+      c.classList.toggle("scw-gt", gt.has(i));
+      const label = `layer ${Math.floor(i / H)} head ${i % H}: ${has ? fmt(v) : "no score"}${gt.has(i) ? ", in the known circuit" : ""}`;
+      c.setAttribute("aria-label", label);
+      c.title = `${Math.floor(i / H)}.${i % H} = ${has ? fmt(v) : "no score"}`;
+    });
+    clear(legend);
+    const bar = h("div", "scw-legend-bar");
+    const stops = Array.from({ length: 11 }, (_, k) => colorAt(k / 10, scale)).join(", ");
+    bar.style.background = `linear-gradient(to right, ${stops})`;
+    legend.append(
+      h("span", "scw-legend-lo", {}, has ? fmt(lo) : ""),
+      bar,
+      h("span", "scw-legend-hi", {}, has ? fmt(hi) : ""),
+      h("span", "scw-muted", {}, model.get("label") || "score"),
+    );
+    if (gt.size) legend.append(h("span", "", {}, [h("span", "scw-legend-swatch scw-gt"), "known circuit"]));
+    legend.append(h("span", "", {}, [h("span", "scw-legend-swatch scw-selected"), "selected"]));
+    note.textContent = model.get("message") || (has ? "" : "No scores yet.");
+    paintSelection();
+  }
+
+  const onKey = (e: KeyboardEvent) => {
+    const [L, H] = dims();
+    if (!L || !H) return;
+    let sel = model.get("selected");
+    if (sel < 0) sel = 0;
+    let l = Math.floor(sel / H);
+    let hd = sel % H;
+    if (e.key === "ArrowLeft") hd = Math.max(0, hd - 1);
+    else if (e.key === "ArrowRight") hd = Math.min(H - 1, hd + 1);
+    else if (e.key === "ArrowUp") l = Math.max(0, l - 1);
+    else if (e.key === "ArrowDown") l = Math.min(L - 1, l + 1);
+    else if (e.key !== "Enter" && e.key !== " ") return;
+    e.preventDefault();
+    select(l * H + hd);
+  };
+  grid.addEventListener("keydown", onKey);
+
+  const events = ["change:scores", "change:n_layers", "change:n_heads", "change:ground_truth", "change:label", "change:scale", "change:message", "change:show_values"];
+  events.forEach((ev) => model.on(ev, paint));
+  model.on("change:selected", paintSelection);
+  paint();
+  return () => {
+    events.forEach((ev) => model.off(ev, paint));
+    model.off("change:selected", paintSelection);
+    root.remove();
+  };
+}
+
+function render({ model, el }: RenderProps<HeadGridModel>) {
+  return renderHeadGrid(model, el);
+}
+
+export default { render };

@@ -1,0 +1,89 @@
+import { describe, expect, it } from "vitest";
+import { renderCircuitExplorer, type CircuitExplorerModel } from "../circuit_explorer";
+import type { CodeInspectorModel } from "../code_inspector";
+import type { HeadGridModel } from "../head_grid";
+import type { PromptPanelModel } from "../prompt_panel";
+import { FakeModel, f32, i32 } from "./fake_model";
+
+function setup() {
+  const explorer = new FakeModel<CircuitExplorerModel>({
+    panel: "IPY_MODEL_p",
+    grid: "IPY_MODEL_g",
+    inspector: "IPY_MODEL_i",
+    task: "ioi",
+    task_names: ["ioi", "greater_than"],
+    seed: 0,
+    n_features: 64,
+    l1: 0.02,
+    position: "mean",
+    score_kind: "node",
+    busy: false,
+    status: "updated in 0.12 s",
+    error: "",
+    seconds: 0.12,
+    generation: 1,
+  });
+  const panel = new FakeModel<PromptPanelModel>({
+    positives: ["a b"], negatives: ["a c"], positive_tokens: [], negative_tokens: [],
+    positive_issues: [""], negative_issues: [""], error: "", can_generate: true, debounce_ms: 100,
+  });
+  const grid = new FakeModel<HeadGridModel>({
+    n_layers: 2, n_heads: 2, scores: f32([1, 2, 3, 4]), ground_truth: [3], selected: -1,
+    label: "node score", scale: "viridis", message: "", show_values: true,
+  });
+  const inspector = new FakeModel<CodeInspectorModel>({
+    head: -1, head_label: "", prompts: [], is_positive: [], codes: i32([]), positive_only: [],
+    meanings: [], attention_prompt: -1, attention_tokens: [], attention_weights: f32([]), edges: [], message: "",
+  });
+  explorer.models.set("p", panel);
+  explorer.models.set("g", grid);
+  explorer.models.set("i", inspector);
+  const el = document.createElement("div");
+  document.body.append(el);
+  return { explorer, panel, grid, inspector, el };
+}
+
+describe("CircuitExplorer", () => {
+  it("resolves its three parts and draws them", async () => {
+    const { explorer, el } = setup();
+    await renderCircuitExplorer(explorer.asModel(), el);
+    expect(el.querySelectorAll(".scw-cell")).toHaveLength(4);
+    expect(el.querySelectorAll("input.scw-input")).toHaveLength(2);
+    expect(el.querySelector(".scw-inspector")).not.toBeNull();
+    expect(el.querySelector(".scw-status")?.textContent).toBe("updated in 0.12 s");
+  });
+
+  it("writes settings back and ignores invalid numbers without losing them", async () => {
+    const { explorer, el } = setup();
+    await renderCircuitExplorer(explorer.asModel(), el);
+    const seed = el.querySelector("input.scw-set-seed") as HTMLInputElement;
+    seed.value = "3";
+    seed.dispatchEvent(new Event("change"));
+    expect(explorer.get("seed")).toBe(3);
+    seed.value = "2.5";
+    seed.dispatchEvent(new Event("change"));
+    expect(explorer.get("seed")).toBe(3);
+    expect(seed.value).toBe("2.5");
+    const pos = el.querySelector("select.scw-set-position") as HTMLSelectElement;
+    pos.value = "last";
+    pos.dispatchEvent(new Event("change"));
+    expect(explorer.get("position")).toBe("last");
+    const task = el.querySelector("select.scw-set-task") as HTMLSelectElement;
+    expect(Array.from(task.options).map((o) => o.value)).toEqual(["ioi", "greater_than", "custom"]);
+  });
+
+  it("shows busy, then the error beside the last good grid", async () => {
+    const { explorer, grid, el } = setup();
+    await renderCircuitExplorer(explorer.asModel(), el);
+    explorer.pySet("busy", true);
+    expect(el.querySelector(".scw-status")?.textContent).toBe("computing…");
+    explorer.pySet("busy", false);
+    explorer.pySet("error", "unknown word 'Zorblax' in positive 1");
+    const err = el.querySelector(".scw-run-error") as HTMLElement;
+    expect(err.style.display).toBe("block");
+    expect(err.textContent).toContain("Zorblax");
+    expect(el.querySelectorAll(".scw-cell")).toHaveLength(4);
+    expect(Number((el.querySelectorAll(".scw-cell")[3] as HTMLElement).dataset.value)).toBe(4);
+    expect(grid.get("selected")).toBe(-1);
+  });
+});

@@ -1,0 +1,70 @@
+var v=`/* Shared styles of the sae_circuits_widget front end; every class starts with scw-. */
+.scw { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; font-size: 13px; color: #1b1b1b; line-height: 1.35; }
+.scw * { box-sizing: border-box; }
+.scw button { font: inherit; padding: 2px 8px; border: 1px solid #888; border-radius: 4px; background: #f6f6f6; cursor: pointer; }
+.scw button:hover { background: #e8e8e8; }
+.scw button:focus-visible, .scw input:focus-visible, .scw select:focus-visible, .scw textarea:focus-visible { outline: 2px solid #0057b8; outline-offset: 1px; }
+.scw-title { font-weight: 600; margin: 4px 0; }
+.scw-muted { color: #555; }
+.scw-error { color: #a00000; background: #fff0f0; border-left: 3px solid #a00000; padding: 4px 8px; margin: 4px 0; white-space: pre-wrap; }
+.scw-warning { color: #6b4e00; background: #fff8e0; border-left: 3px solid #b58900; padding: 4px 8px; margin: 4px 0; white-space: pre-wrap; }
+
+/* HeadGrid */
+.scw-grid-wrap { display: inline-block; position: relative; }
+.scw-grid { display: grid; gap: 2px; outline: none; padding: 3px; }
+.scw-grid:focus-visible { outline: 2px solid #0057b8; }
+.scw-grid-head { font-size: 11px; color: #444; text-align: center; align-self: end; }
+.scw-grid-rowhead { font-size: 11px; color: #444; text-align: right; padding-right: 4px; align-self: center; }
+.scw-cell { width: 38px; height: 30px; border-radius: 2px; display: flex; align-items: center; justify-content: center; font-size: 10px; cursor: pointer; position: relative; }
+.scw-cell.scw-gt { box-shadow: inset 0 0 0 2px #fff, 0 0 0 2px #000; }
+.scw-cell.scw-gt::after { content: ""; position: absolute; top: 2px; right: 2px; width: 5px; height: 5px; border-radius: 50%; background: #fff; border: 1px solid #000; }
+.scw-cell.scw-selected { outline: 3px dashed #d55e00; outline-offset: 2px; z-index: 1; }
+.scw-tooltip { position: absolute; pointer-events: none; background: #222; color: #fff; padding: 2px 6px; border-radius: 3px; font-size: 11px; white-space: nowrap; z-index: 5; }
+.scw-legend { display: flex; align-items: center; gap: 8px; margin-top: 6px; font-size: 11px; flex-wrap: wrap; }
+.scw-legend-bar { width: 120px; height: 10px; border: 1px solid #777; }
+.scw-legend-swatch { display: inline-block; width: 14px; height: 12px; vertical-align: middle; margin-right: 3px; background: #bbb; }
+.scw-legend-swatch.scw-gt { box-shadow: inset 0 0 0 2px #fff, 0 0 0 2px #000; }
+.scw-legend-swatch.scw-selected { outline: 2px dashed #d55e00; }
+
+/* PromptPanel */
+.scw-panel { display: flex; flex-direction: column; gap: 4px; min-width: 420px; }
+.scw-rows { display: flex; flex-direction: column; gap: 6px; }
+.scw-row { display: grid; grid-template-columns: 24px 1fr 1fr auto; gap: 6px; align-items: start; }
+.scw-row-index { font-size: 11px; color: #555; padding-top: 4px; text-align: right; }
+.scw-prompt { display: flex; flex-direction: column; gap: 2px; }
+.scw-prompt input { width: 100%; font: inherit; padding: 3px 5px; border: 1px solid #999; border-radius: 3px; }
+.scw-prompt.scw-invalid input { border-color: #a00000; background: #fff6f6; }
+.scw-tokens { display: flex; flex-wrap: wrap; gap: 2px; }
+.scw-token { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 10.5px; background: #eef1f5; border: 1px solid #d0d6de; border-radius: 2px; padding: 0 3px; white-space: pre; }
+.scw-token.scw-unknown { background: #ffe3e3; border-color: #a00000; text-decoration: underline wavy #a00000; }
+.scw-issue { color: #a00000; font-size: 11px; }
+.scw-row-actions { display: flex; gap: 2px; }
+.scw-row-actions button { padding: 1px 5px; }
+.scw-col-heads { display: grid; grid-template-columns: 24px 1fr 1fr auto; gap: 6px; font-weight: 600; font-size: 12px; }
+.scw-toolbar { display: flex; gap: 6px; flex-wrap: wrap; align-items: center; }
+.scw-paste { width: 100%; min-height: 70px; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 11px; }
+
+/* CodeInspector */
+.scw-inspector { display: flex; flex-direction: column; gap: 6px; }
+.scw-columns { display: grid; grid-template-columns: 1fr 1fr; gap: 10px; }
+.scw-code-row { display: flex; gap: 6px; align-items: baseline; padding: 1px 3px; border-radius: 2px; cursor: pointer; }
+.scw-code-row.scw-active { background: #e6eefc; }
+.scw-code { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 11px; padding: 0 4px; border: 1px solid #999; border-radius: 3px; min-width: 34px; text-align: center; }
+.scw-code.scw-posonly { background: #ffd58a; border: 2px solid #8a5a00; font-weight: 700; }
+.scw-code.scw-nocode { color: #777; border-style: dotted; }
+.scw-prompt-text { white-space: pre-wrap; word-break: break-word; }
+.scw-meanings { border-collapse: collapse; font-size: 12px; }
+.scw-meanings th, .scw-meanings td { border-bottom: 1px solid #ddd; padding: 2px 6px; text-align: left; vertical-align: top; }
+.scw-attn { display: flex; flex-wrap: wrap; gap: 2px; }
+.scw-attn-token { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 11px; padding: 1px 3px; border: 1px solid #ccc; white-space: pre; }
+
+/* CircuitExplorer */
+.scw-explorer { display: flex; flex-direction: column; gap: 8px; }
+.scw-settings { display: flex; gap: 10px; flex-wrap: wrap; align-items: center; padding: 4px 6px; background: #f4f4f4; border-radius: 4px; }
+.scw-settings label { display: flex; gap: 4px; align-items: center; font-size: 12px; }
+.scw-settings input[type=number] { width: 70px; }
+.scw-status { font-size: 12px; }
+.scw-status.scw-busy::before { content: "\u27F3 "; }
+.scw-main { display: flex; gap: 16px; flex-wrap: wrap; align-items: flex-start; }
+.scw-section { border: 1px solid #ddd; border-radius: 4px; padding: 6px 8px; }
+`;function N(e){if(e instanceof ArrayBuffer)return{buf:e,off:0,len:e.byteLength};let o=e;return{buf:o.buffer,off:o.byteOffset,len:o.byteLength}}function T(e){if(e==null)return new Float32Array(0);if(Array.isArray(e))return Float32Array.from(e);let{buf:o,off:n,len:i}=N(e),r=Math.floor(i/4),p=new DataView(o,n,i),c=new Float32Array(r);for(let d=0;d<r;d++)c[d]=p.getFloat32(d*4,!0);return c}function F(e){if(e==null)return new Int32Array(0);if(Array.isArray(e))return Int32Array.from(e);let{buf:o,off:n,len:i}=N(e),r=Math.floor(i/4),p=new DataView(o,n,i),c=new Int32Array(r);for(let d=0;d<r;d++)c[d]=p.getInt32(d*4,!0);return c}var H={viridis:[[68,1,84],[72,40,120],[62,74,137],[49,104,142],[38,130,142],[31,158,137],[53,183,121],[110,206,88],[181,222,43],[253,231,37]],cividis:[[0,34,78],[18,53,112],[59,73,108],[87,93,109],[112,113,115],[138,134,120],[165,156,116],[194,179,105],[225,204,85],[254,232,56]]};function $(e,o="viridis"){if(!Number.isFinite(e))return[190,190,190];let n=H[o],i=Math.min(1,Math.max(0,e))*(n.length-1),r=Math.min(n.length-2,Math.floor(i)),p=i-r,c=n[r],d=n[r+1];return[0,1,2].map(s=>Math.round(c[s]+(d[s]-c[s])*p))}function L(e,o="viridis"){let[n,i,r]=$(e,o);return`rgb(${n}, ${i}, ${r})`}function P(e,o="viridis"){let[n,i,r]=$(e,o);return .2126*n+.7152*i+.0722*r>140?"#000":"#fff"}function t(e,o,n,i){let r=document.createElement(e);if(o&&(r.className=o),n)for(let[p,c]of Object.entries(n))c===void 0||c===!1||r.setAttribute(p,c===!0?"":String(c));if(typeof i=="string")r.textContent=i;else if(i)for(let p of i)r.append(typeof p=="string"?document.createTextNode(p):p);return r}function V(e){for(;e.firstChild;)e.removeChild(e.firstChild)}function k(e,o){let n=document.createElement("style");n.textContent=o,e.append(n)}function R(e,o){let n=t("div","scw scw-inspector");k(n,v),o.append(n);function i(s,m){let b=s<0?"scw-code scw-nocode":m.has(s)?"scw-code scw-posonly":"scw-code",x=s<0?"no active feature":m.has(s)?"occurs only on positives":"";return t("span",b,{title:x,"data-code":s},s<0?"none":`#${s}`)}function r(){V(n),k(n,v);let s=e.get("head"),m=e.get("head_label")||"";n.append(t("div","scw-title",{},s>=0?`Head ${m}`:"Code inspector"));let b=e.get("message");if(b&&n.append(t("div","scw-muted scw-inspector-message",{},b)),s<0)return;let x=e.get("prompts")||[],A=e.get("is_positive")||[],M=F(e.get("codes")),_=new Set(e.get("positive_only")||[]),y=e.get("attention_prompt"),C=t("div","scw-col scw-col-pos",{},[t("div","scw-title",{},"positives")]),I=t("div","scw-col scw-col-neg",{},[t("div","scw-title",{},"negatives")]);x.forEach((f,a)=>{let l=t("div",a===y?"scw-code-row scw-active":"scw-code-row",{"data-prompt":a,title:"show this prompt's attention"},[i(M[a]??-1,_),t("span","scw-prompt-text",{},f)]);l.addEventListener("click",()=>{e.set("attention_prompt",a),e.save_changes()}),(A[a]?C:I).append(l)}),n.append(t("div","scw-columns",{},[C,I]));let z=e.get("meanings")||[];if(z.length){let f=t("table","scw-meanings");f.append(t("tr","",{},[t("th","",{},"code"),t("th","",{},"writes (top tokens via W_U)"),t("th","",{},"positives"),t("th","",{},"negatives"),t("th","",{},"prompts sharing it")]));for(let a of z){let l=x.map((u,w)=>w).filter(u=>M[u]===a.code),h=l.filter(u=>A[u]).length,g=t("td","scw-shared");l.slice(0,6).forEach((u,w)=>{w&&g.append(t("br")),g.append(t("span","scw-prompt-text",{},x[u]))}),l.length>6&&g.append(t("br"),t("span","scw-muted",{},`\u2026 ${l.length-6} more`)),f.append(t("tr","scw-meaning",{"data-code":a.code},[t("td","",{},[i(a.code,_)]),t("td","scw-top-tokens",{},a.top_tokens.map(u=>JSON.stringify(u)).join("  ")),t("td","",{},String(h)),t("td","",{},String(l.length-h)),g]))}n.append(t("div","scw-title",{},"What the codes mean"),f)}let E=e.get("attention_tokens")||[],S=T(e.get("attention_weights"));if(E.length&&y>=0){let f=t("div","scw-attn",{"aria-label":"attention from the final token"}),a=0;S.forEach(l=>a=Math.max(a,l)),E.forEach((l,h)=>{let g=S[h]??0,u=a>0?g/a:0,w=t("span","scw-attn-token",{title:`attention ${g.toFixed(3)}`,"data-weight":g},l);w.style.background=L(u,"cividis"),w.style.color=P(u,"cividis"),f.append(w)}),n.append(t("div","scw-title",{},`Attention from the final token (prompt ${y+1})`),f)}let B=e.get("edges")||[];if(B.length){let f=t("ul","scw-edges");for(let a of B)f.append(t("li","",{},`${a.sender} \u2192 ${a.receiver}: ${a.score.toPrecision(3)}`));n.append(t("div","scw-title",{},"Strongest edges"),f)}}let p=["head","head_label","prompts","is_positive","codes","positive_only","meanings","attention_prompt","attention_tokens","attention_weights","edges","message"].map(s=>`change:${s}`),c=!1,d=()=>{c||(c=!0,queueMicrotask(()=>{c=!1,r()}))};return p.forEach(s=>e.on(s,d)),r(),()=>{p.forEach(s=>e.off(s,d)),n.remove()}}function O({model:e,el:o}){return R(e,o)}var X={render:O};export{X as default,R as renderCodeInspector};
