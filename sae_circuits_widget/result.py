@@ -6,7 +6,9 @@ The discrete-SAE method, every baseline and every trivial score produce a
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
@@ -64,3 +66,50 @@ class CircuitResult:
         flat = self.node_scores.reshape(-1)
         order = np.argsort(-flat, kind="stable")[:k]
         return [(int(i) // self.n_heads, int(i) % self.n_heads) for i in order]
+
+    # ------------------------------------------------------------------ evaluation
+
+    def evaluate(self, ground_truth, edge_ground_truth=None) -> dict[str, Any]:
+        """ROC AUC (node and pooled edge scores), best F1 and precision/recall at the
+        ground-truth size, against a set of (layer, head) heads (see ``evaluate``).
+
+        Example:
+            >>> result.evaluate(task.ground_truth)["node_auc"]  # doctest: +SKIP
+            0.93
+        """
+        from .evaluate import evaluate_scores
+
+        pooled = self.extras.get("edge_head_scores") if self.extras else None
+        return evaluate_scores(
+            self.node_scores,
+            ground_truth,
+            edge_head_scores=pooled,
+            edge_scores=self.edge_scores,
+            edge_ground_truth=edge_ground_truth,
+        )
+
+    # ------------------------------------------------------------------ saving
+
+    def to_json(self, path=None, *, include_sae: bool = False) -> str:
+        """The result as JSON text (and written to ``path`` if given).
+
+        Arrays become nested lists; the fitted SAE is included only with
+        ``include_sae=True``. The text carries ``format_version`` so that a newer file
+        is refused with a clear message rather than misread.
+        """
+        from .serialization import result_to_dict
+
+        text = json.dumps(result_to_dict(self, include_sae=include_sae))
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    @classmethod
+    def from_json(cls, text_or_path) -> "CircuitResult":
+        """Read a result written by ``to_json`` (a JSON string or a file path).
+
+        Raises ``FileFormatError`` for a truncated/invalid file or a newer format version.
+        """
+        from .serialization import read_json_text, result_from_dict
+
+        return result_from_dict(read_json_text(text_or_path))

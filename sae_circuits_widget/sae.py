@@ -1,0 +1,244 @@
+"""The discrete sparse autoencoder: one small SAE over every head's output, then codes.
+
+A sparse autoencoder maps a ``d_model`` vector to ``n_features`` non-negative feature
+activations (ReLU encoder) and reconstructs it as a sum of unit-norm dictionary vectors
+(decoder rows). A tied *pre-encoder bias* ``b_pre`` is subtracted before encoding and
+added back after decoding. Training minimises ``MSE + l1 * mean(|activations|)``.
+
+*Discretising* turns each head-output vector into one integer: the index of its most
+active feature (its **code**). Circuit heads produce codes on positive prompts that never
+occur on negatives; ``scoring`` counts them.
+
+Recipes
+-------
+``recipe="paper"`` reproduces the reference implementation exactly: ``b_pre`` and
+``b_enc`` start at zero, decoder rows random unit vectors with ``W_enc = W_dec.T``,
+Adam (lr 1e-3), 500 full-batch epochs, decoder rows renormalised to unit norm after
+every step, raw (unscaled) inputs.
+
+``recipe="stable"`` makes the fit dependable on any model:
+
+* inputs divided by one scalar (the root-mean-square vector norm of the training set,
+  stored in the SAE) so that ``l1`` means the same on a model whose head outputs are
+  tiny or huge;
+* ``b_pre`` starts at the training mean, so features model deviations from the typical
+  head output rather than the offset every head shares;
+* a convergence stop: training ends once the loss has improved by less than ``tol``
+  (relative) over the last ``patience`` epochs, capped at ``max_epochs``.
+
+Dead rows
+---------
+The argmax of an all-zero activation row is index 0, which is *not* a real code. Every
+recipe applies the same policy: a vector whose activations are all zero (no feature
+fires) gets code ``-1``, meaning "no code". ``-1`` never counts as a code in any score:
+a head whose positive vectors are all dead cannot score from them, and a dead negative
+does not cancel any positive code.
+
+Everything is seeded: initialisation uses its own ``torch.Generator``; full-batch Adam on
+the CPU is deterministic, so the same seed gives bitwise-identical codes across runs and
+processes. On a GPU results are close, not bitwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+import torch
+from jaxtyping import Float, Int
+from torch import Tensor, nn
+
+RECIPES = ("paper", "stable")
+NO_CODE = -1
+"""The code of a vector on which no SAE feature fires."""
+
+
+@dataclass
+class SAEConfig:
+    """Settings of one SAE fit (see the module docstring for the recipes)."""
+
+    d_model: int
+    n_features: int = 200
+    l1: float = 0.02
+    lr: float = 1e-3
+    recipe: str = "paper"
+    epochs: int = 500
+    """Epochs of the paper recipe (fixed)."""
+    max_epochs: int = 2000
+    """Upper bound for the stable recipe."""
+    tol: float = 1e-4
+    patience: int = 50
+    seed: int = 0
+
+
+class DiscreteSAE(nn.Module):
+    """ReLU sparse autoencoder with a tied pre-encoder bias and unit-norm decoder rows.
+
+    Example:
+        >>> sae = DiscreteSAE(SAEConfig(d_model=8, n_features=16))
+        >>> sae.encode(torch.randn(3, 8)).shape
+        torch.Size([3, 16])
+    """
+
+    def __init__(self, cfg: SAEConfig):
+        super().__init__()
+        self.cfg = cfg
+        gen = torch.Generator().manual_seed(int(cfg.seed))
+        w_dec = torch.randn(cfg.n_features, cfg.d_model, generator=gen)
+        w_dec = w_dec / w_dec.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        self.W_dec = nn.Parameter(w_dec)  # [n_features, d_model], unit rows
+        self.W_enc = nn.Parameter(w_dec.T.clone())  # [d_model, n_features]
+        self.b_enc = nn.Parameter(torch.zeros(cfg.n_features))
+        self.b_pre = nn.Parameter(torch.zeros(cfg.d_model))
+        self.register_buffer("input_scale", torch.ones(()))
+        self.losses: list[float] = []
+        self.epochs_run = 0
+
+    def encode(self, x: Float[Tensor, "... d_model"]) -> Float[Tensor, "... n_features"]:
+        """Feature activations (non-negative) of vectors in the model's units."""
+        x = x / self.input_scale
+        return torch.relu((x - self.b_pre) @ self.W_enc + self.b_enc)
+
+    def decode(self, acts: Float[Tensor, "... n_features"]) -> Float[Tensor, "... d_model"]:
+        """Reconstruction in the model's units."""
+        return (acts @ self.W_dec + self.b_pre) * self.input_scale
+
+    def forward(self, x: Float[Tensor, "... d_model"]) -> tuple[Tensor, Tensor]:
+        acts = self.encode(x)
+        return self.decode(acts), acts
+
+    @torch.no_grad()
+    def normalize_decoder(self) -> None:
+        self.W_dec.div_(self.W_dec.norm(dim=1, keepdim=True).clamp_min(1e-12))
+
+    def loss(self, x: Float[Tensor, "n d_model"]) -> Tensor:
+        """``MSE + l1 * mean |acts|`` in the scaled units the SAE trains in."""
+        xs = x / self.input_scale
+        acts = torch.relu((xs - self.b_pre) @ self.W_enc + self.b_enc)
+        recon = acts @ self.W_dec + self.b_pre
+        return ((recon - xs) ** 2).mean() + self.cfg.l1 * acts.abs().mean()
+
+    @torch.no_grad()
+    def codes(self, x: Float[Tensor, "... d_model"]) -> Int[Tensor, "..."]:
+        """Code of each vector: its most active feature, or ``-1`` if none fires."""
+        return codes_from_activations(self.encode(x))
+
+    def state(self) -> dict[str, Any]:
+        """JSON-ready weights and settings (for saving a result)."""
+        return {
+            "config": asdict(self.cfg),
+            "weights": {k: v.detach().cpu().tolist() for k, v in self.state_dict().items()},
+            "epochs_run": self.epochs_run,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> "DiscreteSAE":
+        sae = cls(SAEConfig(**state["config"]))
+        sae.load_state_dict({k: torch.tensor(v, dtype=torch.float32) for k, v in state["weights"].items()})
+        sae.epochs_run = int(state.get("epochs_run", 0))
+        return sae
+
+
+def codes_from_activations(acts: Float[Tensor, "... n_features"]) -> Int[Tensor, "..."]:
+    """Argmax feature per vector; ``-1`` where every activation is zero (dead row).
+
+    Example:
+        >>> codes_from_activations(torch.tensor([[0.0, 2.0, 1.0], [0.0, 0.0, 0.0]]))
+        tensor([ 1, -1])
+    """
+    best = acts.argmax(dim=-1)
+    live = acts.amax(dim=-1) > 0
+    return torch.where(live, best, torch.full_like(best, NO_CODE))
+
+
+def fit_sae(
+    x_train: Float[Tensor, "n d_model"],
+    *,
+    n_features: int = 200,
+    l1: float = 0.02,
+    seed: int = 0,
+    recipe: str = "paper",
+    lr: float = 1e-3,
+    epochs: int = 500,
+    max_epochs: int = 2000,
+    tol: float = 1e-4,
+    patience: int = 50,
+) -> DiscreteSAE:
+    """Train one SAE on ``x_train`` (full batch) with the chosen recipe.
+
+    Example:
+        >>> sae = fit_sae(torch.randn(40, 8), n_features=16, seed=0)
+        >>> len(sae.losses)
+        500
+    """
+    if recipe not in RECIPES:
+        raise ValueError(f"recipe must be one of {RECIPES}, got {recipe!r}")
+    x = x_train.detach().float().cpu()
+    cfg = SAEConfig(
+        d_model=int(x.shape[-1]), n_features=n_features, l1=l1, lr=lr, recipe=recipe,
+        epochs=epochs, max_epochs=max_epochs, tol=tol, patience=patience, seed=seed,
+    )
+    sae = DiscreteSAE(cfg)
+    if recipe == "stable":
+        with torch.no_grad():
+            rms = x.pow(2).sum(dim=-1).mean().sqrt()
+            sae.input_scale.fill_(float(rms) if float(rms) > 0 else 1.0)
+            sae.b_pre.copy_((x / sae.input_scale).mean(dim=0))
+    opt = torch.optim.Adam(sae.parameters(), lr=lr)
+    n_epochs = epochs if recipe == "paper" else max_epochs
+    losses: list[float] = []
+    for _ in range(n_epochs):
+        opt.zero_grad(set_to_none=True)
+        loss = sae.loss(x)
+        loss.backward()
+        opt.step()
+        sae.normalize_decoder()
+        losses.append(float(loss.detach()))
+        if recipe == "stable" and len(losses) > patience:
+            before = losses[-patience - 1]
+            if before - losses[-1] <= tol * abs(before):
+                break
+    sae.losses = losses
+    sae.epochs_run = len(losses)
+    sae.eval()
+    return sae
+
+
+def live_features(sae: DiscreteSAE, x: Float[Tensor, "n d_model"]) -> Int[Tensor, "k"]:
+    """Indices of features that fire (> 0) on at least one vector of ``x``."""
+    with torch.no_grad():
+        return (sae.encode(x) > 0).any(dim=0).nonzero().flatten()
+
+
+@torch.no_grad()
+def code_meaning(model: Any, sae: DiscreteSAE, feature: int, k: int = 8) -> list[tuple[str, float]]:
+    """What a code writes: the ``k`` tokens its decoder direction promotes most.
+
+    The feature's dictionary vector lives in the residual stream; multiplied by the
+    unembedding ``W_U`` it gives a score per vocabulary token (ignoring the final
+    LayerNorm's scale, which does not change the order).
+
+    Returns:
+        ``[(token_text, logit_contribution), ...]``, best first. ``feature=-1`` (no
+        code) returns ``[]``.
+
+    Example:
+        >>> code_meaning(model, result.sae, int(result.codes[0, 5]), k=5)  # doctest: +SKIP
+        [(' Mary', 3.1), ...]
+    """
+    if feature == NO_CODE:
+        return []
+    if not (0 <= int(feature) < sae.cfg.n_features):
+        raise ValueError(f"code {feature} does not exist: the SAE has codes 0-{sae.cfg.n_features - 1}")
+    direction = sae.W_dec[int(feature)].detach().float()
+    W_U = model.W_U.detach().float().cpu()  # [d_model, d_vocab]
+    logits = direction @ W_U
+    k = max(0, min(int(k), logits.shape[0]))
+    values, ids = torch.topk(logits, k)
+    tokenizer = getattr(model, "tokenizer", None)
+    out = []
+    for v, i in zip(values.tolist(), ids.tolist()):
+        text = tokenizer.decode([i]) if tokenizer is not None else str(i)
+        out.append((text, float(v)))
+    return out

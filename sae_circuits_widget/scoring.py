@@ -1,0 +1,146 @@
+"""Head and head-pair scores from discrete codes.
+
+Input: ``codes [prompts, heads]`` (``-1`` = no code) and ``is_positive [prompts]``.
+
+* **Node score** of a head: the number of distinct codes it produces on positive prompts
+  and never on negative ones, ``|codes_pos(h) \\ codes_neg(h)|``. Sets, not counts: a
+  duplicated prompt adds nothing, and the numbers of positives and negatives may differ.
+* **Edge score** of an ordered head pair ``(h1, h2)``: the number of distinct code pairs
+  ``(code_h1, code_h2)`` that co-occur on some positive prompt and on no negative one.
+  A head is not paired with itself (the diagonal is 0: it would only repeat the node
+  score). Pairs with a ``-1`` in them are not code pairs.
+* **Pooled edge score** of a head: how often it takes part in the top ``k`` ordered pairs,
+  ``k = n_heads_total**2 / 2`` (the paper's choice). Ties at the cut-off share the
+  remaining places fractionally, so the result does not depend on head numbering, and a
+  pair with score 0 never counts.
+
+Everything is computed with array operations on integer keys (no Python loops over
+prompts x heads x heads): each (head, code) or (head pair, code pair) becomes one int64
+key, and set logic becomes ``np.unique`` / ``np.isin``.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+from jaxtyping import Bool, Float, Int
+
+NO_CODE = -1
+
+
+def _as_arrays(codes, is_positive) -> tuple[np.ndarray, np.ndarray]:
+    c = np.asarray(codes)
+    pos = np.asarray(is_positive, dtype=bool)
+    if c.ndim != 2:
+        raise ValueError(f"codes must be [prompts, heads], got shape {c.shape}")
+    if pos.shape != (c.shape[0],):
+        raise ValueError(f"is_positive must have one entry per prompt ({c.shape[0]}), got {pos.shape}")
+    return c.astype(np.int64), pos
+
+
+def _dense(codes: np.ndarray) -> tuple[np.ndarray, int]:
+    """Relabel codes to 0..K-1 (keeping -1), so keys stay small whatever the labels."""
+    valid = codes >= 0
+    labels, inverse = np.unique(codes[valid], return_inverse=True)
+    dense = np.full(codes.shape, NO_CODE, dtype=np.int64)
+    dense[valid] = inverse
+    return dense, max(len(labels), 1)
+
+
+def unique_positive_codes(
+    codes: Int[np.ndarray, "prompts heads"], is_positive: Bool[np.ndarray, "prompts"]
+) -> Int[np.ndarray, "heads"]:
+    """Node score per head: distinct codes seen on positives and never on negatives.
+
+    Example:
+        >>> unique_positive_codes(np.array([[1, 2], [3, 2], [1, 5]]), np.array([True, True, False]))
+        array([1, 0])
+    """
+    c, pos = _as_arrays(codes, is_positive)
+    dense, k = _dense(c)
+    n_heads = c.shape[1]
+    heads = np.broadcast_to(np.arange(n_heads), c.shape)
+    keys = heads * k + dense  # one key per (head, code)
+    valid = dense >= 0
+    pos_keys = np.unique(keys[pos[:, None] & valid])
+    neg_keys = np.unique(keys[~pos[:, None] & valid])
+    only_pos = pos_keys[~np.isin(pos_keys, neg_keys, assume_unique=True)]
+    return np.bincount(only_pos // k, minlength=n_heads).astype(np.int64)
+
+
+def code_sets(codes: Int[np.ndarray, "prompts heads"], is_positive: Bool[np.ndarray, "prompts"], head: int) -> dict[str, list[int]]:
+    """The codes of one head on positives, on negatives, and unique to positives (sorted)."""
+    c, pos = _as_arrays(codes, is_positive)
+    col = c[:, head]
+    p = set(int(x) for x in col[pos] if x >= 0)
+    n = set(int(x) for x in col[~pos] if x >= 0)
+    return {"positive": sorted(p), "negative": sorted(n), "unique_positive": sorted(p - n)}
+
+
+def unique_positive_pairs(
+    codes: Int[np.ndarray, "prompts heads"], is_positive: Bool[np.ndarray, "prompts"]
+) -> Int[np.ndarray, "heads heads"]:
+    """Edge score per ordered head pair: distinct code pairs on positives, never on negatives.
+
+    Symmetric (a pair of codes co-occurs in both orders) with a zero diagonal.
+
+    Example:
+        >>> unique_positive_pairs(np.array([[1, 2], [3, 2], [1, 2]]), np.array([True, True, False]))
+        array([[0, 1],
+               [1, 0]])
+    """
+    c, pos = _as_arrays(codes, is_positive)
+    dense, k = _dense(c)
+    n_prompts, n_heads = c.shape
+    a = dense[:, :, None]  # [P, H, 1]
+    b = dense[:, None, :]  # [P, 1, H]
+    pair = np.arange(n_heads * n_heads, dtype=np.int64).reshape(n_heads, n_heads)
+    keys = (pair[None] * k + a) * k + b  # [P, H, H]
+    valid = (a >= 0) & (b >= 0) & ~np.eye(n_heads, dtype=bool)[None]
+    pos_keys = np.unique(keys[pos[:, None, None] & valid])
+    neg_keys = np.unique(keys[~pos[:, None, None] & valid])
+    only_pos = pos_keys[~np.isin(pos_keys, neg_keys, assume_unique=True)]
+    counts = np.bincount(only_pos // (k * k), minlength=n_heads * n_heads)
+    return counts.reshape(n_heads, n_heads).astype(np.int64)
+
+
+def pool_edge_scores(
+    edge_scores: Float[np.ndarray, "heads heads"], top_k: Optional[int] = None
+) -> Float[np.ndarray, "heads"]:
+    """Per head, how often it appears in the top ``top_k`` ordered pairs.
+
+    ``top_k`` defaults to ``n_heads_total**2 // 2``. Off-diagonal pairs only; pairs tied
+    at the cut-off share the places left (fractional counts); zero-score pairs never count.
+
+    Example:
+        >>> pool_edge_scores(np.array([[0, 3, 0], [3, 0, 1], [0, 1, 0]]), top_k=2)
+        array([2., 2., 0.])
+    """
+    e = np.asarray(edge_scores, dtype=np.float64)
+    n = e.shape[0]
+    if e.shape != (n, n):
+        raise ValueError(f"edge scores must be square [heads, heads], got {e.shape}")
+    k = n * n // 2 if top_k is None else int(top_k)
+    off = ~np.eye(n, dtype=bool)
+    values = e[off]
+    weight = np.zeros_like(e)
+    if k <= 0 or values.size == 0:
+        return weight.sum(0)
+    k = min(k, values.size)
+    cut = np.sort(values)[::-1][k - 1]
+    above = off & (e > cut)
+    at = off & (e == cut)
+    weight[above] = 1.0
+    if cut > 0:
+        room = k - int(above.sum())
+        weight[at] = room / int(at.sum())
+    # a head appears in (h, x) as sender and in (x, h) as receiver
+    return weight.sum(axis=1) + weight.sum(axis=0)
+
+
+def softmax_scores(scores: Float[np.ndarray, "..."]) -> Float[np.ndarray, "..."]:
+    """Softmax over all heads (the paper's probability-like view; same ranking)."""
+    s = np.asarray(scores, dtype=np.float64)
+    z = np.exp(s - s.max())
+    return z / z.sum()

@@ -1,0 +1,133 @@
+"""Saving results and sessions as JSON (never pickle).
+
+Every file carries ``"format": "sae-circuits/<kind>"`` and ``"format_version"``. Reading
+refuses, with a ``FileFormatError`` that says what to do:
+
+* text that is not complete JSON (e.g. a file cut off while saving);
+* a file of another kind, or without the format fields;
+* a ``format_version`` newer than this package understands (upgrade the package).
+
+Numbers round-trip exactly: floats are written with ``repr`` precision by ``json``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import FileFormatError
+
+FORMAT_VERSION = 1
+
+
+def read_json_text(text_or_path: Any) -> Any:
+    """Parse JSON from a string or a file path, with clear errors."""
+    if isinstance(text_or_path, Path) or (
+        isinstance(text_or_path, str) and not text_or_path.lstrip().startswith(("{", "["))
+    ):
+        path = Path(text_or_path)
+        if not path.exists():
+            raise FileFormatError(f"no such file: {str(path)!r}")
+        text = path.read_text(encoding="utf-8")
+        where = f"file {str(path)!r}"
+    elif isinstance(text_or_path, str):
+        text, where = text_or_path, "text"
+    else:
+        raise TypeError(f"expected JSON text or a file path, got {type(text_or_path).__name__}")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FileFormatError(
+            f"the {where} is not valid JSON ({exc.msg} at character {exc.pos} of {len(text)}); "
+            "it may be truncated: save it again from the notebook"
+        ) from None
+
+
+def check_header(data: Any, kind: str) -> None:
+    """Check ``format`` and ``format_version`` of a parsed file."""
+    if not isinstance(data, dict) or "format_version" not in data or "format" not in data:
+        raise FileFormatError(f"this is not a saved sae-circuits {kind} (no format header)")
+    if data["format"] != f"sae-circuits/{kind}":
+        raise FileFormatError(f"this file holds {data['format']!r}, not a sae-circuits {kind}")
+    version = data["format_version"]
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise FileFormatError(f"format_version must be an integer, got {version!r}")
+    if version > FORMAT_VERSION:
+        raise FileFormatError(
+            f"this {kind} was saved by a newer version of sae-circuits-widget (format "
+            f"{version}; this version reads up to {FORMAT_VERSION}): upgrade the package"
+        )
+
+
+def _array(a: Any) -> Any:
+    return None if a is None else np.asarray(a).tolist()
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return repr(value)
+
+
+def result_to_dict(result: Any, include_sae: bool = False) -> dict[str, Any]:
+    sae_state = None
+    if include_sae and result.sae is not None and hasattr(result.sae, "state"):
+        sae_state = result.sae.state()
+    return {
+        "format": "sae-circuits/result",
+        "format_version": FORMAT_VERSION,
+        "method": result.method,
+        "node_scores": _array(result.node_scores),
+        "edge_scores": _array(result.edge_scores),
+        "codes": _array(result.codes),
+        "is_positive": _array(result.is_positive),
+        "prompts": result.prompts,
+        "timings": _jsonable(result.timings),
+        "settings": _jsonable(result.settings),
+        "task_name": result.task_name,
+        "extras": _jsonable(result.extras),
+        "sae": sae_state,
+    }
+
+
+def result_from_dict(data: Any):
+    from .result import CircuitResult
+
+    check_header(data, "result")
+    try:
+        sae = None
+        if data.get("sae") is not None:
+            from .sae import DiscreteSAE
+
+            sae = DiscreteSAE.from_state(data["sae"])
+        extras = dict(data.get("extras") or {})
+        if extras.get("edge_head_scores") is not None:
+            extras["edge_head_scores"] = np.asarray(extras["edge_head_scores"], dtype=np.float64)
+        return CircuitResult(
+            method=data["method"],
+            node_scores=np.asarray(data["node_scores"], dtype=np.float64),
+            edge_scores=None if data.get("edge_scores") is None else np.asarray(data["edge_scores"], dtype=np.float64),
+            codes=None if data.get("codes") is None else np.asarray(data["codes"], dtype=np.int64),
+            is_positive=None if data.get("is_positive") is None else np.asarray(data["is_positive"], dtype=bool),
+            prompts=data.get("prompts"),
+            timings=dict(data.get("timings") or {}),
+            sae=sae,
+            settings=dict(data.get("settings") or {}),
+            task_name=data.get("task_name"),
+            extras=extras,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FileFormatError(f"the saved result is incomplete or damaged ({type(exc).__name__}: {exc})") from None
