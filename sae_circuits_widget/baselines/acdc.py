@@ -1,0 +1,238 @@
+"""ACDC: automatic circuit discovery by greedy edge pruning (Conmy et al. 2023).
+
+Start from the full computational graph of the model (see :mod:`.eap` for the graph of
+an attention-only model: senders = embeddings and heads, receivers = every head's Q/K/V
+input and the logits). Visit the receivers in reverse topological order (logits first,
+then the heads of the last layer, ..., down to layer 0; within a layer, heads and Q/K/V
+channels in descending name order) and, for each incoming edge (senders in descending
+order, so later layers first), try removing it: the edge then carries the sender's
+output on the *corrupted* prompt (the matched negative) instead of its output in the
+current, partly pruned run. Keep the removal when the distance from the clean model
+rises by at most the threshold ``tau``:
+
+    score(circuit without e) - score(current circuit) <= tau,
+
+otherwise put the edge back. ``score`` is the KL divergence from the full model's
+next-token distribution to the circuit's at each prompt's final position, averaged over
+prompts (``metric="kl"``, ACDC's default), or ``|mean logit difference of the circuit -
+mean logit difference of the full model|`` (``metric="logit_diff"``). Every step is
+deterministic: edges have a fixed order and no randomness is involved.
+
+Cost: one forward pass per edge test (layers before the receiver's are cached, so a
+test recomputes only the receiver's layer and the ones after it). That is what makes
+ACDC slow on large models: the number of edges grows with the square of the number of
+heads, and a ROC curve needs a run per threshold.
+
+Threshold sweep and scores. One run gives one circuit. For ROC curves, ACDC is run at
+several thresholds: by default ``tau = f * D`` for ``f`` in a geometric grid from 1e-4
+to 1, where ``D`` is the score of the fully corrupted model (so the grid adapts to the
+model and metric). A head is *in the circuit* at a threshold if it keeps an outgoing
+edge to the logits or to a head that is itself in the circuit (heads cut off from the
+output are dropped, as in ACDC). Its node score is the largest threshold at which it is
+in the circuit (0 if never); an edge's score is the largest threshold at which it is
+kept (for head -> head edges, the max over Q/K/V). Ranking by these scores reproduces
+the sweep's ROC points.
+
+Example:
+    >>> result = acdc(model, task, thresholds=[0.01, 0.1])  # doctest: +SKIP
+    >>> result.extras["n_edge_tests"], result.extras["seconds_per_edge_test"]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Literal, Optional, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from ..result import CircuitResult
+from ..task import Task
+from .eap import PairBatch, PatchableAttentionOnly, QKVMode, tokenize_pairs
+
+Metric = Literal["kl", "logit_diff"]
+DEFAULT_FRACTIONS: tuple[float, ...] = tuple(float(x) for x in np.geomspace(1e-4, 1.0, 10))
+
+
+class _Scorer:
+    """Distance of a patched run from the full model, for one prompt batch."""
+
+    def __init__(self, pm: PatchableAttentionOnly, batch: PairBatch, metric: Metric):
+        if metric not in ("kl", "logit_diff"):
+            raise ValueError(f"metric must be 'kl' or 'logit_diff', got {metric!r}")
+        if metric == "logit_diff" and batch.metric_weights is None:
+            raise ValueError("metric='logit_diff' needs a task with correct_ids and incorrect_ids")
+        self.pm, self.batch, self.metric = pm, batch, metric
+        self.clean = pm.senders(batch.positives)
+        self.corrupt = pm.senders(batch.negatives)
+        g = pm.graph
+        self.full_masks = [torch.ones(g.n_channels, g.senders_before(l), pm.n_heads)
+                           for l in range(pm.n_layers)]
+        self.full_final = torch.ones(g.n_senders)
+        with torch.no_grad():
+            ref = pm.patched_final_logits(self.clean[:, :, :1], self.corrupt, self.full_masks,
+                                          self.full_final, batch.last, 0)
+        self.ref_logprobs = ref.log_softmax(-1)
+        self.ref_probs = self.ref_logprobs.exp()
+        self.ref_metric = self._logit_diff(ref) if batch.metric_weights is not None else None
+        self.n_calls = 0
+
+    def _logit_diff(self, logits: Tensor) -> float:
+        return float((logits * self.batch.metric_weights).sum(-1).mean())
+
+    def score(self, masks: list[Tensor], final_mask: Tensor, start_layer: int) -> float:
+        self.n_calls += 1
+        with torch.no_grad():
+            prefix = self.clean[:, :, : self.pm.graph.senders_before(start_layer)]
+            logits = self.pm.patched_final_logits(prefix, self.corrupt, masks, final_mask,
+                                                  self.batch.last, start_layer)
+            if self.metric == "kl":
+                lp = logits.log_softmax(-1)
+                return float((self.ref_probs * (self.ref_logprobs - lp)).sum(-1).mean())
+            return abs(self._logit_diff(logits) - self.ref_metric)
+
+    def fully_corrupted(self) -> float:
+        zeros = [torch.zeros_like(m) for m in self.full_masks]
+        return self.score(zeros, torch.zeros_like(self.full_final), 0)
+
+
+def acdc_prune(
+    scorer: _Scorer, threshold: float, progress: Optional[tqdm] = None
+) -> tuple[list[Tensor], Tensor, float]:
+    """One ACDC run at ``threshold``; returns (masks per layer, logits mask, final score).
+
+    Masks are ``[channel, senders_before(l), head]`` with 1 = edge kept. Only layers at or
+    above the receiver's layer are recomputed per test (earlier layers are unpatched
+    while the receivers are visited in reverse order).
+    """
+    pm = scorer.pm
+    g = pm.graph
+    masks = [m.clone() for m in scorer.full_masks]
+    final = scorer.full_final.clone()
+    current = scorer.score(masks, final, pm.n_layers)
+    # receiver = logits
+    for s in reversed(range(g.n_senders)):
+        final[s] = 0.0
+        new = scorer.score(masks, final, pm.n_layers)
+        if new - current <= threshold:
+            current = new
+        else:
+            final[s] = 1.0
+        if progress is not None:
+            progress.update(1)
+    for layer in reversed(range(pm.n_layers)):
+        for head in reversed(range(pm.n_heads)):
+            for c in reversed(range(g.n_channels)):
+                for s in reversed(range(g.senders_before(layer))):
+                    masks[layer][c, s, head] = 0.0
+                    new = scorer.score(masks, final, layer)
+                    if new - current <= threshold:
+                        current = new
+                    else:
+                        masks[layer][c, s, head] = 1.0
+                    if progress is not None:
+                        progress.update(1)
+    return masks, final, current
+
+
+def heads_in_circuit(pm: PatchableAttentionOnly, masks: list[Tensor], final: Tensor) -> np.ndarray:
+    """``[L, H]`` bool: heads with a kept path to the logits."""
+    L, H = pm.n_layers, pm.n_heads
+    alive = np.zeros((L, H), dtype=bool)
+    for layer in reversed(range(L)):
+        for head in range(H):
+            s = 1 + layer * H + head
+            ok = bool(final[s] > 0)
+            for later in range(layer + 1, L):
+                if ok:
+                    break
+                used = (masks[later][:, s, :] > 0).any(0).numpy()  # [head]
+                ok = bool((used & alive[later]).any())
+            alive[layer, head] = ok
+    return alive
+
+
+def acdc(
+    model,
+    task: Task,
+    seed: int = 0,
+    *,
+    thresholds: Optional[Sequence[float]] = None,
+    fractions: Sequence[float] = DEFAULT_FRACTIONS,
+    metric: Metric = "kl",
+    qkv: QKVMode = "separate",
+    n_pairs: Optional[int] = None,
+    progress: bool = True,
+) -> CircuitResult:
+    """ACDC with a threshold sweep; node/edge scores = largest threshold still in the circuit.
+
+    ``thresholds`` are absolute; if not given, ``fractions`` of the fully corrupted
+    model's score are used. ``extras``: ``thresholds``, ``circuits`` (per threshold: heads
+    in circuit ``[L, H]`` bool and number of kept edges), ``n_edges``, ``n_edge_tests``,
+    ``seconds_per_edge_test``, ``full_corruption_score``, ``embed_scores``,
+    ``logit_scores``. ``seed`` is accepted for a uniform interface; ACDC is deterministic.
+
+    Example:
+        >>> result = acdc(model, task, fractions=[0.01, 0.1, 1.0], progress=False)  # doctest: +SKIP
+    """
+    t0 = time.perf_counter()
+    pm = PatchableAttentionOnly(model, qkv=qkv)
+    batch = tokenize_pairs(model, task, n_pairs)
+    scorer = _Scorer(pm, batch, metric)
+    full_score = scorer.fully_corrupted()
+    if thresholds is None:
+        thresholds = [f * full_score for f in fractions]
+    thresholds = sorted(float(t) for t in thresholds)
+    if not thresholds or any(not np.isfinite(t) or t < 0 for t in thresholds):
+        raise ValueError(f"thresholds must be a non-empty list of finite numbers >= 0, got {thresholds}")
+    t1 = time.perf_counter()
+    g = pm.graph
+    L, H = pm.n_layers, pm.n_heads
+    LH = L * H
+    node_scores = np.zeros((L, H))
+    edge_scores = np.zeros((LH, LH))
+    embed_scores = np.zeros(LH)
+    logit_scores = np.zeros(LH)
+    circuits = []
+    calls_before = scorer.n_calls
+    bar = tqdm(total=len(thresholds) * g.n_edges, desc=f"ACDC {task.name}", disable=not progress,
+               unit="edge")
+    for tau in thresholds:
+        masks, final, score = acdc_prune(scorer, tau, bar)
+        alive = heads_in_circuit(pm, masks, final)
+        node_scores[alive] = np.maximum(node_scores[alive], tau)
+        n_kept = int(final.sum()) + int(sum(m.sum() for m in masks))
+        for layer in range(L):
+            kept = (masks[layer] > 0).any(0).numpy()  # [senders_before, head]
+            cols = slice(layer * H, (layer + 1) * H)
+            embed_scores[cols] = np.where(kept[0], np.maximum(embed_scores[cols], tau), embed_scores[cols])
+            if layer > 0:
+                block = edge_scores[: layer * H, cols]
+                edge_scores[: layer * H, cols] = np.where(kept[1:], np.maximum(block, tau), block)
+        kept_logits = final[1:].numpy() > 0
+        logit_scores[kept_logits] = np.maximum(logit_scores[kept_logits], tau)
+        circuits.append({"threshold": tau, "heads": alive, "n_edges_kept": n_kept, "score": score})
+    bar.close()
+    t2 = time.perf_counter()
+    n_tests = scorer.n_calls - calls_before
+    return CircuitResult(
+        method="acdc",
+        node_scores=node_scores,
+        edge_scores=edge_scores,
+        timings={"setup": t1 - t0, "pruning": t2 - t1},
+        settings={"seed": seed, "metric": metric, "qkv": qkv, "n_thresholds": len(thresholds),
+                  "n_pairs": batch.positives.shape[0]},
+        task_name=task.name,
+        extras={
+            "thresholds": thresholds,
+            "circuits": circuits,
+            "n_edges": g.n_edges,
+            "n_edge_tests": n_tests,
+            "seconds_per_edge_test": (t2 - t1) / max(n_tests, 1),
+            "full_corruption_score": full_score,
+            "embed_scores": embed_scores,
+            "logit_scores": logit_scores,
+        },
+    )

@@ -1,0 +1,243 @@
+"""EAP, ACDC and the benchmark on the tiny in-process model, where the answers are known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from sae_circuits_widget.baselines.acdc import acdc
+from sae_circuits_widget.baselines.eap import (
+    EdgeGraph,
+    PatchableAttentionOnly,
+    eap,
+    gpt2_small_edge_count,
+    tokenize_pairs,
+)
+from sae_circuits_widget.task import Task
+from sae_circuits_widget.testing import tiny_model as make_tiny
+
+POS = [
+    "When Mary and John went to the store , John gave a drink to",
+    "When Tom and Anna went to the park , Anna gave a book to",
+    "When John and Tom went to the store , Tom gave a book to",
+    "When Anna and Mary went to the park , Mary gave a drink to",
+]
+NEG = [
+    "When Mary and John went to the store , Tom gave a drink to",
+    "When Tom and Anna went to the park , John gave a book to",
+    "When John and Tom went to the store , Anna gave a book to",
+    "When Anna and Mary went to the park , John gave a drink to",
+]
+IO = ["Mary", "Tom", "John", "Anna"]
+S = ["John", "Anna", "Tom", "Mary"]
+
+
+def make_task(model, n: int = 4) -> Task:
+    ids = model.tokenizer.convert_tokens_to_ids
+    return Task(
+        "toy_ioi",
+        positives=POS[:n],
+        negatives=NEG[:n],
+        correct_ids=[(ids(w),) for w in IO[:n]],
+        incorrect_ids=[(ids(w),) for w in S[:n]],
+    )
+
+
+@pytest.fixture(scope="module")
+def zeroed_model():
+    """A tiny model whose head (1, 2) writes nothing (its W_O block is zero)."""
+    model = make_tiny()
+    o = model.blocks[1].attn.original_component.o
+    d_head = model.cfg.d_head
+    with torch.no_grad():
+        o.weight[:, 2 * d_head: 3 * d_head] = 0.0
+    return model
+
+
+def head_patch_effects(model, task: Task) -> np.ndarray:
+    """Metric change when one head's z on the positives is replaced by its z on the negatives.
+
+    Computed through the bridge's hooks, independently of the edge machinery.
+    """
+    batch = tokenize_pairs(model, task)
+    L, H = model.cfg.n_layers, model.cfg.n_heads
+    rows = torch.arange(batch.positives.shape[0])
+
+    def metric(logits):
+        return float((logits[rows, batch.last] * batch.metric_weights).sum(-1).mean())
+
+    with torch.no_grad():
+        _, neg_cache = model.run_with_cache(batch.negatives)
+        base = metric(model(batch.positives))
+        out = np.zeros((L, H))
+        for l in range(L):
+            neg_z = neg_cache[f"blocks.{l}.attn.hook_z"]
+            for h in range(H):
+                def hook(z, hook, h=h, neg_z=neg_z):
+                    z = z.clone()
+                    z[:, :, h] = neg_z[:, :, h]
+                    return z
+
+                logits = model.run_with_hooks(batch.positives, fwd_hooks=[(f"blocks.{l}.attn.hook_z", hook)])
+                out[l, h] = metric(logits) - base
+    return out
+
+
+# ----------------------------------------------------------------------------- graph
+
+
+def test_edge_graph_counts_and_names():
+    g = EdgeGraph(2, 4, "separate")
+    # layer 0: 4 heads x 3 x 1 sender; layer 1: 4 x 3 x 5; logits: 9 senders
+    assert g.n_edges == 12 + 60 + 9 == len(g.edges()) == len(g.edge_names())
+    assert EdgeGraph(2, 4, "pooled").n_edges == 4 + 20 + 9
+    names = g.edge_names()
+    assert names[0] == "embed->A0.0.Q" and names[-1] == "A1.3->logits"
+    assert len(set(names)) == len(names)
+    assert gpt2_small_edge_count() == 32491
+    assert gpt2_small_edge_count(qkv_separate=False, with_mlps=False) == EdgeGraph(12, 12).n_edges
+
+
+def test_patchable_forward_matches_bridge(tiny_model):
+    pm = PatchableAttentionOnly(tiny_model)
+    tokens = tiny_model.to_tokens(POS[:2])
+    with torch.no_grad():
+        ref = tiny_model(tokens)
+    assert torch.allclose(pm.full_logits(tokens), ref, atol=1e-4)
+
+
+def test_bad_inputs_raise(tiny_model):
+    with pytest.raises(ValueError, match="qkv"):
+        PatchableAttentionOnly(tiny_model, qkv="split")
+    task = make_task(tiny_model)
+    bad = Task("bad", positives=[POS[0]], negatives=["When Mary went"],
+               correct_ids=task.correct_ids[:1], incorrect_ids=task.incorrect_ids[:1])
+    with pytest.raises(ValueError, match="not aligned"):
+        tokenize_pairs(tiny_model, bad)
+    with pytest.raises(ValueError, match="metric"):
+        eap(tiny_model, Task("nometric", positives=POS[:1], negatives=NEG[:1]))
+    with pytest.raises(ValueError, match="metric"):
+        acdc(tiny_model, task, metric="loss", progress=False)
+    with pytest.raises(ValueError, match="thresholds"):
+        acdc(tiny_model, task, thresholds=[-1.0], progress=False)
+
+
+def test_model_with_mlps_is_rejected():
+    from transformer_lens.config import TransformerBridgeConfig
+    from transformer_lens.model_bridge import TransformerBridge
+
+    from sae_circuits_widget.organism.tokenizer import word_tokenizer
+    from sae_circuits_widget.testing import TINY_WORDS
+
+    tok = word_tokenizer(TINY_WORDS)
+    cfg = TransformerBridgeConfig(d_model=16, d_head=4, n_heads=4, n_layers=1, n_ctx=16, d_mlp=32,
+                                  d_vocab=len(tok), attn_only=False, normalization_type="LN", act_fn="gelu")
+    model = TransformerBridge.boot_native(cfg, tokenizer=tok)
+    with pytest.raises(ValueError, match="attention-only"):
+        PatchableAttentionOnly(model)
+
+
+# ----------------------------------------------------------------------------- EAP
+
+
+def test_eap_of_a_silent_head_is_zero(zeroed_model):
+    task = make_task(zeroed_model)
+    result = eap(zeroed_model, task)
+    H = zeroed_model.cfg.n_heads
+    assert result.method == "eap" and result.node_scores.shape == (2, 4)
+    assert result.node_scores[1, 2] == 0.0
+    assert result.extras["logit_scores"][1 * H + 2] == 0.0
+    # a head that writes nothing has no gradient through its input either
+    assert np.all(result.edge_scores[:, 1 * H + 2] == 0.0)
+    assert result.extras["embed_scores"][1 * H + 2] == 0.0
+    # the other heads do carry attribution
+    assert (np.delete(result.node_scores.reshape(-1), 1 * H + 2) > 0).all()
+
+
+def test_eap_matches_actual_head_patching(tiny_model):
+    """Random small model, one-token corruptions: first order is close to the real effect."""
+    task = make_task(tiny_model)
+    result = eap(tiny_model, task)
+    actual = head_patch_effects(tiny_model, task)
+    predicted = result.extras["signed_node_scores"]
+    assert np.corrcoef(actual.reshape(-1), predicted.reshape(-1))[0, 1] > 0.95
+    big = np.abs(actual) > 0.2 * np.abs(actual).max()
+    assert big.any()
+    assert np.all(np.sign(actual[big]) == np.sign(predicted[big]))
+    np.testing.assert_allclose(predicted[big], actual[big], rtol=0.3)
+
+
+def test_eap_pooled_and_separate_agree_per_head(tiny_model):
+    task = make_task(tiny_model)
+    a = eap(tiny_model, task, qkv="pooled")
+    b = eap(tiny_model, task, qkv="separate")
+    np.testing.assert_allclose(a.extras["signed_node_scores"], b.extras["signed_node_scores"],
+                               rtol=1e-4, atol=1e-6)
+    assert len(b.extras["edge_values"]) == EdgeGraph(2, 4, "separate").n_edges
+    assert len(a.extras["edge_values"]) == EdgeGraph(2, 4, "pooled").n_edges
+
+
+def test_eap_edge_matches_patching_one_edge(tiny_model):
+    """Patch the single edge A0.1 -> logits and compare with its EAP score."""
+    task = make_task(tiny_model)
+    pm = PatchableAttentionOnly(tiny_model, qkv="pooled")
+    batch = tokenize_pairs(tiny_model, task)
+    clean, corrupt = pm.senders(batch.positives), pm.senders(batch.negatives)
+    g = pm.graph
+    masks = [torch.ones(1, g.senders_before(l), 4) for l in range(2)]
+    final = torch.ones(g.n_senders)
+
+    def metric(final_mask):
+        with torch.no_grad():
+            logits = pm.patched_final_logits(clean[:, :, :1], corrupt, masks, final_mask, batch.last)
+        return float((logits * batch.metric_weights).sum(-1).mean())
+
+    patched = final.clone()
+    patched[1 + 1] = 0.0  # sender A0.1
+    actual = metric(patched) - metric(final)
+    predicted = eap(tiny_model, task, qkv="pooled").extras["logit_scores"][1]
+    # logits receive the edge through the final LayerNorm only: near-linear
+    assert abs(actual) > 1e-4
+    assert predicted == pytest.approx(actual, rel=0.2)
+
+
+# ----------------------------------------------------------------------------- ACDC
+
+
+def test_acdc_threshold_zero_keeps_what_matters_and_huge_removes_all(zeroed_model):
+    task = make_task(zeroed_model)
+    result = acdc(zeroed_model, task, thresholds=[0.0, 1e9], progress=False)
+    zero, huge = result.extras["circuits"]
+    # threshold 0: the circuit is as good as the model, and every head that writes is kept
+    assert zero["score"] <= 1e-6
+    expected = np.ones((2, 4), dtype=bool)
+    expected[1, 2] = False  # the silent head's edges change nothing, so they go
+    assert np.array_equal(zero["heads"], expected)
+    assert zero["n_edges_kept"] > 0
+    # huge threshold: nothing is left and the score is that of the corrupted model
+    assert huge["n_edges_kept"] == 0 and not huge["heads"].any()
+    assert huge["score"] == pytest.approx(result.extras["full_corruption_score"], rel=1e-5)
+    assert result.extras["n_edge_tests"] == 2 * (EdgeGraph(2, 4, "separate").n_edges + 1)
+
+
+def test_acdc_is_deterministic_and_scores_follow_the_sweep(tiny_model):
+    task = make_task(tiny_model)
+    a = acdc(tiny_model, task, fractions=[1e-3, 1e-2, 1e-1, 1.0], progress=False)
+    b = acdc(tiny_model, task, fractions=[1e-3, 1e-2, 1e-1, 1.0], progress=False)
+    np.testing.assert_array_equal(a.node_scores, b.node_scores)
+    np.testing.assert_array_equal(a.edge_scores, b.edge_scores)
+    sizes = [c["heads"].sum() for c in a.extras["circuits"]]
+    assert sizes[0] > sizes[-1]  # larger thresholds prune more
+    for c in a.extras["circuits"]:
+        assert np.all(a.node_scores[c["heads"]] >= c["threshold"])
+    assert a.extras["seconds_per_edge_test"] > 0
+    assert a.timings["pruning"] > 0
+
+
+def test_acdc_logit_diff_metric(tiny_model):
+    task = make_task(tiny_model)
+    result = acdc(tiny_model, task, metric="logit_diff", thresholds=[0.0, 1e9], progress=False)
+    zero, huge = result.extras["circuits"]
+    assert zero["score"] <= 1e-5
+    assert huge["n_edges_kept"] == 0
