@@ -45,6 +45,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
 from typing import Literal, Optional, Union
 
 import numpy as np
@@ -264,6 +265,54 @@ def ablation_hooks(
                     f"{z.shape[1]}; use pooled means (per_position=False) for prompts of other lengths"
                 )
             return torch.where(m_l, rep.to(z.dtype), z)
+
+        hooks.append((Z_HOOK.format(l), hook))
+    return hooks
+
+
+@contextmanager
+def frozen_parameters(model):
+    """Turn off ``requires_grad`` on the model's parameters for the block, then restore it.
+
+    Gradient methods only need gradients with respect to head masks; this keeps autograd
+    from computing (and storing) parameter gradients.
+    """
+    flags = [(p, p.requires_grad) for p in model.parameters()]
+    try:
+        for p, _ in flags:
+            p.requires_grad_(False)
+        yield model
+    finally:
+        for p, f in flags:
+            p.requires_grad_(f)
+
+
+def scaled_head_hooks(
+    model,
+    scale: Union[Float[Tensor, "L H"], Float[Tensor, "batch L H"]],
+    baseline: Optional[Tensor] = None,
+) -> list[tuple[str, object]]:
+    """Hooks that set each head's ``z`` to ``baseline + scale * (z - baseline)``.
+
+    ``scale`` is a continuous head mask (1 = keep, 0 = ablate), ``[L, H]`` or per row
+    ``[batch, L, H]``; gradients flow to it (head-mask gradients for HISP, learned masks
+    for subnetwork probing). ``baseline``: None (zero ablation) or a replacement shaped
+    as in :func:`ablation_hooks`.
+    """
+    L, H, D = _dims(model)
+    if scale.shape[-2:] != (L, H) or scale.ndim not in (2, 3):
+        raise ValueError(f"scale must have shape [{L}, {H}] or [batch, {L}, {H}], got {tuple(scale.shape)}")
+    hooks = []
+    for l in range(L):
+        s_l = scale[..., l, :]
+        s_l = s_l[None, None, :, None] if s_l.ndim == 1 else s_l[:, None, :, None]
+        base = None if baseline is None else baseline[l]
+
+        def hook(z, hook, s_l=s_l, base=base):
+            if base is None:
+                return z * s_l.to(z.dtype)
+            b = base.to(z.dtype)
+            return b + s_l.to(z.dtype) * (z - b)
 
         hooks.append((Z_HOOK.format(l), hook))
     return hooks
@@ -657,6 +706,8 @@ __all__ = [
     "mean_replacement",
     "ablation_hooks",
     "run_with_heads_ablated",
+    "scaled_head_hooks",
+    "frozen_parameters",
     "clean_metric",
     "metric_under_masks",
     "ablation_effects",

@@ -46,6 +46,16 @@ def zero_head_output(model, layer: int, head: int) -> None:
         w[:, head * d:(head + 1) * d] = 0.0
 
 
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    """One intra-op thread: on a shared 2-core machine more threads make small ops far slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def zeroed_model():
     model = make_tiny(seed=1)
