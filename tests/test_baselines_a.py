@@ -181,7 +181,7 @@ def test_random_scores_seeded(model, task):
 def test_layer_index_scores(model, task):
     fwd, rev = layer_index(model, task), layer_index_reverse(model, task)
     _check_result(fwd, "layer_index", task)
-    _check_result(rev, "layer_index_reverse", task)
+    _check_result(rev, "layer_index_reversed", task)
     np.testing.assert_array_equal(fwd.node_scores, [[0, 0, 0, 0], [1, 1, 1, 1]])
     np.testing.assert_array_equal(rev.node_scores, -fwd.node_scores)
 

@@ -8,6 +8,7 @@ from .trivial import (  # noqa: E402
     TRIVIAL_METHODS,
     layer_index,
     layer_index_reverse,
+    layer_index_reversed,
     output_diff_norm,
     random_scores,
 )

@@ -68,3 +68,7 @@ def activation_patching(
 def activation_patching_resample(model, task: Task, seed: int = 0, **kwargs) -> CircuitResult:
     """:func:`activation_patching` with ``kind="resample"`` (each head from the paired negative)."""
     return activation_patching(model, task, seed, kind="resample", **kwargs)
+
+
+resample_ablation = activation_patching_resample
+mean_ablation = activation_patching

@@ -1,7 +1,7 @@
 """Trivial head scores that every real method must beat.
 
 - ``random``: independent uniform scores, seeded (``numpy.random.default_rng(seed)``).
-- ``layer_index``: the head's layer (later layers score higher); ``layer_index_reverse``:
+- ``layer_index``: the head's layer (later layers score higher); ``layer_index_reversed``:
   minus the layer (earlier layers score higher). Heads of one layer tie.
 - ``output_diff_norm``: the L2 norm of the difference between a head's mean output on
   the positives and on the negatives. A head's output is its contribution to the
@@ -52,19 +52,22 @@ def random_scores(model, task: Task, seed: int = 0) -> CircuitResult:
 
 
 def layer_index(model, task: Task, seed: int = 0, *, reverse: bool = False) -> CircuitResult:
-    """Score = layer index (``reverse=True``: minus the layer index, method ``layer_index_reverse``)."""
+    """Score = layer index (``reverse=True``: minus the layer index, method ``layer_index_reversed``)."""
     t0 = time.perf_counter()
     L, H = _dims(model)
     scores = np.repeat(np.arange(L, dtype=np.float64)[:, None], H, axis=1)
     if reverse:
         scores = -scores
-    name = "layer_index_reverse" if reverse else "layer_index"
+    name = "layer_index_reversed" if reverse else "layer_index"
     return _result(name, scores, task, time.perf_counter() - t0, seed=seed, reverse=reverse)
 
 
-def layer_index_reverse(model, task: Task, seed: int = 0) -> CircuitResult:
+def layer_index_reversed(model, task: Task, seed: int = 0) -> CircuitResult:
     """Earlier layers score higher: :func:`layer_index` with ``reverse=True``."""
     return layer_index(model, task, seed, reverse=True)
+
+
+layer_index_reverse = layer_index_reversed
 
 
 @torch.no_grad()
@@ -100,6 +103,6 @@ def output_diff_norm(
 TRIVIAL_METHODS = {
     "random": random_scores,
     "layer_index": layer_index,
-    "layer_index_reverse": layer_index_reverse,
+    "layer_index_reversed": layer_index_reversed,
     "output_diff_norm": output_diff_norm,
 }
