@@ -1,0 +1,144 @@
+"""Altair charts of circuit-discovery results: ROC curves, score bars, export.
+
+An ROC curve treats every attention head as one example — in the known circuit or not —
+and the head scores as a classifier's output; sweeping the threshold traces the true
+positive rate against the false positive rate. The area under it (AUC, from the engine's
+``CircuitResult.evaluate``) is 1 when every circuit head outranks every other head and
+0.5 for chance. ``roc_chart`` draws one curve per method so the discrete SAE and the
+baselines can be compared on one plot (the benchmark reuses it).
+
+Colours come from the Okabe-Ito palette (distinguishable with common colour-vision
+deficiencies); curves also differ by stroke dash, so they stay apart in greyscale print.
+
+Example:
+    >>> chart = roc_chart({"sae": result, "eap": eap_result}, task.ground_truth)  # doctest: +SKIP
+    >>> save_chart(chart, "roc.svg")                                               # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Optional
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from .result import CircuitResult
+
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
+DASHES = [[1, 0], [6, 3], [2, 2], [8, 3, 2, 3], [4, 4], [1, 3], [10, 2], [3, 6]]
+
+
+def _labels(ground_truth: Iterable[Any], n_layers: int, n_heads: int) -> np.ndarray:
+    from .evaluate import heads_mask
+
+    return heads_mask(ground_truth, n_layers, n_heads).reshape(-1)
+
+
+def roc_points(scores: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
+    """The ROC curve of ``scores`` against boolean ``labels`` as (fpr, tpr) rows."""
+    from sklearn.metrics import roc_curve
+
+    fpr, tpr, _ = roc_curve(labels.astype(int), np.nan_to_num(np.asarray(scores, dtype=float).reshape(-1), nan=-np.inf))
+    return pd.DataFrame({"fpr": fpr, "tpr": tpr})
+
+
+def roc_chart(
+    results: Mapping[str, CircuitResult],
+    ground_truth: Iterable[Any],
+    *,
+    title: Optional[str] = None,
+    width: int = 320,
+    height: int = 300,
+) -> alt.Chart:
+    """One ROC curve per method (node scores vs ground-truth heads), AUC in the legend.
+
+    Args:
+        results: method name -> result (all on the same model).
+        ground_truth: the known circuit's heads as (layer, head) pairs.
+
+    Example:
+        >>> roc_chart({"sae": result}, {(1, 0), (1, 3)})   # doctest: +SKIP
+    """
+    if not results:
+        raise ValueError("roc_chart needs at least one result: pass {'method name': result}")
+    frames = []
+    gt = set(ground_truth) if ground_truth is not None else None
+    for name, result in results.items():
+        labels = _labels(gt, result.n_layers, result.n_heads)
+        auc = result.evaluate(gt)["node_auc"]
+        df = roc_points(result.node_scores, labels)
+        df["method"] = f"{name} (AUC {auc:.2f})"
+        frames.append(df)
+    data = pd.concat(frames, ignore_index=True)
+    methods = list(dict.fromkeys(data["method"]))
+    diagonal = alt.Chart(pd.DataFrame({"fpr": [0, 1], "tpr": [0, 1]})).mark_line(color="#999", strokeDash=[3, 3]).encode(x="fpr", y="tpr")
+    curves = alt.Chart(data).mark_line(interpolate="step-after", strokeWidth=2).encode(
+        x=alt.X("fpr:Q", title="false positive rate", scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("tpr:Q", title="true positive rate", scale=alt.Scale(domain=[0, 1])),
+        color=alt.Color("method:N", scale=alt.Scale(domain=methods, range=OKABE_ITO[: len(methods)] or OKABE_ITO), title="method"),
+        strokeDash=alt.StrokeDash("method:N", scale=alt.Scale(domain=methods, range=DASHES[: len(methods)]), legend=None),
+        tooltip=["method:N", alt.Tooltip("fpr:Q", format=".2f"), alt.Tooltip("tpr:Q", format=".2f")],
+    )
+    return (diagonal + curves).properties(title=title or "ROC of head scores vs the known circuit", width=width, height=height)
+
+
+def score_bars(
+    result: CircuitResult,
+    ground_truth: Optional[Iterable[Any]] = None,
+    *,
+    top: Optional[int] = 20,
+    width: int = 360,
+) -> alt.Chart:
+    """Bars of head scores, best first; known-circuit heads in a second colour and hatched label.
+
+    Example:
+        >>> score_bars(result, task.ground_truth, top=10)   # doctest: +SKIP
+    """
+    scores = np.asarray(result.node_scores, dtype=float).reshape(-1)
+    n_heads = result.n_heads
+    in_gt = _labels(ground_truth, result.n_layers, n_heads) if ground_truth else np.zeros(scores.size, bool)
+    order = np.argsort(-scores, kind="stable")
+    if top is not None:
+        order = order[: int(top)]
+    data = pd.DataFrame({
+        "head": [f"{i // n_heads}.{i % n_heads}" for i in order],
+        "score": scores[order],
+        "circuit": ["known circuit" if in_gt[i] else "other" for i in order],
+    })
+    return alt.Chart(data).mark_bar(stroke="#000", strokeWidth=0.5).encode(
+        x=alt.X("score:Q", title=f"{result.method} score"),
+        y=alt.Y("head:N", sort=None, title="layer.head"),
+        color=alt.Color("circuit:N", scale=alt.Scale(domain=["known circuit", "other"], range=[OKABE_ITO[3], "#BBBBBB"]), title=""),
+        tooltip=["head:N", alt.Tooltip("score:Q", format=".3g"), "circuit:N"],
+    ).properties(title="Head scores", width=width)
+
+
+def save_chart(chart: alt.TopLevelMixin, path: Any, *, scale: float = 2.0) -> Path:
+    """Write ``chart`` to ``path``: ``.png`` / ``.svg`` (vl-convert, offline), ``.json``
+    (the Vega-Lite spec) or ``.html``.
+
+    Example:
+        >>> save_chart(roc_chart({"sae": result}, gt), "roc.png")   # doctest: +SKIP
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in (".png", ".svg"):
+        try:
+            import vl_convert as vlc
+        except ImportError:
+            raise ImportError("PNG/SVG export needs vl-convert-python: pip install vl-convert-python") from None
+        spec = chart.to_json()
+        if suffix == ".png":
+            path.write_bytes(vlc.vegalite_to_png(spec, scale=scale))
+        else:
+            path.write_text(vlc.vegalite_to_svg(spec), encoding="utf-8")
+    elif suffix == ".json":
+        path.write_text(chart.to_json(), encoding="utf-8")
+    elif suffix == ".html":
+        chart.save(str(path))
+    else:
+        raise ValueError(f"cannot export a chart as {suffix or 'a file without extension'}: use .png, .svg, .json or .html")
+    return path

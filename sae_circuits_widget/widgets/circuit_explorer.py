@@ -1,0 +1,452 @@
+"""CircuitExplorer: type prompt pairs, watch the circuit appear.
+
+One widget composing a ``PromptPanel``, a ``HeadGrid`` and a ``CodeInspector`` bound to
+one engine ``Session`` (which caches head outputs per prompt, so an edit costs one
+forward pass plus the small SAE fit).
+
+The live loop:
+
+* the browser debounces typing and sends the full prompt lists;
+* every edit or settings change gets a new *generation* number; a worker thread waits
+  ``debounce_s`` for more changes, then runs the newest request only;
+* a finished run is shown only if no newer request arrived meanwhile, so a stale result
+  never overwrites a newer one (the newest always wins);
+* a failed run (unknown word, too few prompts, degenerate codes) shows its message beside
+  the last good result, which stays on screen; the user's text is never touched;
+* ``KeyboardInterrupt`` during ``run()`` leaves the last complete result on screen,
+  marked as such, and clears the busy state; partial results are never shown.
+
+Example:
+    >>> explorer = CircuitExplorer(task="ioi")   # bundled model, offline   # doctest: +SKIP
+    >>> explorer                                                           # doctest: +SKIP
+    >>> explorer.save("circuit.json")                                      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Optional
+
+import anywidget
+import numpy as np
+import traitlets as t
+from ipywidgets import widget_serialization
+
+from ..errors import SaeCircuitsError
+from ..result import CircuitResult
+from ..session import Session
+from ..task import Task
+from ._common import bundle, check_kwargs
+from .code_inspector import CodeInspector
+from .head_grid import HeadGrid
+from .prompt_panel import PromptPanel
+
+CUSTOM = "custom"
+
+
+def _task_names() -> list[str]:
+    from ..tasks import TASK_NAMES
+
+    return list(TASK_NAMES)
+
+
+class CircuitExplorer(anywidget.AnyWidget):
+    """Prompt panel + head grid + code inspector on one model, recomputed live."""
+
+    _esm = bundle("circuit_explorer")
+
+    panel = t.Instance(PromptPanel).tag(sync=True, **widget_serialization)
+    """The prompt pairs (a ``PromptPanel``)."""
+    grid = t.Instance(HeadGrid).tag(sync=True, **widget_serialization)
+    """The head scores (a ``HeadGrid``)."""
+    inspector = t.Instance(CodeInspector).tag(sync=True, **widget_serialization)
+    """The selected head's codes (a ``CodeInspector``)."""
+
+    task = t.Unicode("ioi").tag(sync=True)
+    """Task preset: its pairs fill the panel, its ground truth is outlined ("custom": none)."""
+    task_names = t.List(t.Unicode()).tag(sync=True)
+    """Presets offered in the settings bar."""
+    seed = t.Int(0).tag(sync=True)
+    """Seed of the SAE fit (and of its training prompts)."""
+    n_features = t.Int(200).tag(sync=True)
+    """SAE dictionary size (number of possible codes)."""
+    l1 = t.Float(0.02).tag(sync=True)
+    """L1 sparsity weight of the SAE fit."""
+    position = t.Enum(["mean", "last"], default_value="mean").tag(sync=True)
+    """Head outputs averaged over positions ("mean") or taken at the last token."""
+    score_kind = t.Enum(["node", "edge"], default_value="node").tag(sync=True)
+    """Grid shows node scores, or edge scores pooled per head."""
+
+    busy = t.Bool(False).tag(sync=True)
+    """True while a run is in progress."""
+    status = t.Unicode("").tag(sync=True)
+    """One line about the last finished run (time, prompts recomputed)."""
+    error = t.Unicode("").tag(sync=True)
+    """Why the newest run failed ("" if it did not); the last good result stays shown."""
+    seconds = t.Float(0.0).tag(sync=True)
+    """Wall time of the last shown run, request to redraw, in seconds."""
+    generation = t.Int(0).tag(sync=True)
+    """Number of the newest request; results of older ones are dropped."""
+
+    def __init__(
+        self,
+        model: Any = None,
+        task: Optional[str] = "ioi",
+        *,
+        positives: Optional[Sequence[str]] = None,
+        negatives: Optional[Sequence[str]] = None,
+        n_pairs: int = 12,
+        seed: int = 0,
+        n_features: int = 200,
+        l1: float = 0.02,
+        position: str = "mean",
+        score_kind: str = "node",
+        recipe: str = "paper",
+        n_train: int = 10,
+        live: bool = True,
+        debounce_s: float = 0.1,
+        run: bool = True,
+        session: Optional[Session] = None,
+    ):
+        if session is not None:
+            if model is not None and model is not session.model:
+                raise ValueError("model= and session= disagree: give the session only (it holds its model)")
+            model = session.model
+        if model is None:
+            from ..organism import load_organism
+
+            model = load_organism()
+        if (positives is None) != (negatives is None):
+            raise ValueError("give both positives= and negatives=, or neither (then the task preset fills them)")
+        names = _task_names()
+        task = CUSTOM if task is None else task
+        if task != CUSTOM and task not in names:
+            raise ValueError(f"unknown task {task!r}; choose one of {', '.join(names)} or 'custom'")
+        if task == CUSTOM and positives is None:
+            raise ValueError("task='custom' needs positives= and negatives=")
+        if not isinstance(n_pairs, int) or isinstance(n_pairs, bool) or n_pairs < 2:
+            raise ValueError(f"n_pairs must be an integer >= 2, got {n_pairs!r}")
+
+        self.model = model
+        """The model the explorer runs (a TransformerBridge)."""
+        self.session = session if session is not None else Session(model)
+        """The engine session: head-output cache and last result."""
+        self.result: Optional[CircuitResult] = None
+        """The result on screen (always a finished run)."""
+        self.task_object: Optional[Task] = None
+        """The preset's ``Task`` (ground truth, generator), None for custom prompts."""
+        self.last_error: Optional[BaseException] = None
+        """The exception of the newest failed run, if any."""
+        self._extra = {"recipe": recipe, "n_train": n_train}
+        self._n_pairs = n_pairs
+        self._more_seed = 1000
+        self._gen_lock = threading.Lock()
+        self._model_lock = threading.RLock()
+        self._live = bool(live)
+        self._debounce_s = float(debounce_s)
+        self._wake = threading.Condition()
+        self._pending: Optional[int] = None
+        self._worker: Optional[threading.Thread] = None
+        self._closed = False
+        self._loading = True
+
+        panel = PromptPanel(model=model)
+        grid = HeadGrid()
+        inspector = CodeInspector(model)
+        super().__init__(
+            panel=panel, grid=grid, inspector=inspector, task_names=names, task=task, seed=seed,
+            n_features=n_features, l1=l1, position=position, score_kind=score_kind,
+        )
+        if task != CUSTOM:
+            self._load_task(task, keep_prompts=positives is not None)
+        if positives is not None:
+            panel.set_pairs(positives, negatives)
+        self._loading = False
+        panel.observe(self._on_prompts, names=["positives", "negatives"])
+        grid.observe(self._on_select, names=["selected"])
+        if run:
+            self.run(raise_errors=False)
+
+    # ------------------------------------------------------------------ settings
+
+    @t.validate("seed")
+    def _valid_seed(self, proposal: Any) -> int:
+        if proposal["value"] < 0:
+            raise t.TraitError(f"seed must be >= 0, got {proposal['value']}")
+        return proposal["value"]
+
+    @t.validate("n_features")
+    def _valid_features(self, proposal: Any) -> int:
+        if proposal["value"] < 2:
+            raise t.TraitError(f"n_features must be >= 2, got {proposal['value']}")
+        return proposal["value"]
+
+    @t.validate("l1")
+    def _valid_l1(self, proposal: Any) -> float:
+        v = proposal["value"]
+        if not np.isfinite(v) or v < 0:
+            raise t.TraitError(f"l1 must be a finite number >= 0, got {v}")
+        return v
+
+    @t.validate("task")
+    def _valid_task(self, proposal: Any) -> str:
+        v = proposal["value"]
+        if v != CUSTOM and v not in (self.task_names or _task_names()):
+            raise t.TraitError(f"unknown task {v!r}; choose one of {', '.join(_task_names())} or 'custom'")
+        return v
+
+    @t.observe("task")
+    def _on_task(self, change: Any) -> None:
+        if self._loading:
+            return
+        self._load_task(change["new"], keep_prompts=False)
+        self.request()
+
+    @t.observe("seed", "n_features", "l1", "position")
+    def _on_settings(self, change: Any) -> None:
+        if not self._loading:
+            self.request()
+
+    @t.observe("score_kind")
+    def _on_kind(self, change: Any) -> None:
+        if self.result is not None:
+            self._draw(self.result)
+
+    def _load_task(self, name: str, keep_prompts: bool) -> None:
+        if name == CUSTOM:
+            self.task_object = None
+            self.panel.set_model(self.model, None)
+            return
+        from ..tasks import get_task
+
+        task = get_task(name, self.model, n=self._n_pairs, seed=self.seed)
+        self.task_object = task
+
+        def generate(n: int) -> tuple[list[str], list[str]]:
+            self._more_seed += 1
+            more = get_task(name, self.model, n=n, seed=self._more_seed)
+            return list(more.positives), list(more.negatives)
+
+        self.panel.set_model(self.model, generate)
+        if not keep_prompts:
+            self.panel.set_pairs(task.positives, task.negatives)
+
+    @property
+    def ground_truth(self) -> Optional[frozenset]:
+        """The preset task's known circuit for this model, if any."""
+        return None if self.task_object is None else self.task_object.ground_truth
+
+    def settings(self) -> dict[str, Any]:
+        """The engine settings of the next run."""
+        return {
+            "seed": int(self.seed), "n_features": int(self.n_features), "l1": float(self.l1),
+            "position": str(self.position), **self._extra,
+        }
+
+    # ------------------------------------------------------------------ live loop
+
+    def _on_prompts(self, change: Any) -> None:
+        self.request()
+
+    def request(self) -> int:
+        """Ask for a run with the current prompts and settings; returns its generation.
+
+        In live mode the run happens on a worker thread after ``debounce_s`` (newer
+        requests replace it); otherwise it runs now.
+        """
+        with self._gen_lock:
+            self.generation += 1
+            gen = self.generation
+        if not self._live:
+            self._run_generation(gen, raise_errors=False)
+            return gen
+        with self._wake:
+            self._pending = gen
+            self._ensure_worker()
+            self._wake.notify()
+        return gen
+
+    def _ensure_worker(self) -> None:
+        if self._worker is None or not self._worker.is_alive():
+            self._worker = threading.Thread(target=self._work, name="circuit-explorer", daemon=True)
+            self._worker.start()
+
+    def _work(self) -> None:
+        while True:
+            with self._wake:
+                while self._pending is None and not self._closed:
+                    self._wake.wait()
+                if self._closed:
+                    return
+                # debounce: wait until no newer request for debounce_s
+                while True:
+                    seen = self._pending
+                    self._wake.wait(self._debounce_s)
+                    if self._pending == seen or self._closed:
+                        break
+                gen, self._pending = self._pending, None
+            if gen is not None and gen == self.generation:
+                try:
+                    self._run_generation(gen, raise_errors=False)
+                except BaseException:  # noqa: BLE001 - the worker must survive anything
+                    pass
+
+    def wait(self, timeout: float = 30.0) -> bool:
+        """Block until no run is pending or in progress (for scripts and tests)."""
+        end = time.monotonic() + timeout
+        time.sleep(0.01)
+        while time.monotonic() < end:
+            with self._wake:
+                idle = self._pending is None and not self.busy
+            if idle:
+                return True
+            time.sleep(0.01)
+        return False
+
+    def run(self, *, raise_errors: bool = True) -> Optional[CircuitResult]:
+        """Run now, in this thread, with the current prompts and settings.
+
+        Returns the result (also shown). A ``KeyboardInterrupt`` leaves the last complete
+        result on screen and is re-raised.
+        """
+        with self._gen_lock:
+            self.generation += 1
+            gen = self.generation
+        return self._run_generation(gen, raise_errors=raise_errors)
+
+    def _run_generation(self, gen: int, *, raise_errors: bool) -> Optional[CircuitResult]:
+        positives, negatives = list(self.panel.positives), list(self.panel.negatives)
+        settings = self.settings()
+        before = self.session.forward_prompts
+        t0 = time.perf_counter()
+        self.busy = True
+        try:
+            with self._model_lock:
+                result = self.session.discover(positives, negatives, **settings)
+        except KeyboardInterrupt:
+            self._fail(gen, "interrupted: the run was stopped before it finished", None)
+            if raise_errors:
+                raise
+            return None
+        except (SaeCircuitsError, ValueError, TypeError) as exc:
+            self._fail(gen, str(exc), exc)
+            if raise_errors:
+                raise
+            return None
+        finally:
+            if gen == self.generation:
+                self.busy = False
+        if gen != self.generation:
+            return result  # a newer request exists: never show a stale result
+        recomputed = self.session.forward_prompts - before
+        self.result = result
+        with self._model_lock:
+            self._draw(result)
+        elapsed = time.perf_counter() - t0
+        with self.hold_sync():
+            self.error = ""
+            self.last_error = None
+            self.panel.error = ""
+            self.seconds = elapsed
+            warn = "; ".join(result.extras.get("warnings", []))
+            self.status = (
+                f"updated in {elapsed:.2f} s · {len(positives)} positives, {len(negatives)} negatives"
+                f" · {recomputed} prompt(s) through the model" + (f" · note: {warn}" if warn else "")
+            )
+            self.busy = False
+        return result
+
+    def _fail(self, gen: int, message: str, exc: Optional[BaseException]) -> None:
+        if gen != self.generation:
+            return
+        with self.hold_sync():
+            self.last_error = exc
+            self.error = message
+            self.busy = False
+            if self.result is not None:
+                self.status = "showing the last complete result"
+
+    def _draw(self, result: CircuitResult) -> None:
+        """Put ``result`` on the grid and the inspector."""
+        gt = self.ground_truth
+        if gt is not None and any(not (0 <= l < result.n_layers and 0 <= h < result.n_heads) for l, h in gt):
+            gt = None
+        edge = self.score_kind == "edge"
+        pooled = result.extras.get("edge_head_scores") if result.extras else None
+        if edge and pooled is None:
+            scores, label, note = result.node_scores, "node score", "this run has no edge scores; showing node scores"
+        elif edge:
+            scores, label, note = np.asarray(pooled).reshape(result.n_layers, result.n_heads), "edge score (pooled per head)", ""
+        else:
+            scores, label, note = result.node_scores, "node score (codes unique to positives)", ""
+        warn = "; ".join(result.extras.get("warnings", [])) if result.extras else ""
+        self.grid.show_scores(scores, gt, label=label, message=note or warn)
+        if self.grid.selected < 0:
+            top = result.top_heads(1)[0]
+            self.grid.selected = top[0] * result.n_heads + top[1]  # observer redraws inspector
+        else:
+            self.inspector.show(result, self.grid.selected, show_edges=edge)
+
+    def _on_select(self, change: Any) -> None:
+        if self.result is None or change["new"] < 0:
+            return
+        with self._model_lock:
+            self.inspector.show(self.result, change["new"], show_edges=self.score_kind == "edge")
+
+    # ------------------------------------------------------------------ outputs
+
+    def save(self, path: Any) -> Path:
+        """Save prompts, settings and the result on screen as JSON (no model weights).
+
+        Read it back with ``Session.read_saved(path)``.
+        """
+        if self.result is None:
+            raise ValueError("nothing to save yet: the explorer has no finished result (fix the prompts shown in red)")
+        path = Path(path)
+        saved_last = self.session.last_result
+        self.session.last_result = self.result
+        try:
+            self.session.to_json(path, positives=list(self.panel.positives), negatives=list(self.panel.negatives))
+        finally:
+            self.session.last_result = saved_last
+        return path
+
+    def roc_chart(self, others: Optional[dict[str, CircuitResult]] = None):
+        """Altair ROC curve of the scores on screen against the task's ground truth."""
+        from ..charts import roc_chart
+
+        if self.result is None:
+            raise ValueError("no result yet: run the explorer first")
+        if self.ground_truth is None:
+            raise ValueError("no ground truth for these prompts: pick a task preset with a known circuit")
+        return roc_chart({"discrete SAE": self.result, **(others or {})}, self.ground_truth)
+
+    def score_chart(self, top: Optional[int] = 20):
+        """Altair bar chart of the head scores on screen (ground-truth heads marked)."""
+        from ..charts import score_bars
+
+        if self.result is None:
+            raise ValueError("no result yet: run the explorer first")
+        return score_bars(self.result, self.ground_truth, top=top)
+
+    def export_chart(self, path: Any, chart: str = "roc") -> Path:
+        """Write the ``"roc"`` or ``"scores"`` chart to ``path`` (.png, .svg, .json or .html)."""
+        from ..charts import save_chart
+
+        if chart not in ("roc", "scores"):
+            raise ValueError(f"chart must be 'roc' or 'scores', got {chart!r}")
+        c = self.roc_chart() if chart == "roc" else self.score_chart()
+        return save_chart(c, path)
+
+    def close(self) -> None:
+        """Stop the worker thread and close the widget and its parts."""
+        with self._wake:
+            self._closed = True
+            self._wake.notify_all()
+        for w in (self.panel, self.grid, self.inspector):
+            if w is not None:
+                w.close()
+        super().close()

@@ -1,0 +1,198 @@
+"""The explorer driven as the browser drives it: set traits, check what is shown."""
+
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from sae_circuits_widget.result import CircuitResult
+from sae_circuits_widget.session import Session
+from sae_circuits_widget.widgets import CircuitExplorer
+from sae_circuits_widget.widgets._common import from_float32_bytes
+
+FAST = dict(n_pairs=6, n_features=32, live=False)
+
+
+@pytest.fixture
+def explorer(tiny_model):
+    e = CircuitExplorer(tiny_model, "ioi", position="last", **FAST)
+    yield e
+    e.close()
+
+
+def test_first_run_fills_grid_and_inspector(explorer, tiny_model):
+    assert explorer.error == "" and explorer.result is not None
+    r = explorer.result
+    assert (explorer.grid.n_layers, explorer.grid.n_heads) == (tiny_model.cfg.n_layers, tiny_model.cfg.n_heads)
+    np.testing.assert_allclose(explorer.grid.values, r.node_scores, rtol=1e-6)
+    top = r.top_heads(1)[0]
+    assert explorer.grid.selected_head == top
+    assert explorer.inspector.head == top[0] * r.n_heads + top[1]
+    assert explorer.inspector.code_of_prompt == r.codes[:, explorer.inspector.head].tolist()
+    assert "updated in" in explorer.status and explorer.seconds > 0
+
+
+def test_editing_one_prompt_recomputes_only_that_prompt(explorer):
+    before = explorer.session.forward_prompts
+    old = explorer.result
+    pos = list(explorer.panel.positives)
+    pos[0] = pos[0].replace("drink", "book")
+    gen = explorer.generation
+    explorer.panel.set_state({"positives": pos})  # the browser's edit
+    assert explorer.generation == gen + 1
+    assert explorer.session.forward_prompts - before == 1
+    assert explorer.result is not old and explorer.result.prompts[0] == pos[0]
+    assert explorer.inspector.prompts[0] == pos[0]
+
+
+def test_invalid_edit_keeps_text_and_last_good_result(explorer):
+    good = explorer.result
+    shown = explorer.grid.scores
+    pos = list(explorer.panel.positives)
+    pos[1] = "When Zorblax went to the store"
+    explorer.panel.set_state({"positives": pos})
+    assert explorer.panel.positives[1] == "When Zorblax went to the store"
+    assert "Zorblax" in explorer.error and "Zorblax" in explorer.panel.positive_issues[1]
+    assert explorer.result is good and explorer.grid.scores == shown
+    assert not explorer.busy
+    # fixing it clears the error
+    pos[1] = pos[1].replace("Zorblax", "Mary")
+    explorer.panel.set_state({"positives": pos})
+    assert explorer.error == "" and explorer.result is not good
+
+
+def test_selecting_a_head_updates_the_inspector(explorer):
+    r = explorer.result
+    from sae_circuits_widget.scoring import code_sets
+
+    for idx in (0, r.n_layers * r.n_heads - 1):
+        explorer.grid.set_state({"selected": idx})
+        assert explorer.inspector.head == idx
+        assert explorer.inspector.positive_only == code_sets(r.codes, r.is_positive, idx)["unique_positive"]
+        codes_here = sorted({int(c) for c in r.codes[:, idx] if c >= 0})
+        assert [m["code"] for m in explorer.inspector.meanings] == codes_here
+        assert all(m["top_tokens"] for m in explorer.inspector.meanings)
+        w = from_float32_bytes(explorer.inspector.attention_weights)
+        assert len(w) == len(explorer.inspector.attention_tokens) and abs(w.sum() - 1) < 1e-4
+
+
+def test_choosing_another_prompt_shows_its_attention(explorer):
+    explorer.inspector.set_state({"attention_prompt": 3})
+    assert explorer.inspector.attention_tokens[1:] == [t for t in explorer.model.to_str_tokens(explorer.inspector.prompts[3])][1:]
+
+
+def test_settings_rerun_and_edge_mode_redraws(explorer):
+    explorer.set_state({"seed": 3})
+    assert explorer.result.settings["seed"] == 3
+    explorer.set_state({"score_kind": "edge"})
+    pooled = explorer.result.extras["edge_head_scores"]
+    np.testing.assert_allclose(explorer.grid.values.reshape(-1), np.asarray(pooled).reshape(-1), rtol=1e-6)
+    assert "edge" in explorer.grid.label
+
+
+def test_task_preset_replaces_prompts(explorer):
+    explorer.set_state({"task": "induction"})
+    assert explorer.task_object.name == "induction"
+    assert explorer.panel.positives == explorer.task_object.positives
+    assert explorer.result.prompts[: len(explorer.panel.positives)] == explorer.panel.positives
+
+
+def test_more_like_these_adds_pairs_and_reruns(explorer):
+    n = len(explorer.panel.positives)
+    explorer.panel._on_msg(explorer.panel, {"kind": "more", "n": 2}, [])
+    assert len(explorer.panel.positives) == n + 2 == len(explorer.panel.negatives)
+    assert explorer.result.prompts[: n + 2] == explorer.panel.positives
+
+
+def test_save_writes_a_session_file(explorer, tmp_path):
+    path = explorer.save(tmp_path / "circuit.json")
+    saved = Session.read_saved(path)
+    assert saved["positives"] == explorer.panel.positives
+    np.testing.assert_allclose(saved["result"].node_scores, explorer.result.node_scores)
+    assert json.loads(path.read_text())["format"] == "sae-circuits/session"
+
+
+def test_bad_arguments_raise(tiny_model):
+    with pytest.raises(TypeError):
+        CircuitExplorer(tiny_model, colour="red")
+    with pytest.raises(ValueError, match="choose one of"):
+        CircuitExplorer(tiny_model, "nope", run=False)
+    with pytest.raises(ValueError, match="both positives"):
+        CircuitExplorer(tiny_model, positives=["a"], run=False)
+
+
+# ---------------------------------------------------------------- live loop with a fake engine
+
+
+class ScriptedSession(Session):
+    """A session whose runs take as long as the script says (by the first prompt)."""
+
+    def __init__(self, model, delays):
+        super().__init__(model)
+        self.delays = delays
+        self.started = []
+
+    def discover(self, positives, negatives, **settings):
+        self.started.append(positives[0])
+        delay = self.delays.get(positives[0], 0.0)
+        if delay == "interrupt":
+            raise KeyboardInterrupt
+        time.sleep(delay)
+        n = len(positives) + len(negatives)
+        L, H = int(self.model.cfg.n_layers), int(self.model.cfg.n_heads)
+        scores = np.full((L, H), float(len(positives[0])))
+        return CircuitResult("sae", scores, codes=np.zeros((n, L * H), int), is_positive=np.array([True] * len(positives) + [False] * len(negatives)),
+                             prompts=list(positives) + list(negatives), timings={"all": delay}, settings=settings)
+
+
+POS = ["When Mary and John went to the store , John gave a drink to", "When Tom and Anna went to the park , Anna gave a book to"]
+NEG = ["When Mary and John went to the store , Tom gave a drink to", "When Tom and Anna went to the park , John gave a book to"]
+
+
+def test_newest_request_wins_and_stale_results_are_dropped(tiny_model):
+    slow, fast = "When Mary went to the store", "When Tom went to the park"
+    session = ScriptedSession(tiny_model, {slow: 0.4, fast: 0.0})
+    e = CircuitExplorer(task=None, positives=POS, negatives=NEG, session=session, live=True, debounce_s=0.02)
+    assert e.wait(10)
+    drawn = []
+    e.grid.observe(lambda c: drawn.append(from_float32_bytes(c["new"])[0]), names=["scores"])
+    e.panel.set_state({"positives": [slow, POS[1]]})
+    deadline = time.time() + 5
+    while slow not in session.started and time.time() < deadline:
+        time.sleep(0.01)
+    assert slow in session.started and e.busy  # the slow run is in progress
+    e.set_state({"seed": 1})  # a settings change during the run
+    e.panel.set_state({"positives": [fast, POS[1]]})  # and a newer edit
+    assert e.wait(10)
+    assert e.result.prompts[0] == fast and e.result.settings["seed"] == 1
+    assert drawn == [float(len(fast))]  # the slow (stale) result was never drawn
+    assert not e.busy and e.error == ""
+    e.close()
+
+
+def test_keyboard_interrupt_keeps_the_last_complete_result(tiny_model):
+    session = ScriptedSession(tiny_model, {"stop here": "interrupt"})
+    e = CircuitExplorer(task=None, positives=POS, negatives=NEG, session=session, live=False)
+    good, shown = e.result, e.grid.scores
+    e.panel.positives = ["stop here", POS[1]]  # live=False runs at once; the error is shown
+    assert "interrupted" in e.error
+    with pytest.raises(KeyboardInterrupt):
+        e.run()
+    assert e.result is good and e.grid.scores == shown
+    assert not e.busy and "last complete result" in e.status
+    e.panel.positives = POS  # it recovers on the next edit
+    assert e.error == "" and e.result is not good
+    e.close()
+
+
+def test_worker_thread_stops_on_close(tiny_model):
+    session = ScriptedSession(tiny_model, {})
+    e = CircuitExplorer(task=None, positives=POS, negatives=NEG, session=session, live=True, debounce_s=0.01)
+    e.request()
+    assert e.wait(5)
+    worker = e._worker
+    e.close()
+    worker.join(2)
+    assert not worker.is_alive()
