@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import socket
 from typing import Any, Optional
 from urllib.parse import urlparse
 
@@ -143,22 +142,30 @@ def _in_local_cache(repo_id: str) -> bool:
 
 
 def hub_reachable(timeout: float = _PROBE_TIMEOUT_S) -> bool:
-    """Whether the Hugging Face hub answers a TCP connection within ``timeout`` seconds."""
+    """Whether the Hugging Face hub answers an HTTP request within ``timeout`` seconds.
+
+    Any HTTP answer counts (even an error status); no answer, a refused connection or a
+    name that does not resolve means unreachable. A bare TCP connect is not enough:
+    sandboxes and proxies may accept connections they never answer.
+    """
+    import urllib.error
+    import urllib.request
+
     try:
         from huggingface_hub import constants
 
         endpoint = constants.ENDPOINT
     except Exception:  # noqa: BLE001
         return False
-    parsed = urlparse(endpoint)
-    host = parsed.hostname
-    port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    if not host:
+    if not urlparse(endpoint).hostname:
         return False
     try:
-        with socket.create_connection((host, port), timeout=timeout):
+        request = urllib.request.Request(endpoint, method="HEAD")
+        with urllib.request.urlopen(request, timeout=timeout):  # noqa: S310 - fixed hub endpoint
             return True
-    except OSError:
+    except urllib.error.HTTPError:
+        return True
+    except (urllib.error.URLError, OSError, ValueError):
         return False
 
 

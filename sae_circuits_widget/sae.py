@@ -23,8 +23,9 @@ every step, raw (unscaled) inputs.
   tiny or huge;
 * ``b_pre`` starts at the training mean, so features model deviations from the typical
   head output rather than the offset every head shares;
-* a convergence stop: training ends once the loss has improved by less than ``tol``
-  (relative) over the last ``patience`` epochs, capped at ``max_epochs``.
+* a convergence stop: training ends once the codes of the training vectors (what the
+  method actually uses) have not changed for ``patience`` epochs and the loss has
+  improved by less than ``tol`` (relative) over them; at most ``max_epochs``.
 
 Dead rows
 ---------
@@ -67,8 +68,10 @@ class SAEConfig:
     """Epochs of the paper recipe (fixed)."""
     max_epochs: int = 2000
     """Upper bound for the stable recipe."""
-    tol: float = 1e-4
-    patience: int = 50
+    tol: float = 0.05
+    """Stable recipe: stop once the loss improved by less than this (relative) over ``patience`` epochs..."""
+    patience: int = 100
+    """...and the training codes have not changed for ``patience`` epochs."""
     seed: int = 0
 
 
@@ -162,8 +165,8 @@ def fit_sae(
     lr: float = 1e-3,
     epochs: int = 500,
     max_epochs: int = 2000,
-    tol: float = 1e-4,
-    patience: int = 50,
+    tol: float = 0.05,
+    patience: int = 100,
 ) -> DiscreteSAE:
     """Train one SAE on ``x_train`` (full batch) with the chosen recipe.
 
@@ -185,24 +188,50 @@ def fit_sae(
             rms = x.pow(2).sum(dim=-1).mean().sqrt()
             sae.input_scale.fill_(float(rms) if float(rms) > 0 else 1.0)
             sae.b_pre.copy_((x / sae.input_scale).mean(dim=0))
-    opt = torch.optim.Adam(sae.parameters(), lr=lr)
+    opt = torch.optim.Adam(sae.parameters(), lr=lr, foreach=False)
     n_epochs = epochs if recipe == "paper" else max_epochs
     losses: list[float] = []
-    for _ in range(n_epochs):
+    # Small problems run fastest on one thread (and do not fight other processes for cores).
+    threads = torch.get_num_threads()
+    small = x.shape[0] * x.shape[1] * n_features < 20_000_000
+    if small:
+        torch.set_num_threads(1)
+    try:
+        _train(sae, opt, x, n_epochs, recipe, tol, patience, losses)
+    finally:
+        if small:
+            torch.set_num_threads(threads)
+    sae.losses = losses
+    sae.epochs_run = len(losses)
+    sae.eval()
+    return sae
+
+
+def _train(sae: DiscreteSAE, opt: torch.optim.Optimizer, x: Tensor, n_epochs: int, recipe: str, tol: float, patience: int, losses: list[float]) -> None:
+    check_every = 10
+    last_codes: Optional[Tensor] = None
+    stable_since = 0
+    for epoch in range(1, n_epochs + 1):
         opt.zero_grad(set_to_none=True)
         loss = sae.loss(x)
         loss.backward()
         opt.step()
         sae.normalize_decoder()
         losses.append(float(loss.detach()))
-        if recipe == "stable" and len(losses) > patience:
+        if recipe != "stable" or epoch % check_every:
+            continue
+        # Convergence stop: the codes of the training vectors have not changed for
+        # `patience` epochs and the loss has improved by less than `tol` (relative).
+        codes = sae.codes(x)
+        if last_codes is not None and torch.equal(codes, last_codes):
+            stable_since += check_every
+        else:
+            stable_since = 0
+        last_codes = codes
+        if stable_since >= patience and len(losses) > patience:
             before = losses[-patience - 1]
             if before - losses[-1] <= tol * abs(before):
                 break
-    sae.losses = losses
-    sae.epochs_run = len(losses)
-    sae.eval()
-    return sae
 
 
 def live_features(sae: DiscreteSAE, x: Float[Tensor, "n d_model"]) -> Int[Tensor, "k"]:
