@@ -241,3 +241,46 @@ def test_acdc_logit_diff_metric(tiny_model):
     zero, huge = result.extras["circuits"]
     assert zero["score"] <= 1e-5
     assert huge["n_edges_kept"] == 0
+
+
+# ----------------------------------------------------------------------------- benchmark
+
+
+def test_run_benchmark_shape_and_table(tiny_model, monkeypatch):
+    from dataclasses import replace
+
+    from sae_circuits_widget import benchmark
+
+    task = replace(make_task(tiny_model), ground_truth=frozenset({(0, 2), (1, 1)}))
+    monkeypatch.setitem(benchmark._REGISTRY, "broken", ("sae_circuits_widget.no_such_module", ("x",), {}))
+    out = benchmark.run_benchmark(
+        tiny_model, [task], seeds=1, methods=["eap", "acdc", "random", "broken"],
+        method_kwargs={"acdc": {"fractions": [0.01, 1.0]}}, progress=False, log=None,
+    )
+    rows = out["tasks"]["toy_ioi"]
+    assert set(rows) == {"eap", "acdc", "random"}
+    for m, row in rows.items():
+        assert 0.0 <= row["node_auc"] <= 1.0 and 0.0 <= row["best_f1"] <= 1.0
+        assert np.isfinite(row["faithfulness"]) and row["seconds"] >= 0
+        assert row["time_vs_sae"] is None  # no SAE row in this run
+    assert rows["eap"]["edge_auc"] is not None and rows["random"]["edge_auc"] is None
+    assert rows["acdc"]["n_edge_tests"] == 2 * (EdgeGraph(2, 4, "separate").n_edges + 1)
+    assert "no_such_module" in out["errors"]["toy_ioi"]["broken"]
+    assert set(out["roc"]["toy_ioi"]) == {"eap", "acdc", "random"}
+    table = benchmark.format_table(out)
+    assert "### toy_ioi" in table and "| eap |" in table and "| broken | failed" in table
+    with pytest.raises(benchmark.MethodUnavailable):
+        benchmark.run_benchmark(tiny_model, [task], seeds=1, methods=["broken"], strict=True, log=None)
+    with pytest.raises(ValueError, match="unknown method"):
+        benchmark.run_benchmark(tiny_model, [task], seeds=1, methods=["nope"], log=None)
+
+
+def test_time_ratios_against_the_sae_row():
+    from sae_circuits_widget.benchmark import format_table
+
+    bench = {"tasks": {"t": {"sae": {"seconds": 2.0, "time_vs_sae": 1.0, "node_auc": 0.8},
+                             "acdc": {"seconds": 80.0, "time_vs_sae": 40.0, "node_auc": 0.9,
+                                      "std": {"node_auc": 0.05}}}},
+             "speedup_sae_vs_acdc": {"t": 40.0}}
+    table = format_table(bench)
+    assert "| acdc | 0.900 ± 0.050 |" in table and "40.0x" in table and "t 40x" in table

@@ -1,0 +1,359 @@
+"""Side-by-side benchmark: every circuit-discovery method on the same model, prompts and truth.
+
+For each task and seed, one :class:`~sae_circuits_widget.task.Task` is built
+(``get_task(name, model, n, seed)``) and handed to every method, so all methods see the
+same positives, negatives and ground-truth heads. Each method returns a
+:class:`~sae_circuits_widget.result.CircuitResult`; we record
+
+- ``node_auc``: ROC AUC of its head scores against the ground-truth heads;
+- ``edge_auc``: for methods with edge scores, the AUC of the edge scores pooled per head
+  with the same rule as the SAE method (how often a head is in the top half of ordered
+  pairs, ``scoring.pool_edge_scores``); ``edge_pair_auc`` when the task has a ground
+  truth of head pairs;
+- ``best_f1``: best F1 over thresholds of the head scores;
+- ``faithfulness``: keep the method's top-k heads, k = size of the ground truth,
+  mean-ablate every other head, and report the fraction of the clean logit difference
+  kept (``ablation.faithfulness``);
+- ``seconds``: wall time of the method call (the SAE method is given a fresh activation
+  cache each time, so it pays for its forward passes);
+- ``time_vs_sae``: ``seconds / seconds of the SAE method`` on the same task.
+
+With several seeds every number is a mean, with the standard deviation under
+``"std"``. Methods are imported when they run, so a missing one is reported in its row
+(``"error"``) instead of stopping the benchmark.
+
+Example:
+    >>> from sae_circuits_widget.benchmark import run_benchmark, format_table
+    >>> out = run_benchmark(None, ["ioi"], seeds=1)   # doctest: +SKIP
+    >>> print(format_table(out))                        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import platform
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Optional, Union
+
+import numpy as np
+import torch
+
+from .result import CircuitResult
+from .task import Task
+
+METHODS: tuple[str, ...] = (
+    "sae", "acdc", "eap", "activation_patching", "activation_patching_resample", "hisp", "sp",
+    "random", "layer_index", "layer_index_reversed", "output_diff_norm",
+)
+"""Methods run by default, in table order."""
+
+# name -> (module, candidate function names, fixed keyword arguments)
+_REGISTRY: dict[str, tuple[str, tuple[str, ...], dict[str, Any]]] = {
+    "acdc": ("sae_circuits_widget.baselines.acdc", ("acdc",), {}),
+    "eap": ("sae_circuits_widget.baselines.eap", ("eap",), {}),
+    "activation_patching": ("sae_circuits_widget.baselines.activation_patching",
+                            ("activation_patching", "mean_ablation"), {}),
+    "activation_patching_resample": ("sae_circuits_widget.baselines.activation_patching",
+                                     ("activation_patching_resample", "resample_ablation"), {}),
+    "hisp": ("sae_circuits_widget.baselines.hisp", ("hisp",), {}),
+    "sp": ("sae_circuits_widget.baselines.subnetwork", ("subnetwork_probing", "sp", "subnetwork"), {}),
+    "random": ("sae_circuits_widget.baselines.trivial", ("random_scores", "random_baseline", "random"), {}),
+    "layer_index": ("sae_circuits_widget.baselines.trivial", ("layer_index", "layer_index_scores"), {}),
+    "layer_index_reversed": ("sae_circuits_widget.baselines.trivial",
+                             ("layer_index_reversed", "reverse_layer_index"), {}),
+    "output_diff_norm": ("sae_circuits_widget.baselines.trivial",
+                         ("output_diff_norm", "output_diff_norm_scores"), {}),
+}
+
+
+class MethodUnavailable(ImportError):
+    """A benchmark method whose implementation cannot be imported."""
+
+
+def _sae(model, task: Task, seed: int = 0, **kwargs) -> CircuitResult:
+    from .activations import HeadOutputCache
+    from .discover import discover
+
+    l1 = 0.05 if task.name == "docstring" else 0.02  # the paper's settings
+    kwargs.setdefault("l1", l1)
+    return discover(model, task, seed=seed, cache=HeadOutputCache(), **kwargs)
+
+
+def resolve_method(name: str) -> Callable[..., CircuitResult]:
+    """The function ``fn(model, task, seed=0, **kw) -> CircuitResult`` behind a method name.
+
+    Raises ValueError for an unknown name and :class:`MethodUnavailable` when its module
+    or function cannot be imported.
+
+    Example:
+        >>> resolve_method("eap").__name__
+        'eap'
+    """
+    if name == "sae":
+        return _sae
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown method {name!r}; choose from {['sae', *_REGISTRY]}")
+    module_name, candidates, fixed = _REGISTRY[name]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise MethodUnavailable(f"method {name!r} needs {module_name}, which cannot be imported: {exc}") from exc
+    for fn_name in candidates:
+        fn = getattr(module, fn_name, None)
+        if callable(fn):
+            if not fixed:
+                return fn
+            return lambda model, task, seed=0, _fn=fn, **kw: _fn(model, task, seed=seed, **fixed, **kw)
+    raise MethodUnavailable(f"method {name!r}: {module_name} has none of {list(candidates)}")
+
+
+def _evaluate(model, task: Task, result: CircuitResult, faithful: bool) -> dict[str, Any]:
+    from .evaluate import evaluate_scores
+
+    out: dict[str, Any] = {}
+    gt = task.ground_truth
+    if gt:
+        ev = evaluate_scores(
+            result.node_scores,
+            gt,
+            edge_head_scores=result.extras.get("edge_head_scores"),
+            edge_scores=result.edge_scores,
+            edge_ground_truth=task.edge_ground_truth,
+        )
+        out.update(node_auc=ev["node_auc"], edge_auc=ev["edge_auc"], best_f1=ev["best_f1"],
+                   precision_at_k=ev["precision_at_k"])
+        if "edge_pair_auc" in ev:
+            out["edge_pair_auc"] = ev["edge_pair_auc"]
+        if faithful and task.has_metric:
+            from .ablation import faithfulness, top_k_heads
+
+            out["faithfulness"] = float(faithfulness(model, task, top_k_heads(result.node_scores, len(gt))))
+    return out
+
+
+def _roc(task: Task, result: CircuitResult) -> Optional[dict[str, list[float]]]:
+    if not task.ground_truth:
+        return None
+    from sklearn.metrics import roc_curve
+
+    from .evaluate import heads_mask
+
+    labels = heads_mask(task.ground_truth, result.n_layers, result.n_heads).reshape(-1)
+    if labels.all() or not labels.any():
+        return None
+    fpr, tpr, _ = roc_curve(labels.astype(int), result.node_scores.reshape(-1))
+    return {"fpr": [round(float(x), 5) for x in fpr], "tpr": [round(float(x), 5) for x in tpr]}
+
+
+def _aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    keys = list(dict.fromkeys(k for r in runs for k in r))
+    out: dict[str, Any] = {}
+    std: dict[str, float] = {}
+    for k in keys:
+        vals = [r[k] for r in runs if isinstance(r.get(k), (int, float)) and not isinstance(r.get(k), bool)]
+        out[k] = float(np.mean(vals)) if vals else None
+        if len(vals) > 1:
+            std[k] = float(np.std(vals))
+    if std:
+        out["std"] = std
+    out["n_runs"] = len(runs)
+    return out
+
+
+def run_benchmark(
+    model=None,
+    task_names: Optional[Sequence[str]] = None,
+    seeds: Union[int, Sequence[int]] = 1,
+    *,
+    methods: Optional[Sequence[str]] = None,
+    n: int = 20,
+    faithful: bool = True,
+    method_kwargs: Optional[dict[str, dict[str, Any]]] = None,
+    progress: bool = True,
+    threads: Optional[int] = None,
+    strict: bool = False,
+    log: Optional[Callable[[str], None]] = print,
+) -> dict[str, Any]:
+    """Run every method on every task and seed; returns the issue's JSON shape.
+
+    ``{"tasks": {task: {method: {"node_auc", "edge_auc", "best_f1", "faithfulness",
+    "seconds", "time_vs_sae", ...}}}, "roc": {task: {method: {"fpr", "tpr"}}},
+    "speedup_sae_vs_acdc": {task: x}, "meta": {...}}``.
+
+    Args:
+        model: a TransformerBridge; ``None`` loads the bundled organism.
+        task_names: default: all of ``tasks.TASK_NAMES``; a ``Task`` object may stand in
+            for a name (then used as is for every seed).
+        seeds: a number of seeds (``0..N-1``) or an explicit list; the seed picks the
+            prompts (``get_task(..., seed=)``) and seeds each method.
+        methods: default :data:`METHODS`.
+        n: prompt pairs per task.
+        faithful: also compute faithfulness at the ground-truth size.
+        method_kwargs: extra keyword arguments per method name.
+        threads: ``torch.set_num_threads`` for the run (restored afterwards).
+        strict: raise on a method that fails instead of recording its error.
+        log: where to print progress lines (``None`` = silent).
+
+    Example:
+        >>> out = run_benchmark(None, ["ioi"], seeds=1, methods=["sae", "eap"])  # doctest: +SKIP
+        >>> out["tasks"]["ioi"]["eap"]["time_vs_sae"]  # doctest: +SKIP
+    """
+    say = log if log is not None else (lambda s: None)
+    if model is None:
+        from .organism import load_organism
+
+        model = load_organism()
+    from .tasks import TASK_NAMES, get_task
+
+    task_names = list(TASK_NAMES if task_names is None else task_names)
+    for t in task_names:
+        if not isinstance(t, (str, Task)):
+            raise TypeError(f"task_names must hold task names or Task objects, got {type(t).__name__}")
+    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    if not seed_list:
+        raise ValueError("seeds must be a positive number or a non-empty list of seeds")
+    methods = list(METHODS if methods is None else methods)
+    for m in methods:
+        if m != "sae" and m not in _REGISTRY:
+            raise ValueError(f"unknown method {m!r}; choose from {['sae', *_REGISTRY]}")
+    method_kwargs = dict(method_kwargs or {})
+    old_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+    t_start = time.perf_counter()
+    out: dict[str, Any] = {"tasks": {}, "roc": {}, "speedup_sae_vs_acdc": {}, "errors": {}}
+    try:
+        for entry in task_names:
+            name = entry.name if isinstance(entry, Task) else entry
+            per_method: dict[str, list[dict[str, Any]]] = {m: [] for m in methods}
+            out["roc"][name] = {}
+            for seed in seed_list:
+                task = entry if isinstance(entry, Task) else get_task(name, model, n=n, seed=seed)
+                for m in methods:
+                    kwargs = dict(method_kwargs.get(m, {}))
+                    if m == "acdc":
+                        kwargs.setdefault("progress", progress)
+                    try:
+                        fn = resolve_method(m)
+                        t0 = time.perf_counter()
+                        result = fn(model, task, seed=seed, **kwargs)
+                        seconds = time.perf_counter() - t0
+                    except Exception as exc:  # recorded per method, see `strict`
+                        if strict:
+                            raise
+                        msg = f"{type(exc).__name__}: {exc}"
+                        out["errors"].setdefault(name, {})[m] = msg
+                        say(f"[bench] {name} seed {seed} {m}: FAILED {msg}")
+                        continue
+                    row: dict[str, Any] = {"seconds": seconds}
+                    row.update(_evaluate(model, task, result, faithful))
+                    if m == "acdc":
+                        row["n_edge_tests"] = result.extras["n_edge_tests"]
+                        row["seconds_per_edge_test"] = result.extras["seconds_per_edge_test"]
+                        row["n_edges"] = result.extras["n_edges"]
+                    per_method[m].append(row)
+                    if seed == seed_list[0]:
+                        roc = _roc(task, result)
+                        if roc is not None:
+                            out["roc"][name][m] = roc
+                    say(f"[bench] {name} seed {seed} {m}: {seconds:.2f}s "
+                        + " ".join(f"{k}={v:.3f}" for k, v in row.items()
+                                   if k in ("node_auc", "best_f1", "faithfulness") and v is not None))
+            table: dict[str, Any] = {}
+            for m in methods:
+                if per_method[m]:
+                    table[m] = _aggregate(per_method[m])
+            sae_time = table.get("sae", {}).get("seconds")
+            for m, row in table.items():
+                row["time_vs_sae"] = (row["seconds"] / sae_time) if sae_time else None
+            if sae_time and "acdc" in table:
+                out["speedup_sae_vs_acdc"][name] = table["acdc"]["seconds"] / sae_time
+            out["tasks"][name] = table
+    finally:
+        torch.set_num_threads(old_threads)
+    total = time.perf_counter() - t_start
+    speedups = list(out["speedup_sae_vs_acdc"].values())
+    out["meta"] = {
+        "model": str(getattr(model.cfg, "model_name", "")),
+        "n_layers": int(model.cfg.n_layers),
+        "n_heads": int(model.cfg.n_heads),
+        "d_model": int(model.cfg.d_model),
+        "tasks": [t.name if isinstance(t, Task) else t for t in task_names],
+        "seeds": seed_list,
+        "n_pairs": n,
+        "methods": methods,
+        "threads": torch.get_num_threads() if threads is None else int(threads),
+        "torch": torch.__version__,
+        "machine": platform.machine(),
+        "total_seconds": total,
+        "min_speedup_sae_vs_acdc": min(speedups) if speedups else None,
+    }
+    if not out["errors"]:
+        del out["errors"]
+    return out
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def _fmt_seconds(value: Optional[float]) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.2f}" if value < 100 else f"{value:.0f}"
+
+
+def format_table(bench: dict[str, Any]) -> str:
+    """Plain-text (Markdown) table of a :func:`run_benchmark` result, one block per task.
+
+    Example:
+        >>> print(format_table({"tasks": {"ioi": {"sae": {"node_auc": 0.9, "seconds": 1.0,
+        ...     "time_vs_sae": 1.0}}}}))  # doctest: +NORMALIZE_WHITESPACE
+        ### ioi
+        | method | node AUC | edge AUC | best F1 | faithfulness@|GT| | seconds | time / SAE |
+        |---|---|---|---|---|---|---|
+        | sae | 0.900 | - | - | - | 1.00 | 1.0x |
+    """
+    lines: list[str] = []
+    for task, rows in bench.get("tasks", {}).items():
+        if lines:
+            lines.append("")
+        lines.append(f"### {task}")
+        lines.append("| method | node AUC | edge AUC | best F1 | faithfulness@|GT| | seconds | time / SAE |")
+        lines.append("|---|---|---|---|---|---|---|")
+        for m, row in rows.items():
+            std = row.get("std", {})
+
+            def cell(key: str, row=row, std=std) -> str:
+                s = _fmt(row.get(key))
+                if key in std and s != "-":
+                    s += f" ± {std[key]:.3f}"
+                return s
+
+            ratio = row.get("time_vs_sae")
+            ratio_s = "-" if ratio is None else (f"{ratio:.1f}x" if ratio >= 0.95 else f"{ratio:.2g}x")
+            lines.append(
+                f"| {m} | {cell('node_auc')} | {cell('edge_auc')} | {cell('best_f1')} | "
+                f"{cell('faithfulness')} | {_fmt_seconds(row.get('seconds'))} | "
+                f"{ratio_s} |"
+            )
+        errors = bench.get("errors", {}).get(task, {})
+        for m, msg in errors.items():
+            lines.append(f"| {m} | failed: {msg[:80]} | | | | | |")
+    speed = bench.get("speedup_sae_vs_acdc", {})
+    if speed:
+        lines.append("")
+        lines.append("SAE speed-up over ACDC (ACDC seconds / SAE seconds): "
+                     + ", ".join(f"{t} {v:.0f}x" for t, v in speed.items()))
+    meta = bench.get("meta")
+    if meta:
+        lines.append(
+            f"model {meta.get('model')} ({meta.get('n_layers')}x{meta.get('n_heads')} heads), "
+            f"{meta.get('n_pairs')} prompt pairs, seeds {meta.get('seeds')}, "
+            f"{meta.get('threads')} thread(s), total {meta.get('total_seconds', 0):.0f} s"
+        )
+    return "\n".join(lines)
