@@ -32,9 +32,13 @@ receivers' ``z`` replaced by the recorded values (and, for the ``"logits"`` rece
 direct delta added to the input of the final norm). A receiver at or before the sender's
 layer cannot see the sender, so its path effect is exactly zero.
 
-Prompts of different token lengths are batched by length: one forward per length group
-(and per chunk of interventions, which are stacked along the batch), never one per
-prompt. Nothing here needs gradients; everything runs under ``torch.no_grad()``.
+Batching: metrics are read at each prompt's final position, and the model is causal
+with absolute positions, so prompts of different lengths share one right-padded batch
+(:func:`padded_prompts`, :func:`pair_groups`); interventions are stacked along the
+batch too, so ``M`` interventions on ``n`` prompts cost about ``M * n / 512`` forwards,
+never one per prompt. Averages over positions (:func:`head_means`) group prompts by
+length instead, so padding never enters a mean. Nothing here needs gradients;
+everything runs under ``torch.no_grad()``.
 
 Example:
     >>> effects = ablation_effects(model, task, kind="resample")   # doctest: +SKIP
@@ -92,11 +96,44 @@ def length_groups(model, prompts: Sequence[str]) -> list[tuple[list[int], Int[Te
     return [(idx, torch.cat([toks[i] for i in idx], dim=0)) for _, idx in sorted(by_len.items())]
 
 
-def pair_groups(model, task: Task) -> list[tuple[list[int], Int[Tensor, "b pos"], Int[Tensor, "b pos"]]]:
-    """Positives and their paired negatives grouped by token length.
+def _pad_id(model) -> int:
+    tok = getattr(model, "tokenizer", None)
+    pad = getattr(tok, "pad_token_id", None) if tok is not None else None
+    return int(pad) if pad is not None else 0
 
-    Returns ``[(pair indices, positive tokens [b, pos], negative tokens [b, pos]), ...]``.
-    Raises ValueError when a pair's two prompts tokenize to different lengths.
+
+def _right_pad(model, toks: list[Tensor]) -> tuple[Int[Tensor, "b pos"], Int[Tensor, "b"]]:
+    T = max(int(t.shape[1]) for t in toks)
+    out = torch.full((len(toks), T), _pad_id(model), dtype=toks[0].dtype)
+    last = torch.zeros(len(toks), dtype=torch.long)
+    for i, t in enumerate(toks):
+        out[i, : t.shape[1]] = t[0]
+        last[i] = t.shape[1] - 1
+    return out, last
+
+
+def padded_prompts(model, prompts: Sequence[str]) -> tuple[Int[Tensor, "n pos"], Int[Tensor, "n"]]:
+    """All prompts in one right-padded batch, with each prompt's final position.
+
+    The model is causal and positions are absolute, so padding on the right leaves every
+    real position unchanged: the logits at ``last[i]`` are those of prompt ``i`` alone.
+    Use it for metrics at the final position, not for averages over positions.
+    """
+    if isinstance(prompts, str):
+        raise TypeError("prompts must be a list of strings, not one string; wrap it in a list")
+    return _right_pad(model, [_tokens(model, p) for p in prompts])
+
+
+def pair_groups(
+    model, task: Task, pad: bool = True
+) -> list[tuple[list[int], Int[Tensor, "b pos"], Int[Tensor, "b pos"], Int[Tensor, "b"]]]:
+    """Positives and their paired negatives as batches: ``[(pair indices, pos, neg, last), ...]``.
+
+    ``pad=True`` (default): one batch, right-padded (see :func:`padded_prompts`); a pair's
+    two prompts have the same length, so position ``t`` of a positive lines up with
+    position ``t`` of its negative. ``pad=False``: one batch per token length. ``last[i]``
+    is the final real position of row ``i``. Raises ValueError when a pair's two prompts
+    tokenize to different lengths.
     """
     n = task.n_pairs
     if n == 0:
@@ -112,10 +149,20 @@ def pair_groups(model, task: Task) -> list[tuple[list[int], Int[Tensor, "b pos"]
                 "as their positives"
             )
         by_len.setdefault(int(a.shape[1]), []).append(i)
-    return [
-        (idx, torch.cat([pos[i] for i in idx]), torch.cat([neg[i] for i in idx]))
-        for _, idx in sorted(by_len.items())
-    ]
+    if pad:
+        p_toks, last = _right_pad(model, pos)
+        n_toks, _ = _right_pad(model, neg)
+        return [(list(range(n)), p_toks, n_toks, last)]
+    out = []
+    for T, idx in sorted(by_len.items()):
+        out.append((idx, torch.cat([pos[i] for i in idx]), torch.cat([neg[i] for i in idx]),
+                    torch.full((len(idx),), T - 1, dtype=torch.long)))
+    return out
+
+
+def final_logits(logits: Float[Tensor, "b pos d_vocab"], last: Int[Tensor, "b"]) -> Float[Tensor, "b d_vocab"]:
+    """The logits at each row's final real position."""
+    return logits[torch.arange(logits.shape[0], device=logits.device), last.to(logits.device)]
 
 
 def _device(model) -> torch.device:
@@ -355,8 +402,8 @@ def clean_metric(model, task: Task) -> Float[Tensor, "n_pairs"]:
     """The task metric (logit difference) of every positive on the unmodified model."""
     _check_metric(task)
     out = torch.zeros(task.n_pairs)
-    for idx, pos, _ in pair_groups(model, task):
-        logits = model(pos.to(_device(model)))[:, -1]
+    for idx, pos, _, last in pair_groups(model, task):
+        logits = final_logits(model(pos.to(_device(model))), last)
         out[idx] = task.metric(logits, rows=idx).float().cpu()
     return out
 
@@ -393,11 +440,11 @@ def metric_under_masks(
     sums = torch.zeros(M, dtype=torch.float64)
     groups = pair_groups(model, task)
     plan = []
-    for idx, pos, neg in groups:
+    for idx, pos, neg, last in groups:
         per = max(1, max_batch // len(idx))
-        plan += [(idx, pos, neg, ch) for ch in _chunks(M, per)]
+        plan += [(idx, pos, neg, last, ch) for ch in _chunks(M, per)]
     z_neg_cache: dict[int, Tensor] = {}
-    for gi, (idx, pos, neg, ch) in enumerate(_progress(plan, len(plan), "ablation", progress)):
+    for gi, (idx, pos, neg, last, ch) in enumerate(_progress(plan, len(plan), "ablation", progress)):
         b, m = len(idx), len(ch)
         toks = pos.repeat(m, 1)  # row r * b + i = intervention ch[r], prompt idx[i]
         row_mask = masks[list(ch)].repeat_interleave(b, dim=0)
@@ -409,7 +456,7 @@ def metric_under_masks(
             rep = z_neg_cache[key].repeat(1, m, 1, 1, 1)
         else:
             rep = means
-        logits = run_with_heads_ablated(model, toks, row_mask, rep)[:, -1]
+        logits = final_logits(run_with_heads_ablated(model, toks, row_mask, rep), last.repeat(m))
         met = task.metric(logits, rows=list(idx) * m).double().cpu().reshape(m, b)
         sums[list(ch)] += met.sum(dim=1)
     return (sums / task.n_pairs).float()
@@ -573,7 +620,7 @@ def path_patching(model, task: Task, sender, receiver) -> float:
     base = clean_metric(model, task).double()
     total = torch.zeros((), dtype=torch.float64)
     dev = _device(model)
-    for idx, pos, neg in pair_groups(model, task):
+    for idx, pos, neg, last in pair_groups(model, task):
         z_clean, extra = head_z(model, pos, extra=[FINAL_IN_HOOK])
         z_neg, _ = head_z(model, neg)
         resid_clean = extra[FINAL_IN_HOOK]
@@ -608,7 +655,7 @@ def path_patching(model, task: Task, sender, receiver) -> float:
             hooks_b.append((Z_HOOK.format(l), patch))
         if to_logits:
             hooks_b.append((FINAL_IN_HOOK, lambda x, hook: x + delta_final))
-        logits = model.run_with_hooks(pos.to(dev), fwd_hooks=hooks_b)[:, -1]
+        logits = final_logits(model.run_with_hooks(pos.to(dev), fwd_hooks=hooks_b), last)
         total += task.metric(logits, rows=idx).double().cpu().sum()
     return float(total / task.n_pairs - base.mean())
 
@@ -637,7 +684,7 @@ def path_patching_matrix(
     steps = sum(len(list(_chunks(N, max(1, max_batch // len(g[0]))))) for g in groups)
     bar = _progress(range(steps), steps, "path patching", progress)
     bar_it = iter(bar)
-    for idx, pos, neg in groups:
+    for idx, pos, neg, last in groups:
         b = len(idx)
         z_clean, extra = head_z(model, pos, extra=[FINAL_IN_HOOK])
         z_neg, _ = head_z(model, neg)
@@ -690,7 +737,7 @@ def path_patching_matrix(
                     if rc == N:
                         add[j * b:(j + 1) * b] = delta[r * b:(r + 1) * b]
                 hooks_b.append((FINAL_IN_HOOK, lambda x, hook, add=add: x + add))
-                logits = model.run_with_hooks(toks_b.to(dev), fwd_hooks=hooks_b)[:, -1]
+                logits = final_logits(model.run_with_hooks(toks_b.to(dev), fwd_hooks=hooks_b), last.repeat(q))
                 met = task.metric(logits, rows=list(idx) * q).double().cpu().reshape(q, b).sum(dim=1)
                 for j, (r, s, rc) in enumerate(sel):
                     sums[s, rc] += met[j]
@@ -718,5 +765,7 @@ __all__ = [
     "path_patching_matrix",
     "length_groups",
     "pair_groups",
+    "padded_prompts",
+    "final_logits",
     "head_z",
 ]

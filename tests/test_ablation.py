@@ -70,10 +70,21 @@ def task(zeroed_model):
 
 
 def test_pair_groups_batch_by_length(zeroed_model, task):
-    groups = ab.pair_groups(zeroed_model, task)
-    assert [idx for idx, _, _ in groups] == [[3], [0, 1, 2]]
-    for idx, pos, neg in groups:
+    groups = ab.pair_groups(zeroed_model, task, pad=False)
+    assert [idx for idx, _, _, _ in groups] == [[3], [0, 1, 2]]
+    for idx, pos, neg, last in groups:
         assert pos.shape == neg.shape and pos.shape[0] == len(idx)
+        assert torch.all(last == pos.shape[1] - 1)
+    [(idx, pos, neg, last)] = ab.pair_groups(zeroed_model, task)
+    assert idx == [0, 1, 2, 3] and last.tolist() == [14, 14, 14, 13]
+
+
+def test_right_padding_leaves_final_logits_unchanged(zeroed_model):
+    toks, last = ab.padded_prompts(zeroed_model, POS)
+    with torch.no_grad():
+        padded = ab.final_logits(zeroed_model(toks), last)
+        for i, p in enumerate(POS):
+            torch.testing.assert_close(padded[i], zeroed_model(zeroed_model.to_tokens(p))[0, -1], atol=1e-5, rtol=1e-5)
 
 
 def test_unaligned_pair_is_rejected(zeroed_model):

@@ -7,9 +7,8 @@ of the loss to that mask:
 
     I_h = E_x | d L(x) / d xi_h |,   which equals E_x | z_h(x) . d L(x) / d z_h(x) |.
 
-Here ``x`` runs over the task's positives and the per-prompt mask gradients come from one
-backward pass per length group (each prompt has its own mask row, so one backward gives
-every prompt's gradient). The loss is, by default, ``L = -metric`` (minus the task's logit
+Here ``x`` runs over the task's positives, all in one right-padded batch with its own
+mask row per prompt, so one forward and one backward pass give every prompt's gradient. The loss is, by default, ``L = -metric`` (minus the task's logit
 difference at the final position), so the scores measure heads that matter for the
 behaviour the task isolates; ``loss="ce"`` uses the paper's choice, cross-entropy of the
 answer (the log of the total probability of the correct tokens). ``baseline="zero"``
@@ -32,7 +31,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from ..ablation import _check_metric, _device, frozen_parameters, length_groups, mean_replacement, scaled_head_hooks
+from ..ablation import _check_metric, _device, final_logits, frozen_parameters, mean_replacement, padded_prompts, scaled_head_hooks
 from ..result import CircuitResult
 from ..task import Task
 
@@ -51,11 +50,12 @@ def hisp(
     loss: Literal["metric", "ce"] = "metric",
     baseline: Literal["zero", "mean"] = "zero",
     normalize_layers: bool = False,
-    progress: bool = True,
+    progress: bool = False,
 ) -> CircuitResult:
     """Head importance ``E |dL/d mask|`` over the positives (Michel et al. 2019).
 
-    ``seed`` is recorded only; the method is deterministic.
+    ``seed`` is recorded only; the method is deterministic. One forward and one backward
+    pass, well under a second on small models, so ``progress`` has nothing to show.
     """
     _check_metric(task)
     if loss not in ("metric", "ce"):
@@ -66,26 +66,20 @@ def hisp(
     t0 = time.perf_counter()
     base = mean_replacement(model, task) if baseline == "mean" else None
     positives = list(task.positives[: task.n_pairs])
-    groups = length_groups(model, positives)
+    toks, last = padded_prompts(model, positives)
+    rows = list(range(len(positives)))
     t1 = time.perf_counter()
-    total = torch.zeros(L, H, dtype=torch.float64)
-    signed = torch.zeros(L, H, dtype=torch.float64)
-    it = groups
-    if progress and len(groups) > 1:
-        from tqdm.auto import tqdm
-
-        it = tqdm(groups, desc="hisp", leave=False)
     with frozen_parameters(model), torch.enable_grad():
-        for idx, toks in it:
-            mask = torch.ones(len(idx), L, H, device=_device(model), requires_grad=True)
-            logits = model.run_with_hooks(toks.to(_device(model)), fwd_hooks=scaled_head_hooks(model, mask, base))[:, -1]
-            if loss == "metric":
-                per = -task.metric(logits, rows=idx)
-            else:
-                per = answer_cross_entropy(task, logits, idx)
-            (grad,) = torch.autograd.grad(per.sum(), mask)
-            total += grad.abs().sum(dim=0).double().cpu()
-            signed += grad.sum(dim=0).double().cpu()
+        mask = torch.ones(len(rows), L, H, device=_device(model), requires_grad=True)
+        out = model.run_with_hooks(toks.to(_device(model)), fwd_hooks=scaled_head_hooks(model, mask, base))
+        logits = final_logits(out, last)
+        if loss == "metric":
+            per = -task.metric(logits, rows=rows)
+        else:
+            per = answer_cross_entropy(task, logits, rows)
+        (grad,) = torch.autograd.grad(per.sum(), mask)
+    total = grad.abs().sum(dim=0).double().cpu()
+    signed = grad.sum(dim=0).double().cpu()
     scores = (total / len(positives)).numpy()
     if normalize_layers:
         norms = np.linalg.norm(scores, axis=1, keepdims=True)

@@ -17,8 +17,8 @@ frozen, to minimise
 where the objective is the KL divergence of the final-position next-token distribution
 from the clean model's (``objective="kl"``, default) or the squared change of the task
 metric (``objective="metric"``), averaged over the positives. Every step uses all
-positives (one forward and backward per length group), with a fresh mask sample per
-prompt. Node scores are the final ``log_alpha``: high = the head is needed.
+positives (one right-padded batch: one forward and one backward per step), with a
+fresh mask sample per prompt. Node scores are the final ``log_alpha``: high = the head is needed.
 
 Deterministic for a given seed: the initial logits' jitter and every mask sample come
 from a ``torch.Generator`` seeded with ``seed``.
@@ -38,7 +38,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from ..ablation import _check_metric, _device, frozen_parameters, length_groups, mean_replacement, scaled_head_hooks
+from ..ablation import _check_metric, _device, final_logits, frozen_parameters, mean_replacement, padded_prompts, scaled_head_hooks
 from ..result import CircuitResult
 from ..task import Task
 
@@ -92,13 +92,13 @@ def subnetwork_probing(
     t0 = time.perf_counter()
     positives = list(task.positives[: task.n_pairs])
     n = len(positives)
-    groups = length_groups(model, positives)
+    toks, last = padded_prompts(model, positives)
+    toks = toks.to(dev)
+    rows = list(range(n))
     base = mean_replacement(model, task) if baseline == "mean" else None
     with torch.no_grad():
-        clean = []
-        for idx, toks in groups:
-            logits = model(toks.to(dev))[:, -1].float()
-            clean.append((torch.log_softmax(logits, -1), task.metric(logits, rows=idx).float()))
+        logits = final_logits(model(toks), last).float()
+        clean_logp, clean_metric = torch.log_softmax(logits, -1), task.metric(logits, rows=rows).float()
     gen = torch.Generator().manual_seed(int(seed))
     log_alpha = (init + 0.01 * torch.randn(L, H, generator=gen)).to(dev).requires_grad_(True)
     opt = torch.optim.Adam([log_alpha], lr=lr)
@@ -112,17 +112,16 @@ def subnetwork_probing(
     with frozen_parameters(model):
         for _ in it:
             opt.zero_grad()
-            fit = torch.zeros((), device=dev)
-            for (idx, toks), (clean_logp, clean_metric) in zip(groups, clean):
-                u = torch.rand(len(idx), L, H, generator=gen).clamp(1e-6, 1 - 1e-6).to(dev)
-                mask = hard_concrete(log_alpha, u)
-                logits = model.run_with_hooks(toks.to(dev), fwd_hooks=scaled_head_hooks(model, mask, base))[:, -1].float()
-                if objective == "kl":
-                    logp = torch.log_softmax(logits, -1)
-                    per = (clean_logp.exp() * (clean_logp - logp)).sum(-1)
-                else:
-                    per = (task.metric(logits, rows=idx).float() - clean_metric) ** 2
-                fit = fit + per.sum() / n
+            u = torch.rand(n, L, H, generator=gen).clamp(1e-6, 1 - 1e-6).to(dev)
+            mask = hard_concrete(log_alpha, u)
+            out = model.run_with_hooks(toks, fwd_hooks=scaled_head_hooks(model, mask, base))
+            logits = final_logits(out, last).float()
+            if objective == "kl":
+                logp = torch.log_softmax(logits, -1)
+                per = (clean_logp.exp() * (clean_logp - logp)).sum(-1)
+            else:
+                per = (task.metric(logits, rows=rows).float() - clean_metric) ** 2
+            fit = per.mean()
             penalty = expected_kept(log_alpha).mean()
             loss = fit + sparsity * penalty
             loss.backward()
