@@ -1,0 +1,183 @@
+"""The discovery pipeline on the tiny in-process model and on the bundled organism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from engine_helpers import toy_ioi
+from sae_circuits_widget import discover
+from sae_circuits_widget.activations import HeadOutputCache
+from sae_circuits_widget.discover import training_rows
+from sae_circuits_widget.errors import (
+    DegenerateCodesError,
+    NonFiniteActivationsError,
+    PromptError,
+    PromptTypeError,
+    SettingsError,
+    SettingsTypeError,
+)
+from sae_circuits_widget.scoring import unique_positive_codes
+from sae_circuits_widget.task import Task
+from sae_circuits_widget.testing import tiny_model as make_tiny
+
+TASK = toy_ioi(6)
+FAST = dict(n_features=32)
+
+
+def test_result_shapes_and_stages(tiny_model):
+    r = discover(tiny_model, TASK, seed=0, **FAST)
+    L, H = tiny_model.cfg.n_layers, tiny_model.cfg.n_heads
+    assert r.method == "sae" and r.task_name == "toy_ioi"
+    assert r.node_scores.shape == (L, H)
+    assert r.edge_scores.shape == (L * H, L * H)
+    assert r.extras["edge_head_scores"].shape == (L, H)
+    assert r.codes.shape == (12, L * H) and r.codes.dtype == np.int64
+    assert r.is_positive.tolist() == [True] * 6 + [False] * 6
+    assert r.prompts == TASK.positives + TASK.negatives
+    assert set(r.timings) == {"validate", "activations", "sae_fit", "encode", "scores"}
+    assert r.seconds > 0
+    assert r.sae.epochs_run == 500 and r.settings["recipe"] == "paper"
+    # node scores are exactly the set count on the returned codes
+    np.testing.assert_array_equal(r.node_scores.reshape(-1), unique_positive_codes(r.codes, r.is_positive))
+
+
+def test_codes_are_argmax_of_sae_on_head_outputs(tiny_model):
+    cache = HeadOutputCache()
+    r = discover(tiny_model, TASK, seed=1, cache=cache, **FAST)
+    from sae_circuits_widget.activations import head_outputs
+
+    x = head_outputs(tiny_model, r.prompts, cache=cache)
+    np.testing.assert_array_equal(r.sae.codes(x).numpy(), r.codes)
+
+
+def test_free_text_prompts_and_unequal_counts(tiny_model):
+    r = discover(tiny_model, positives=TASK.positives[:5], negatives=TASK.negatives[:3], **FAST)
+    assert r.codes.shape[0] == 8 and r.task_name is None
+
+
+def test_duplicate_prompts_do_not_double_count(tiny_model):  # case 5
+    pos = TASK.positives + TASK.positives[:2]
+    r = discover(tiny_model, positives=pos, negatives=TASK.negatives, seed=0, **FAST)
+    assert r.codes.shape[0] == 14
+    np.testing.assert_array_equal(r.codes[0], r.codes[6])  # same text, same codes
+    keep = [i for i in range(14) if i not in (6, 7)]
+    np.testing.assert_array_equal(
+        r.node_scores.reshape(-1), unique_positive_codes(r.codes[keep], r.is_positive[keep])
+    )
+
+
+def test_training_rows_are_balanced_and_seeded():
+    pos = np.array([True] * 20 + [False] * 20)
+    rows = training_rows(pos, 10, 0)
+    assert rows.size == 10 and pos[rows].sum() == 5
+    assert np.array_equal(rows, training_rows(pos, 10, 0))
+    assert not np.array_equal(rows, training_rows(pos, 10, 1))
+    assert training_rows(np.array([True] * 2 + [False] * 9), 10, 0).tolist().count(0) == 1
+    assert training_rows(pos, 100, 0).size == 40
+
+
+def test_bad_input_before_compute(tiny_model):
+    cache = HeadOutputCache()
+    with pytest.raises(PromptError, match="no negatives"):
+        discover(tiny_model, positives=TASK.positives, negatives=[], cache=cache)
+    with pytest.raises(PromptTypeError):
+        discover(tiny_model, positives="When Mary went", negatives=TASK.negatives, cache=cache)
+    with pytest.raises(PromptError, match="'Zelda'"):
+        discover(tiny_model, positives=TASK.positives + ["Zelda went"], negatives=TASK.negatives, cache=cache)
+    assert cache.forward_prompts == 0  # nothing computed
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"seed": 1.5}, SettingsTypeError, "seed must be an int"),
+        ({"seed": "0"}, SettingsTypeError, "seed must be an int"),
+        ({"seed": True}, SettingsTypeError, "seed must be an int"),
+        ({"seed": -1}, SettingsError, "seed must be at least 0"),
+        ({"n_features": 1}, SettingsError, "n_features"),
+        ({"l1": float("nan")}, SettingsError, "l1"),
+        ({"l1": "0.1"}, SettingsTypeError, "l1 must be a number"),
+        ({"position": "first"}, SettingsError, "position"),
+        ({"recipe": "quick"}, SettingsError, "recipe"),
+        ({"n_train": 1}, SettingsError, "n_train"),
+    ],
+)
+def test_bad_settings(tiny_model, kwargs, error, match):  # case 16 (seeds)
+    with pytest.raises(error, match=match):
+        discover(tiny_model, TASK, **kwargs)
+
+
+def test_task_and_prompts_together_or_wrong_task_type(tiny_model):
+    with pytest.raises(SettingsError, match="not both"):
+        discover(tiny_model, TASK, positives=TASK.positives)
+    with pytest.raises(SettingsTypeError, match="task must be a Task"):
+        discover(tiny_model, TASK.positives)
+
+
+def test_no_live_feature_refuses_to_rank(tiny_model):  # case 15
+    with pytest.raises(DegenerateCodesError, match="no live feature.*meaningless"):
+        discover(tiny_model, TASK, l1=1e6, n_features=8)
+
+
+def test_all_codes_identical_refuses_to_rank(tiny_model, monkeypatch):  # case 15
+    from sae_circuits_widget import sae as sae_mod
+
+    monkeypatch.setattr(sae_mod.DiscreteSAE, "codes", lambda self, x: torch.full(x.shape[:-1], 3))
+    with pytest.raises(DegenerateCodesError, match="same code"):
+        discover(tiny_model, TASK, **FAST)
+
+
+def test_nan_head_outputs():  # case 14
+    model = make_tiny(seed=5)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.startswith("layers.1.") and ".v._original_component.weight" in name:
+                p.fill_(float("inf"))
+    with pytest.raises(NonFiniteActivationsError, match="NaN or infinite"):
+        discover(model, TASK, **FAST)
+
+
+def test_answers_checked_when_given(tiny_model):  # case 10
+    task = Task("t", TASK.positives, TASK.negatives, answers=["Mary"] * 5 + ["Mary John"])
+    with pytest.raises(PromptError, match="'Mary John'"):
+        discover(tiny_model, task, **FAST)
+
+
+def test_no_signal_is_reported_not_hidden(tiny_model):
+    with pytest.warns(UserWarning, match="no head has a code unique"):
+        r = discover(tiny_model, positives=TASK.positives[:3], negatives=TASK.positives[:3], **FAST)
+    assert not r.node_scores.any() and r.extras["warnings"]
+
+
+def test_stable_recipe_and_last_position(tiny_model):
+    r = discover(tiny_model, TASK, recipe="stable", position="last", **FAST)
+    assert r.settings["recipe"] == "stable" and r.settings["position"] == "last"
+    assert r.sae.epochs_run <= 2000
+
+
+# --------------------------------------------------------------------- the organism
+
+
+@pytest.fixture(scope="module")
+def organism():
+    from sae_circuits_widget import load_model
+
+    return load_model()
+
+
+def test_every_task_on_the_organism(organism):
+    from sae_circuits_widget import get_task
+    from sae_circuits_widget.tasks import TASK_NAMES
+
+    L, H = organism.cfg.n_layers, organism.cfg.n_heads
+    for name in TASK_NAMES:
+        task = get_task(name, organism, n=8, seed=0)
+        r = discover(organism, task, seed=0, n_features=64)
+        assert r.node_scores.shape == (L, H)
+        assert r.codes.shape == (len(task.positives) + len(task.negatives), L * H)
+        assert r.extras["n_codes"] >= 2
+        if task.ground_truth:
+            ev = r.evaluate(task.ground_truth)
+            assert 0.0 <= ev["node_auc"] <= 1.0 and ev["n_heads"] == L * H

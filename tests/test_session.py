@@ -1,0 +1,108 @@
+"""Sessions: cached edits, code meaning, saved files (truncated / newer versions)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from engine_helpers import toy_ioi
+from sae_circuits_widget.errors import FileFormatError, PromptError
+from sae_circuits_widget.result import CircuitResult
+from sae_circuits_widget.session import Session
+
+TASK = toy_ioi(6)
+FAST = dict(n_features=32)
+
+
+@pytest.fixture()
+def session(tiny_model):
+    return Session(tiny_model)
+
+
+def test_editing_one_prompt_costs_one_forward_pass(session):
+    first = session.discover(TASK.positives, TASK.negatives, **FAST)
+    assert session.forward_prompts == 12
+    edited = list(TASK.positives)
+    edited[2] = "When Anna and Tom went to the park , Tom gave a book to"
+    second = session.discover(edited, TASK.negatives, **FAST)
+    assert session.forward_prompts == 13
+    assert session.last_result is second and first is not second
+    session.discover(edited, TASK.negatives, seed=3, **FAST)  # a settings change: no forward pass
+    assert session.forward_prompts == 13
+
+
+def test_failed_run_keeps_the_last_result(session):
+    good = session.discover(TASK.positives, TASK.negatives, **FAST)
+    with pytest.raises(PromptError):
+        session.discover(TASK.positives + [""], TASK.negatives, **FAST)
+    assert session.last_result is good
+
+
+def test_unknown_setting(session):
+    with pytest.raises(TypeError, match="unknown setting"):
+        session.discover(TASK.positives, TASK.negatives, features=3)
+
+
+def test_validate_and_code_meaning(session):
+    assert session.validate(TASK.positives, TASK.negatives) == []
+    with pytest.raises(ValueError, match="run session.discover"):
+        session.code_meaning(0)
+    r = session.discover(TASK.positives, TASK.negatives, **FAST)
+    code = int(r.codes[r.codes >= 0][0])
+    assert len(session.code_meaning(code, k=4)) == 4
+    tokens, weights = session.attention_from_final(TASK.positives[0], 0, 1)
+    assert len(tokens) == len(weights)
+
+
+def test_result_json_round_trip(session, tmp_path):
+    r = session.discover(TASK.positives, TASK.negatives, **FAST)
+    path = tmp_path / "result.json"
+    r.to_json(path, include_sae=True)
+    again = CircuitResult.from_json(path)
+    np.testing.assert_array_equal(again.codes, r.codes)
+    np.testing.assert_array_equal(again.node_scores, r.node_scores)
+    np.testing.assert_array_equal(again.edge_scores, r.edge_scores)
+    assert again.prompts == r.prompts and again.settings["seed"] == 0
+    import torch
+    from sae_circuits_widget.activations import head_outputs
+
+    x = head_outputs(session.model, r.prompts, cache=session.cache)
+    assert torch.equal(again.sae.codes(x), r.sae.codes(x))
+
+
+def test_session_json_round_trip(session, tmp_path):
+    session.discover(TASK.positives, TASK.negatives, seed=2, **FAST)
+    path = tmp_path / "session.json"
+    session.to_json(path)
+    restored, saved = Session.load(session.model, path)
+    assert saved["positives"] == TASK.positives and saved["negatives"] == TASK.negatives
+    assert restored.last_settings["seed"] == 2
+    np.testing.assert_array_equal(restored.last_result.codes, session.last_result.codes)
+
+
+def test_truncated_and_newer_files_are_refused(session, tmp_path):  # case 18
+    session.discover(TASK.positives, TASK.negatives, **FAST)
+    text = session.to_json()
+    cut = tmp_path / "cut.json"
+    cut.write_text(text[: len(text) // 2])
+    with pytest.raises(FileFormatError, match="not valid JSON.*truncated"):
+        Session.read_saved(cut)
+    data = json.loads(text)
+    data["format_version"] = 99
+    with pytest.raises(FileFormatError, match="newer version.*upgrade"):
+        Session.read_saved(json.dumps(data))
+    with pytest.raises(FileFormatError, match="not a saved"):
+        Session.read_saved(json.dumps({"positives": []}))
+    with pytest.raises(FileFormatError, match="not a sae-circuits result"):
+        CircuitResult.from_json(text)  # a session is not a result
+    r_text = session.last_result.to_json()
+    with pytest.raises(FileFormatError, match="truncated"):
+        CircuitResult.from_json(r_text[:-10])
+    broken = json.loads(r_text)
+    del broken["node_scores"]
+    with pytest.raises(FileFormatError, match="incomplete"):
+        CircuitResult.from_json(json.dumps(broken))
+    with pytest.raises(FileFormatError, match="no such file"):
+        CircuitResult.from_json(tmp_path / "missing.json")
