@@ -9,13 +9,15 @@
     sae-circuits bench [--model NAME] [--tasks ioi,docstring] [--seeds 0,1,2] [--json PATH]
         the discrete SAE side by side with the baselines.
 
-Errors on bad input print one line (``sae-circuits: error: ...``) and exit with status 2.
+Errors on bad input print one line (``sae-circuits: error: ...``) and exit with status 2
+(set ``SAE_CIRCUITS_DEBUG=1`` to see the traceback instead).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -178,6 +180,21 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     return 0
 
 
+def _json_default(value: Any) -> Any:
+    try:
+        import numpy as np
+
+        if isinstance(value, np.ndarray):
+            return value.tolist()
+        if isinstance(value, np.generic):
+            return value.item()
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     try:
         from .benchmark import format_table, run_benchmark
@@ -188,11 +205,14 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
     tasks = list(TASK_NAMES) if args.tasks is None else [t.strip() for t in args.tasks.split(",") if t.strip()]
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    kwargs: dict[str, Any] = {"n": args.n}
+    if args.methods:
+        kwargs["methods"] = [m.strip() for m in args.methods.split(",") if m.strip()]
     model = load_model(args.model)
-    out = run_benchmark(model, tasks, seeds)
+    out = run_benchmark(model, tasks, seeds, **kwargs)
     print(format_table(out))
     if args.json:
-        Path(args.json).write_text(json.dumps(out, indent=2, default=float), encoding="utf-8")
+        Path(args.json).write_text(json.dumps(out, indent=2, default=_json_default), encoding="utf-8")
         print(f"wrote {args.json}")
     return 0
 
@@ -229,6 +249,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--model", default=None)
     bench.add_argument("--tasks", default=None, help="comma-separated task names (default: all)")
     bench.add_argument("--seeds", default="0", help="comma-separated seeds")
+    bench.add_argument("--methods", default=None, help="comma-separated methods (default: all)")
+    bench.add_argument("--n", type=int, default=DEMO_PAIRS, help="prompt pairs per task")
     bench.add_argument("--json", metavar="PATH")
     bench.set_defaults(func=_cmd_bench)
     return parser
@@ -246,6 +268,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print("sae-circuits: interrupted", file=sys.stderr)
         return 130
     except (ValueError, TypeError, FileNotFoundError) as exc:
+        if os.environ.get("SAE_CIRCUITS_DEBUG"):
+            raise
         print(f"sae-circuits: error: {exc}", file=sys.stderr)
         return 2
 
