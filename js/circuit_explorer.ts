@@ -109,7 +109,7 @@ export async function renderCircuitExplorer(model: AnyModel<CircuitExplorerModel
   const panelBox = h("div", "scw-section scw-panel-box");
   const gridBox = h("div", "scw-section scw-grid-box");
   const inspectorBox = h("div", "scw-section scw-inspector-box");
-  root.append(settings, status, error, h("div", "scw-main", {}, [panelBox, gridBox]), inspectorBox);
+  root.append(settings, status, error, h("div", "scw-main", {}, [gridBox, panelBox]), inspectorBox);
 
   const paintStatus = () => {
     const busy = model.get("busy");

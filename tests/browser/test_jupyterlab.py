@@ -1,0 +1,102 @@
+"""End to end in JupyterLab: run the quickstart, edit a prompt in the page, see the grid
+change, and check that the kernel saw the edit."""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from .jupyter_server import JupyterLab
+
+pytestmark = pytest.mark.browser
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "01_quickstart.ipynb"
+
+KERNEL_READY = """() => {
+  const app = window.jupyterapp;
+  const w = app && app.shell.currentWidget;
+  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  return !!k && k.status === "idle" && k.connectionStatus === "connected";
+}"""
+
+RUN_IN_NEW_CELL = """async (code) => {
+  const app = window.jupyterapp;
+  const nb = app.shell.currentWidget.content;
+  nb.activeCellIndex = nb.widgets.length - 1;
+  await app.commands.execute("notebook:insert-cell-below");
+  nb.activeCell.model.sharedModel.setSource(code);
+  await app.commands.execute("notebook:run-cell");
+  return nb.widgets.length - 1;
+}"""
+
+
+def _choose_edit():
+    """A one-word edit of positive 0 that changes the scores (found with the same engine,
+    seed and settings as the notebook, which is deterministic on CPU)."""
+    from sae_circuits_widget.widgets import CircuitExplorer
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        e = CircuitExplorer(task="ioi", live=False)
+        before = e.grid.values.copy()
+        pos, neg = list(e.panel.positives), list(e.panel.negatives)
+        candidates = [neg[0], neg[1], pos[1], neg[2]]
+        for text in candidates:
+            if text == pos[0]:
+                continue
+            e.panel.positives = [text] + pos[1:]
+            if e.error == "" and not np.allclose(e.grid.values, before):
+                e.close()
+                return pos[0], text
+    e.close()
+    raise AssertionError("no candidate edit changes the scores; pick other candidates")
+
+
+def _cell_values(page):
+    return page.eval_on_selector_all(".scw-explorer .scw-cell", "els => els.map(e => e.dataset.value)")
+
+
+def test_quickstart_edit_updates_grid_and_kernel(tmp_path, page):
+    original, edited = _choose_edit()
+    shutil.copy(NOTEBOOK, tmp_path / NOTEBOOK.name)
+    lab = JupyterLab(tmp_path)
+    lab.start()
+    try:
+        page.set_default_timeout(60000)
+        page.goto(f"{lab.url}/lab/tree/{NOTEBOOK.name}?token={lab.token}")
+        page.wait_for_function(KERNEL_READY, timeout=90000)
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        page.wait_for_function(
+            "() => { const s = document.querySelector('.scw-explorer .scw-status'); return !!s && s.textContent.startsWith('updated in'); }",
+            timeout=180000,
+        )
+        before = _cell_values(page)
+        assert before and all(v != "" for v in before)
+        first = page.locator(".scw-explorer .scw-positive input.scw-input").first
+        assert first.input_value() == original
+        first.fill(edited)
+        page.wait_for_function(
+            "(before) => { const v = Array.from(document.querySelectorAll('.scw-explorer .scw-cell')).map(e => e.dataset.value);"
+            " return v.length === before.length && v.some((x, i) => x !== before[i]); }",
+            arg=before, timeout=120000,
+        )
+        after = _cell_values(page)
+        page.wait_for_function(KERNEL_READY, timeout=60000)
+        index = page.evaluate(
+            RUN_IN_NEW_CELL,
+            "import json\nprint('KERNEL', json.dumps([explorer.panel.positives[0], explorer.grid.values.reshape(-1).tolist(), explorer.error]))",
+        )
+        out = page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea-output")
+        out.filter(has_text="KERNEL").wait_for(timeout=60000)
+        import json
+
+        text = out.filter(has_text="KERNEL").inner_text()
+        seen_text, values, error = json.loads(text.split("KERNEL", 1)[1].strip())
+        assert seen_text == edited and error == ""
+        np.testing.assert_allclose(np.array(values, dtype=float), np.array(after, dtype=float), rtol=1e-5)
+    finally:
+        lab.stop()
