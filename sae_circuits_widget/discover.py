@@ -175,7 +175,8 @@ def discover(
     rows = training_rows(is_positive, settings["n_train"], settings["seed"])
     x_train = x[torch.as_tensor(rows)].reshape(-1, x.shape[-1])
     sae = fit_sae(
-        x_train, n_features=settings["n_features"], l1=settings["l1"], seed=settings["seed"], recipe=settings["recipe"]
+        x_train, n_features=settings["n_features"], l1=settings["l1"], seed=settings["seed"],
+        recipe=settings["recipe"], device=_model_device(model),
     )
     timings["sae_fit"] = time.perf_counter() - t
 
@@ -223,6 +224,15 @@ def discover(
             "warnings": notes,
         },
     )
+
+
+def _model_device(model: Any) -> torch.device:
+    """Where to fit the SAE: the model's device when it is a GPU, else the CPU."""
+    try:
+        device = next(model.parameters()).device
+    except (StopIteration, AttributeError, TypeError):
+        return torch.device("cpu")
+    return device if device.type == "cuda" else torch.device("cpu")
 
 
 def _model_name(model: Any) -> str:

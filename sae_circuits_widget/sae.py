@@ -35,9 +35,11 @@ fires) gets code ``-1``, meaning "no code". ``-1`` never counts as a code in any
 a head whose positive vectors are all dead cannot score from them, and a dead negative
 does not cancel any positive code.
 
-Everything is seeded: initialisation uses its own ``torch.Generator``; full-batch Adam on
-the CPU is deterministic, so the same seed gives bitwise-identical codes across runs and
-processes. On a GPU results are close, not bitwise.
+Everything is seeded: initialisation uses its own CPU ``torch.Generator``; full-batch
+Adam on the CPU is deterministic, so the same seed gives bitwise-identical codes across
+runs and processes. ``fit_sae(..., device="cuda")`` trains on a GPU (``discover`` does so
+for a model on a GPU): results there are close, not bitwise, and the fitted SAE is
+returned on the CPU.
 """
 
 from __future__ import annotations
@@ -167,6 +169,7 @@ def fit_sae(
     max_epochs: int = 2000,
     tol: float = 0.05,
     patience: int = 100,
+    device: Any = None,
 ) -> DiscreteSAE:
     """Train one SAE on ``x_train`` (full batch) with the chosen recipe.
 
@@ -177,12 +180,13 @@ def fit_sae(
     """
     if recipe not in RECIPES:
         raise ValueError(f"recipe must be one of {RECIPES}, got {recipe!r}")
-    x = x_train.detach().float().cpu()
+    device = torch.device(device) if device is not None else x_train.device
+    x = x_train.detach().float().to(device)
     cfg = SAEConfig(
         d_model=int(x.shape[-1]), n_features=n_features, l1=l1, lr=lr, recipe=recipe,
         epochs=epochs, max_epochs=max_epochs, tol=tol, patience=patience, seed=seed,
     )
-    sae = DiscreteSAE(cfg)
+    sae = DiscreteSAE(cfg).to(device)  # initialised on the CPU generator, then moved
     if recipe == "stable":
         with torch.no_grad():
             rms = x.pow(2).sum(dim=-1).mean().sqrt()
@@ -193,7 +197,7 @@ def fit_sae(
     losses: list[float] = []
     # Small problems run fastest on one thread (and do not fight other processes for cores).
     threads = torch.get_num_threads()
-    small = x.shape[0] * x.shape[1] * n_features < 20_000_000
+    small = device.type == "cpu" and x.shape[0] * x.shape[1] * n_features < 20_000_000
     if small:
         torch.set_num_threads(1)
     try:
@@ -204,7 +208,7 @@ def fit_sae(
     sae.losses = losses
     sae.epochs_run = len(losses)
     sae.eval()
-    return sae
+    return sae.cpu()
 
 
 def _train(sae: DiscreteSAE, opt: torch.optim.Optimizer, x: Tensor, n_epochs: int, recipe: str, tol: float, patience: int, losses: list[float]) -> None:
