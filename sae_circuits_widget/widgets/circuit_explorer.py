@@ -152,6 +152,7 @@ class CircuitExplorer(anywidget.AnyWidget):
         self._worker: Optional[threading.Thread] = None
         self._closed = False
         self._loading = True
+        self._last_prompts: Optional[tuple] = None
 
         panel = PromptPanel(model=model)
         grid = HeadGrid()
@@ -165,6 +166,7 @@ class CircuitExplorer(anywidget.AnyWidget):
         if positives is not None:
             panel.set_pairs(positives, negatives)
         self._loading = False
+        self._last_prompts = (tuple(panel.positives), tuple(panel.negatives))
         panel.observe(self._on_prompts, names=["positives", "negatives"])
         grid.observe(self._on_select, names=["selected"])
         if run:
@@ -202,7 +204,14 @@ class CircuitExplorer(anywidget.AnyWidget):
     def _on_task(self, change: Any) -> None:
         if self._loading:
             return
-        self._load_task(change["new"], keep_prompts=False)
+        self._loading = True
+        try:
+            self._load_task(change["new"], keep_prompts=False)
+        except (SaeCircuitsError, ValueError, TypeError) as exc:
+            self.error = f"cannot load task {change['new']!r}: {exc}"
+            return
+        finally:
+            self._loading = False
         self.request()
 
     @t.observe("seed", "n_features", "l1", "position")
@@ -249,6 +258,11 @@ class CircuitExplorer(anywidget.AnyWidget):
     # ------------------------------------------------------------------ live loop
 
     def _on_prompts(self, change: Any) -> None:
+        # positives and negatives replaced together notify twice: run once per new pair of lists
+        snapshot = (tuple(self.panel.positives), tuple(self.panel.negatives))
+        if self._loading or snapshot == self._last_prompts:
+            return
+        self._last_prompts = snapshot
         self.request()
 
     def request(self) -> int:

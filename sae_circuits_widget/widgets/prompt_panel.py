@@ -91,6 +91,7 @@ class PromptPanel(anywidget.AnyWidget):
         check_kwargs("PromptPanel", traits, self._TRAITS)
         self._model = model
         self._generate = generate
+        self._annotated: Optional[tuple] = None
         self.issues: list[PromptIssue] = []
         """The engine's issues for the current lists (errors and warnings)."""
         super().__init__(
@@ -104,7 +105,8 @@ class PromptPanel(anywidget.AnyWidget):
 
     @t.observe("positives", "negatives")
     def _on_lists(self, change: Any) -> None:
-        self.annotate()
+        if (tuple(self.positives), tuple(self.negatives)) != self._annotated:
+            self.annotate()
 
     def set_model(self, model: Any, generate: Optional[PairGenerator] = None) -> None:
         """Use another model (tokens and checks) and pair generator."""
@@ -134,6 +136,7 @@ class PromptPanel(anywidget.AnyWidget):
     def annotate(self) -> None:
         """Recompute tokens and per-prompt problems of the current lists."""
         pos, neg = list(self.positives), list(self.negatives)
+        self._annotated = (tuple(pos), tuple(neg))
         if self._model is None:
             self.issues = []
             with self.hold_sync():

@@ -26,7 +26,8 @@ def test_roc_chart_one_curve_per_method_with_auc():
     chart = roc_chart({"sae": _result([0, 0, 0, 5, 1, 4]), "random": _result([3, 1, 2, 0, 5, 4])}, GT)
     spec = chart.to_dict()
     methods = {row["method"] for row in spec["datasets"][list(spec["datasets"])[-1]]}
-    assert methods == {"sae (AUC 1.00)", "random (AUC 0.31)"} or any("AUC 1.00" in m for m in methods)
+    assert "sae (AUC 1.00)" in methods
+    assert len(methods) == 2 and any(m.startswith("random (AUC ") for m in methods)
 
 
 def test_roc_chart_rejects_bad_ground_truth():

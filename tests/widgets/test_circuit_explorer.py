@@ -93,7 +93,9 @@ def test_settings_rerun_and_edge_mode_redraws(explorer):
 
 
 def test_task_preset_replaces_prompts(explorer):
+    gen = explorer.generation
     explorer.set_state({"task": "induction"})
+    assert explorer.generation == gen + 1  # one run, not one per list
     assert explorer.task_object.name == "induction"
     assert explorer.panel.positives == explorer.task_object.positives
     assert explorer.result.prompts[: len(explorer.panel.positives)] == explorer.panel.positives
@@ -101,7 +103,9 @@ def test_task_preset_replaces_prompts(explorer):
 
 def test_more_like_these_adds_pairs_and_reruns(explorer):
     n = len(explorer.panel.positives)
+    gen = explorer.generation
     explorer.panel._on_msg(explorer.panel, {"kind": "more", "n": 2}, [])
+    assert explorer.generation == gen + 1
     assert len(explorer.panel.positives) == n + 2 == len(explorer.panel.negatives)
     assert explorer.result.prompts[: n + 2] == explorer.panel.positives
 

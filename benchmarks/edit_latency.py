@@ -1,0 +1,120 @@
+"""Edit -> redrawn grid latency of the CircuitExplorer on the bundled model.
+
+An "edit" replaces one positive prompt with a text the session has never seen, exactly
+as the browser does (the panel's ``positives`` trait is set). The timed span runs from
+that assignment until the grid's scores and the inspector are updated on the Python
+side: validation and tokens, the session's discover (one forward pass for the new
+prompt, the SAE fit, codes, scores), and the redraw data. The browser adds its typing
+pause (PromptPanel.debounce_ms, 250 ms by default, the time a user is still typing) and
+the paint; ``--browser`` measures the paint in Chromium.
+
+Usage:
+    python benchmarks/edit_latency.py                 # 2 threads, 12 pairs, 8 edits
+    python benchmarks/edit_latency.py --threads 1 --edits 5 --browser
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import warnings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (the target machine has 2 cores)")
+    parser.add_argument("--pairs", type=int, default=12, help="prompt pairs in the panel")
+    parser.add_argument("--edits", type=int, default=8, help="number of timed edits")
+    parser.add_argument("--task", default="ioi")
+    parser.add_argument("--browser", action="store_true", help="also time the grid repaint in Chromium")
+    args = parser.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    warnings.simplefilter("ignore", UserWarning)
+    from sae_circuits_widget.organism import load_organism
+    from sae_circuits_widget.tasks import get_task
+    from sae_circuits_widget.widgets import CircuitExplorer
+
+    model = load_organism()
+    t0 = time.perf_counter()
+    explorer = CircuitExplorer(model, args.task, n_pairs=args.pairs, live=False)
+    first = time.perf_counter() - t0
+    fresh = get_task(args.task, model, n=args.edits + 5, seed=999).positives
+    fresh = [p for p in fresh if p not in explorer.panel.positives][: args.edits]
+
+    totals, stages = [], []
+    for k, text in enumerate(fresh):
+        pos = list(explorer.panel.positives)
+        pos[k % len(pos)] = text
+        before = explorer.session.forward_prompts
+        t = time.perf_counter()
+        explorer.panel.positives = pos  # what the browser sends after the typing pause
+        totals.append(time.perf_counter() - t)
+        if explorer.error:
+            raise SystemExit(f"edit {k} failed: {explorer.error}")
+        assert explorer.session.forward_prompts - before == 1, "an edit must cost one forward pass"
+        stages.append(explorer.result.timings)
+
+    med = statistics.median(totals)
+    print(f"model: bundled organism ({model.cfg.n_layers} layers x {model.cfg.n_heads} heads), task {args.task}, "
+          f"{args.pairs} pairs, torch threads {args.threads}")
+    print(f"first run (all prompts through the model): {first:.3f} s")
+    print(f"edit -> grid data updated (Python side), {len(totals)} edits: median {med:.3f} s, "
+          f"min {min(totals):.3f} s, max {max(totals):.3f} s")
+    for name in stages[0]:
+        print(f"  {name:12s} median {statistics.median(s[name] for s in stages):.4f} s")
+
+    paint = None
+    if args.browser:
+        paint = _browser_paint(explorer)
+        print(f"grid repaint in Chromium after new scores arrive: median {paint * 1000:.1f} ms")
+    target = 0.5
+    total = med + (paint or 0.0)
+    print(f"edit -> redrawn grid: {total:.3f} s (target <= {target} s: {'met' if total <= target else 'NOT met'}); "
+          "plus the browser's typing pause of 0.25 s")
+    explorer.close()
+
+
+def _browser_paint(explorer) -> float:
+    """Median time from new scores on the grid model to the next painted frame."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.pages import CHROMIUM_ARGS, ROOT, bare_page_html, chromium_path, route_page
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        route_page(page, bare_page_html("circuit_explorer", explorer))
+        page.goto(ROOT + "/")
+        page.wait_for_function("window.rendered === true")
+        gid = explorer.grid.model_id
+        times = page.evaluate(
+            """async (gid) => {
+              const m = window.models[gid];
+              const out = [];
+              for (let k = 0; k < 20; k++) {
+                const n = m.get("n_layers") * m.get("n_heads");
+                const dv = new DataView(new ArrayBuffer(n * 4));
+                for (let i = 0; i < n; i++) dv.setFloat32(i * 4, Math.random(), true);
+                const t = performance.now();
+                m.set("scores", dv);
+                await new Promise((r) => requestAnimationFrame(() => r()));
+                out.push(performance.now() - t);
+              }
+              return out;
+            }""",
+            gid,
+        )
+        browser.close()
+    return statistics.median(times) / 1000
+
+
+if __name__ == "__main__":
+    main()
