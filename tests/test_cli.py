@@ -97,3 +97,9 @@ def test_bench_delegates(monkeypatch, capsys, on_tiny):
 def test_console_script_help():
     out = subprocess.run([sys.executable, "-m", "sae_circuits_widget.cli", "--help"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "demo" in out.stdout and "discover" in out.stdout
+
+
+def test_unknown_task_lists_the_known_ones(capsys, on_tiny):
+    assert cli.main(["discover", "--task", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "nope" in err and "ioi" in err and "Traceback" not in err
