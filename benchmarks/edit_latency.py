@@ -2,9 +2,10 @@
 
 An "edit" replaces one positive prompt with a text the session has never seen, exactly
 as the browser does (the panel's ``positives`` trait is set). The timed span runs from
-that assignment until the grid's scores and the inspector are updated on the Python
-side: validation and tokens, the session's discover (one forward pass for the new
-prompt, the SAE fit, codes, scores), and the redraw data. The browser adds its typing
+that assignment until the grid's new scores are sent: validation and tokens, the
+session's discover (one forward pass for the new prompt, the SAE fit, codes, scores)
+and the grid data. The inspector (codes, meanings, attention) follows and is timed
+separately. The browser adds its typing
 pause (PromptPanel.debounce_ms, 250 ms by default, the time a user is still typing) and
 the paint; ``--browser`` measures the paint in Chromium.
 
@@ -45,14 +46,18 @@ def main() -> None:
     fresh = get_task(args.task, model, n=args.edits + 5, seed=999).positives
     fresh = [p for p in fresh if p not in explorer.panel.positives][: args.edits]
 
-    totals, stages = [], []
+    drawn: list[float] = []
+    explorer.grid.observe(lambda change: drawn.append(time.perf_counter()), names=["scores"])
+    totals, full, stages = [], [], []
     for k, text in enumerate(fresh):
         pos = list(explorer.panel.positives)
         pos[k % len(pos)] = text
         before = explorer.session.forward_prompts
         t = time.perf_counter()
+        drawn.clear()
         explorer.panel.positives = pos  # what the browser sends after the typing pause
-        totals.append(time.perf_counter() - t)
+        full.append(time.perf_counter() - t)
+        totals.append((drawn[0] if drawn else time.perf_counter()) - t)
         if explorer.error:
             raise SystemExit(f"edit {k} failed: {explorer.error}")
         assert explorer.session.forward_prompts - before == 1, "an edit must cost one forward pass"
@@ -64,6 +69,7 @@ def main() -> None:
     print(f"first run (all prompts through the model): {first:.3f} s")
     print(f"edit -> grid data updated (Python side), {len(totals)} edits: median {med:.3f} s, "
           f"min {min(totals):.3f} s, max {max(totals):.3f} s")
+    print(f"edit -> grid and inspector updated: median {statistics.median(full):.3f} s")
     for name in stages[0]:
         print(f"  {name:12s} median {statistics.median(s[name] for s in stages):.4f} s")
 

@@ -153,6 +153,7 @@ class CircuitExplorer(anywidget.AnyWidget):
         self._closed = False
         self._loading = True
         self._last_prompts: Optional[tuple] = None
+        self._selecting = False
 
         panel = PromptPanel(model=model)
         grid = HeadGrid()
@@ -357,9 +358,8 @@ class CircuitExplorer(anywidget.AnyWidget):
             return result  # a newer request exists: never show a stale result
         recomputed = self.session.forward_prompts - before
         self.result = result
-        with self._model_lock:
-            self._draw(result)
-        elapsed = time.perf_counter() - t0
+        self._draw_grid(result)
+        elapsed = time.perf_counter() - t0  # edit -> grid data sent
         with self.hold_sync():
             self.error = ""
             self.last_error = None
@@ -371,6 +371,8 @@ class CircuitExplorer(anywidget.AnyWidget):
                 f" · {recomputed} prompt(s) through the model" + (f" · note: {warn}" if warn else "")
             )
             self.busy = False
+        if gen == self.generation:
+            self._draw_inspector(result)
         return result
 
     def _fail(self, gen: int, message: str, exc: Optional[BaseException]) -> None:
@@ -385,6 +387,11 @@ class CircuitExplorer(anywidget.AnyWidget):
 
     def _draw(self, result: CircuitResult) -> None:
         """Put ``result`` on the grid and the inspector."""
+        self._draw_grid(result)
+        self._draw_inspector(result)
+
+    def _draw_grid(self, result: CircuitResult) -> None:
+        """Put ``result``'s scores on the grid (node or pooled edge scores)."""
         gt = self.ground_truth
         if gt is not None and any(not (0 <= l < result.n_layers and 0 <= h < result.n_heads) for l, h in gt):
             gt = None
@@ -397,15 +404,23 @@ class CircuitExplorer(anywidget.AnyWidget):
         else:
             scores, label, note = result.node_scores, "node score (codes unique to positives)", ""
         warn = "; ".join(result.extras.get("warnings", [])) if result.extras else ""
-        self.grid.show_scores(scores, gt, label=label, message=note or warn)
-        if self.grid.selected < 0:
-            top = result.top_heads(1)[0]
-            self.grid.selected = top[0] * result.n_heads + top[1]  # observer redraws inspector
-        else:
-            self.inspector.show(result, self.grid.selected, show_edges=edge)
+        self._selecting = True
+        try:
+            self.grid.show_scores(scores, gt, label=label, message=note or warn)
+            if self.grid.selected < 0:
+                top = result.top_heads(1)[0]
+                self.grid.selected = top[0] * result.n_heads + top[1]
+        finally:
+            self._selecting = False
+
+    def _draw_inspector(self, result: CircuitResult) -> None:
+        """Show the selected head of ``result`` in the inspector."""
+        if self.grid.selected >= 0:
+            with self._model_lock:
+                self.inspector.show(result, self.grid.selected, show_edges=self.score_kind == "edge")
 
     def _on_select(self, change: Any) -> None:
-        if self.result is None or change["new"] < 0:
+        if self.result is None or change["new"] < 0 or self._selecting:
             return
         with self._model_lock:
             self.inspector.show(self.result, change["new"], show_edges=self.score_kind == "edge")

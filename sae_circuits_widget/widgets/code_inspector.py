@@ -74,6 +74,7 @@ class CodeInspector(anywidget.AnyWidget):
         **traits: Any,
     ):
         check_kwargs("CodeInspector", traits, self._TRAITS)
+        self._attention_cache: dict[tuple[str, int, int], tuple[list[str], Any]] = {}
         super().__init__(**traits)
         self._model = model
         self._result: Optional[CircuitResult] = None
@@ -157,7 +158,12 @@ class CodeInspector(anywidget.AnyWidget):
             return
         n_heads = int(self._model.cfg.n_heads)
         layer, h = divmod(self.head, n_heads)
-        tokens, weights = attention_from_final(self._model, self.prompts[i], layer, h)
+        key = (self.prompts[i], layer, h)
+        if key not in self._attention_cache:
+            if len(self._attention_cache) > 256:
+                self._attention_cache.clear()
+            self._attention_cache[key] = attention_from_final(self._model, self.prompts[i], layer, h)
+        tokens, weights = self._attention_cache[key]
         with self.hold_sync():
             self.attention_tokens = [str(x) for x in tokens]
             self.attention_weights = float32_bytes(weights)
