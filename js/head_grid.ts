@@ -105,7 +105,7 @@ export function renderHeadGrid(model: AnyModel<HeadGridModel>, el: HTMLElement):
   function showTip(idx: number, cell: HTMLElement) {
     const [, H] = dims();
     const gt = new Set(model.get("ground_truth") || []);
-    tooltip.textContent = `${Math.floor(idx / H)}.${idx % H}  ${model.get("label") || "score"} ${fmt(values[idx])}${gt.has(idx) ? "  (known circuit)" : ""}`;
+    tooltip.textContent = `${Math.floor(idx / H)}.${idx % H}: ${fmt(values[idx])}${gt.has(idx) ? " (known circuit)" : ""}`;
     tooltip.style.display = "block";
     tooltip.style.left = `${cell.offsetLeft + cell.offsetWidth + 4}px`;
     tooltip.style.top = `${cell.offsetTop}px`;

@@ -115,7 +115,7 @@ export function renderPromptPanel(model: AnyModel<PromptPanelModel>, el: HTMLEle
     for (let i = 0; i < n; i++) {
       const p = promptBox("positive", i);
       const q = promptBox("negative", i);
-      const dup = h("button", "scw-dup", { type: "button", title: "duplicate this pair", "aria-label": `duplicate pair ${i + 1}` }, "⧉");
+      const dup = h("button", "scw-dup", { type: "button", title: "duplicate this pair", "aria-label": `duplicate pair ${i + 1}` }, "dup");
       const del = h("button", "scw-del", { type: "button", title: "remove this pair", "aria-label": `remove pair ${i + 1}` }, "✕");
       dup.addEventListener("click", () => {
         pos.splice(i + 1, 0, pos[i] ?? "");

@@ -111,6 +111,26 @@ class CircuitExplorer(anywidget.AnyWidget):
         run: bool = True,
         session: Optional[Session] = None,
     ):
+        """
+        Args:
+            model: a TransformerBridge; default the bundled model (offline).
+            task: preset whose pairs fill the panel and whose known circuit is outlined;
+                ``None`` or ``"custom"`` for your own prompts (then give both lists).
+            positives, negatives: your own prompt pairs (with a task: its ground truth
+                and "more like these" still apply).
+            n_pairs: pairs drawn from the preset.
+            seed, n_features, l1, position, score_kind: the settings bar's initial values.
+            recipe, n_train: passed to the engine's ``discover``.
+            live: run edits on a worker thread, newest request wins (``False``: run
+                each change at once, in the caller's thread; handy in scripts and tests).
+            debounce_s: in live mode, wait this long for further changes before a run.
+            run: run once now (otherwise call ``run()`` or edit something).
+            session: an engine ``Session`` to reuse (its cache and model).
+
+        Raises:
+            ValueError: unknown task, only one of positives/negatives, bad ``n_pairs``.
+            TypeError: unknown keyword arguments.
+        """
         if session is not None:
             if model is not None and model is not session.model:
                 raise ValueError("model= and session= disagree: give the session only (it holds its model)")
@@ -155,7 +175,9 @@ class CircuitExplorer(anywidget.AnyWidget):
         self._last_prompts: Optional[tuple] = None
         self._selecting = False
 
-        panel = PromptPanel(model=model)
+        # the tokenizer is not safe to share between threads: the panel's checks run
+        # with the engine's runs, under one lock (see _run_generation)
+        panel = PromptPanel(model=model, annotate_on_edit=False)
         grid = HeadGrid()
         inspector = CodeInspector(model)
         super().__init__(
@@ -232,12 +254,14 @@ class CircuitExplorer(anywidget.AnyWidget):
             return
         from ..tasks import get_task
 
-        task = get_task(name, self.model, n=self._n_pairs, seed=self.seed)
+        with self._model_lock:
+            task = get_task(name, self.model, n=self._n_pairs, seed=self.seed)
         self.task_object = task
 
         def generate(n: int) -> tuple[list[str], list[str]]:
             self._more_seed += 1
-            more = get_task(name, self.model, n=n, seed=self._more_seed)
+            with self._model_lock:
+                more = get_task(name, self.model, n=n, seed=self._more_seed)
             return list(more.positives), list(more.negatives)
 
         self.panel.set_model(self.model, generate)
@@ -340,6 +364,8 @@ class CircuitExplorer(anywidget.AnyWidget):
         self.busy = True
         try:
             with self._model_lock:
+                if not self.panel.annotated:
+                    self.panel.annotate()
                 result = self.session.discover(positives, negatives, **settings)
         except KeyboardInterrupt:
             self._fail(gen, "interrupted: the run was stopped before it finished", None)

@@ -86,10 +86,20 @@ class PromptPanel(anywidget.AnyWidget):
         *,
         model: Any = None,
         generate: Optional[PairGenerator] = None,
+        annotate_on_edit: bool = True,
         **traits: Any,
     ):
+        """
+        Args:
+            positives, negatives: the initial pairs.
+            model: the model whose tokenizer and context length the checks use.
+            generate: ``generate(n) -> (positives, negatives)`` for "more like these".
+            annotate_on_edit: check each edit at once (``False``: the owner calls
+                ``annotate()``, e.g. the explorer does it on its worker thread).
+        """
         check_kwargs("PromptPanel", traits, self._TRAITS)
         self._model = model
+        self._annotate_on_edit = bool(annotate_on_edit)
         self._generate = generate
         self._annotated: Optional[tuple] = None
         self.issues: list[PromptIssue] = []
@@ -103,9 +113,14 @@ class PromptPanel(anywidget.AnyWidget):
         self.on_msg(self._on_msg)
         self.annotate()
 
+    @property
+    def annotated(self) -> bool:
+        """True when tokens and issues describe the current lists."""
+        return self._annotated == (tuple(self.positives), tuple(self.negatives))
+
     @t.observe("positives", "negatives")
     def _on_lists(self, change: Any) -> None:
-        if (tuple(self.positives), tuple(self.negatives)) != self._annotated:
+        if self._annotate_on_edit and (tuple(self.positives), tuple(self.negatives)) != self._annotated:
             self.annotate()
 
     def set_model(self, model: Any, generate: Optional[PairGenerator] = None) -> None:
@@ -113,7 +128,8 @@ class PromptPanel(anywidget.AnyWidget):
         self._model = model
         self._generate = generate
         self.can_generate = generate is not None
-        self.annotate()
+        if self._annotate_on_edit:
+            self.annotate()
 
     def set_pairs(self, positives: Sequence[str], negatives: Sequence[str]) -> None:
         """Replace the pairs (a preset or an explicit action), in one update."""

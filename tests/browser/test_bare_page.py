@@ -62,7 +62,7 @@ def test_explorer_renders_and_writes_back(page, explorer):
     )
     # hover shows layer.head and the value
     page.locator(".scw-cell").nth(0).hover()
-    assert page.locator(".scw-tooltip").inner_text().startswith("0.0")
+    assert page.locator(".scw-tooltip").inner_text().startswith("0.0: ")
 
 
 def test_head_grid_alone_colours_by_score(page):
