@@ -26,6 +26,7 @@ def main(argv=None) -> int:
     parser.add_argument("--methods", default=None, help="comma-separated methods (default: all)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--organism-dir", default=None, help="load the organism from this folder")
     parser.add_argument("--quiet", action="store_true", help="no per-method lines or progress bars")
     args = parser.parse_args(argv)
 
@@ -37,7 +38,7 @@ def main(argv=None) -> int:
 
     split = lambda s: None if s is None else [x.strip() for x in s.split(",") if x.strip()]  # noqa: E731
     t0 = time.perf_counter()
-    model = load_organism()
+    model = load_organism(directory=args.organism_dir)
     out = run_benchmark(
         model,
         split(args.tasks),

@@ -349,6 +349,12 @@ def format_table(bench: dict[str, Any]) -> str:
         lines.append("")
         lines.append("SAE speed-up over ACDC (ACDC seconds / SAE seconds): "
                      + ", ".join(f"{t} {v:.0f}x" for t, v in speed.items()))
+    acdc_rows = [(t, rows["acdc"]) for t, rows in bench.get("tasks", {}).items()
+                 if "acdc" in rows and rows["acdc"].get("seconds_per_edge_test")]
+    if acdc_rows:
+        lines.append("ACDC edge tests (forward passes) per run: " + ", ".join(
+            f"{t} {r['n_edge_tests']:.0f} ({r['n_edges']:.0f} edges), "
+            f"{1e3 * r['seconds_per_edge_test']:.2f} ms/test" for t, r in acdc_rows))
     meta = bench.get("meta")
     if meta:
         lines.append(

@@ -107,6 +107,55 @@ def test_patchable_forward_matches_bridge(tiny_model):
     assert torch.allclose(pm.full_logits(tokens), ref, atol=1e-4)
 
 
+def naive_patched_logits(pm, batch, masks, final_mask):
+    """Reference: build every receiver input sender by sender, clean or corrupted."""
+    corrupt = pm.senders(batch.negatives)
+    cur = [pm.embed(batch.positives)]
+    H = pm.n_heads
+    for layer in range(pm.n_layers):
+        n_s = pm.graph.senders_before(layer)
+        xs = []
+        for c in range(masks[layer].shape[0]):
+            per_head = []
+            for h in range(H):
+                x = pm.bias_before[layer].clone()
+                for s in range(n_s):
+                    x = x + (cur[s] if masks[layer][c, s, h] > 0 else corrupt[:, :, s])
+                per_head.append(x)
+            xs.append(torch.stack(per_head, dim=2))
+        if len(xs) == 1:
+            xs = xs * 3
+        out = pm.layer(layer, *xs)
+        cur.extend(out[:, :, h] for h in range(H))
+    x = pm.bias_before[pm.n_layers].clone()
+    for s in range(pm.graph.n_senders):
+        x = x + (cur[s] if final_mask[s] > 0 else corrupt[:, :, s])
+    rows = torch.arange(x.shape[0])
+    return pm.unembed(x[rows, batch.last])
+
+
+@pytest.mark.parametrize("qkv", ["pooled", "separate"])
+def test_run_patched_matches_naive_patching(tiny_model, qkv):
+    pm = PatchableAttentionOnly(tiny_model, qkv=qkv)
+    batch = tokenize_pairs(tiny_model, make_task(tiny_model))
+    ctx = pm.context(batch)
+    g = pm.graph
+    gen = torch.Generator().manual_seed(1)
+    masks = [(torch.rand(g.n_channels, g.senders_before(l), 4, generator=gen) > 0.4).float() for l in range(2)]
+    final = (torch.rand(g.n_senders, generator=gen) > 0.4).float()
+    with torch.no_grad():
+        fast = pm.run_patched(ctx, masks, final)
+        slow = naive_patched_logits(pm, batch, masks, final)
+        assert torch.allclose(fast, slow, atol=1e-4)
+        # start at layer 1 when layer 0 is unpatched
+        masks[0] = torch.ones_like(masks[0])
+        fast1 = pm.run_patched(ctx, masks, final, start_layer=1)
+        slow1 = naive_patched_logits(pm, batch, masks, final)
+        assert torch.allclose(fast1, slow1, atol=1e-4)
+        assert not torch.allclose(fast1, pm.run_patched(ctx, [torch.ones_like(m) for m in masks],
+                                                        torch.ones_like(final)), atol=1e-3)
+
+
 def test_bad_inputs_raise(tiny_model):
     with pytest.raises(ValueError, match="qkv"):
         PatchableAttentionOnly(tiny_model, qkv="split")
@@ -183,14 +232,14 @@ def test_eap_edge_matches_patching_one_edge(tiny_model):
     task = make_task(tiny_model)
     pm = PatchableAttentionOnly(tiny_model, qkv="pooled")
     batch = tokenize_pairs(tiny_model, task)
-    clean, corrupt = pm.senders(batch.positives), pm.senders(batch.negatives)
+    ctx = pm.context(batch)
     g = pm.graph
     masks = [torch.ones(1, g.senders_before(l), 4) for l in range(2)]
     final = torch.ones(g.n_senders)
 
     def metric(final_mask):
         with torch.no_grad():
-            logits = pm.patched_final_logits(clean[:, :, :1], corrupt, masks, final_mask, batch.last)
+            logits = pm.run_patched(ctx, masks, final_mask)
         return float((logits * batch.metric_weights).sum(-1).mean())
 
     patched = final.clone()

@@ -65,15 +65,13 @@ class _Scorer:
         if metric == "logit_diff" and batch.metric_weights is None:
             raise ValueError("metric='logit_diff' needs a task with correct_ids and incorrect_ids")
         self.pm, self.batch, self.metric = pm, batch, metric
-        self.clean = pm.senders(batch.positives)
-        self.corrupt = pm.senders(batch.negatives)
+        self.ctx = pm.context(batch)
         g = pm.graph
         self.full_masks = [torch.ones(g.n_channels, g.senders_before(l), pm.n_heads)
                            for l in range(pm.n_layers)]
         self.full_final = torch.ones(g.n_senders)
         with torch.no_grad():
-            ref = pm.patched_final_logits(self.clean[:, :, :1], self.corrupt, self.full_masks,
-                                          self.full_final, batch.last, 0)
+            ref = pm.run_patched(self.ctx, self.full_masks, self.full_final, 0)
         self.ref_logprobs = ref.log_softmax(-1)
         self.ref_probs = self.ref_logprobs.exp()
         self.ref_metric = self._logit_diff(ref) if batch.metric_weights is not None else None
@@ -85,9 +83,7 @@ class _Scorer:
     def score(self, masks: list[Tensor], final_mask: Tensor, start_layer: int) -> float:
         self.n_calls += 1
         with torch.no_grad():
-            prefix = self.clean[:, :, : self.pm.graph.senders_before(start_layer)]
-            logits = self.pm.patched_final_logits(prefix, self.corrupt, masks, final_mask,
-                                                  self.batch.last, start_layer)
+            logits = self.pm.run_patched(self.ctx, masks, final_mask, start_layer)
             if self.metric == "kl":
                 lp = logits.log_softmax(-1)
                 return float((self.ref_probs * (self.ref_logprobs - lp)).sum(-1).mean())

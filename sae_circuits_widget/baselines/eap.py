@@ -303,24 +303,41 @@ class PatchableAttentionOnly:
     def layer(
         self,
         layer: int,
-        xq: Float[Tensor, "batch pos head d_model"],
-        xk: Float[Tensor, "batch pos head d_model"],
-        xv: Float[Tensor, "batch pos head d_model"],
+        xq: Float[Tensor, "batch pos head_or_1 d_model"],
+        xk: Float[Tensor, "batch pos head_or_1 d_model"],
+        xv: Float[Tensor, "batch pos head_or_1 d_model"],
     ) -> Float[Tensor, "batch pos head d_model"]:
-        """Per-head outputs (``z @ W_O``, no ``b_O``) of ``layer`` from per-head inputs."""
+        """Per-head outputs (``z @ W_O``, no ``b_O``) of ``layer`` from per-head inputs.
+
+        An input with a head axis of size 1 is shared by every head (computed once).
+        """
         ln = self.ln1[layer]
-        nq = ln(xq)
-        nk = nq if xk is xq else ln(xk)
-        nv = nq if xv is xq else (nk if xv is xk else ln(xv))
-        q = torch.einsum("bphd,hde->bhpe", nq, self.W_Q[layer]) + self.b_Q[layer][None, :, None]
-        k = torch.einsum("bphd,hde->bhpe", nk, self.W_K[layer]) + self.b_K[layer][None, :, None]
-        v = torch.einsum("bphd,hde->bhpe", nv, self.W_V[layer]) + self.b_V[layer][None, :, None]
+        H = self.n_heads
+        normed: dict[int, Tensor] = {}
+
+        def proj(x: Tensor, W: Tensor, b: Tensor) -> Tensor:
+            if id(x) not in normed:
+                normed[id(x)] = ln(x)
+            n = normed[id(x)]
+            B, P, Hx, D = n.shape
+            if Hx == 1:  # one input for all heads: a single matmul
+                out = (n.reshape(B * P, D) @ W.permute(1, 0, 2).reshape(D, -1)).view(B, P, H, -1)
+            else:  # one input per head: a batched matmul over heads
+                out = torch.bmm(n.permute(2, 0, 1, 3).reshape(H, B * P, D), W).view(H, B, P, -1)
+                out = out.permute(1, 2, 0, 3)
+            return (out + b).transpose(1, 2)  # [b, head, p, d_head]
+
+        q = proj(xq, self.W_Q[layer], self.b_Q[layer])
+        k = proj(xk, self.W_K[layer], self.b_K[layer])
+        v = proj(xv, self.W_V[layer], self.b_V[layer])
         scores = q @ k.transpose(-1, -2) / self.scale
         n = scores.shape[-1]
         causal = torch.triu(torch.ones(n, n, dtype=torch.bool, device=scores.device), diagonal=1)
         pattern = scores.masked_fill(causal, float("-inf")).softmax(-1)
-        z = pattern @ v  # [b, h, p, d_head]
-        return torch.einsum("bhpe,hed->bphd", z, self.W_O[layer])
+        z = pattern @ v  # [b, head, p, d_head]
+        B, _, P, dh = z.shape
+        out = torch.bmm(z.transpose(0, 1).reshape(H, B * P, dh), self.W_O[layer])  # [head, b*p, d]
+        return out.view(H, B, P, -1).permute(1, 2, 0, 3)  # [b, p, head, d_model]
 
     def unembed(self, x: Float[Tensor, "batch d_model"]) -> Float[Tensor, "batch d_vocab"]:
         return self.ln_final(x) @ self.W_U + self.b_U
@@ -331,9 +348,9 @@ class PatchableAttentionOnly:
         """Every sender's output on an unpatched run (the corrupted values for patching)."""
         with torch.no_grad():
             outs = [self.embed(tokens).unsqueeze(2)]
-            resid = outs[0][:, :, 0] + 0.0
+            resid = outs[0][:, :, 0]
             for layer in range(self.n_layers):
-                x = (resid + self.bias_before[layer]).unsqueeze(2).expand(-1, -1, self.n_heads, -1)
+                x = (resid + self.bias_before[layer]).unsqueeze(2)
                 h = self.layer(layer, x, x, x)
                 outs.append(h)
                 resid = resid + h.sum(2)
@@ -343,39 +360,83 @@ class PatchableAttentionOnly:
         s = self.senders(tokens)
         return self.unembed(s.sum(2) + self.bias_before[self.n_layers])
 
-    def patched_final_logits(
+    def context(self, batch: "PairBatch") -> "PatchContext":
+        """Clean and corrupted sender outputs of a prompt batch, for :meth:`run_patched`."""
+        clean = self.senders(batch.positives)
+        corrupt = self.senders(batch.negatives)
+        delta = clean - corrupt
+        resid = [clean[:, :, : self.graph.senders_before(l)].sum(2) for l in range(self.n_layers + 1)]
+        rows = torch.arange(clean.shape[0], device=clean.device)
+        return PatchContext(clean, corrupt, delta, resid, batch.last, delta[rows, batch.last])
+
+    def run_patched(
         self,
-        clean_prefix: Float[Tensor, "batch pos sender d_model"],
-        corrupt: Float[Tensor, "batch pos sender d_model"],
+        ctx: "PatchContext",
         masks: list[Tensor],
         final_mask: Float[Tensor, "sender"],
-        last: Int[Tensor, "batch"],
         start_layer: int = 0,
     ) -> Float[Tensor, "batch d_vocab"]:
         """Final-position logits with edges patched, recomputing layers ``>= start_layer``.
 
         ``masks[l]`` is ``[channel, senders_before(l), head]`` with 1 = clean edge, 0 =
-        corrupted; ``clean_prefix`` holds the (already patched) sender outputs of layers
-        ``< start_layer`` (and the embeddings).
+        corrupted (the sender's output on the negative prompt); ``final_mask`` the same
+        for the edges into the logits. Every mask of a layer below ``start_layer`` must
+        be all ones (those layers are taken from the clean run). A receiver's input is
+        the current residual sum minus ``(current - corrupted)`` output of each patched
+        sender, so the cost of a test grows with the number of patched edges, not with
+        the number of edges.
         """
-        outs = [clean_prefix]
-        cur = clean_prefix
+        H = self.n_heads
+        n_prefix = self.graph.senders_before(start_layer)
+        resid = ctx.resid[start_layer]
+        new_delta: list[Tensor] = []  # current - corrupted outputs of recomputed layers
+
+        def gather(idx: Tensor, prefix: Tensor, new: list[Tensor]) -> Tensor:
+            old = idx[idx < n_prefix]
+            parts = [prefix.index_select(-2, old)] if old.numel() else []
+            fresh = idx[idx >= n_prefix] - n_prefix
+            if fresh.numel():
+                parts.append(torch.cat(new, dim=-2).index_select(-2, fresh))
+            return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-2)
+
         for layer in range(start_layer, self.n_layers):
-            n_s = self.graph.senders_before(layer)
-            diff = cur[:, :, :n_s] - corrupt[:, :, :n_s]
-            base = corrupt[:, :, :n_s].sum(2) + self.bias_before[layer]
-            m = masks[layer]
-            xs = [base.unsqueeze(2) + torch.einsum("bpsd,sh->bphd", diff, m[c]) for c in range(m.shape[0])]
-            if len(xs) == 1:
-                xs = xs * 3
+            removed_w = 1.0 - masks[layer]  # [channel, n_s, head]
+            removed = removed_w.sum((0, 2)).nonzero().flatten()
+            x = (resid + self.bias_before[layer]).unsqueeze(2)  # [b, p, 1, d]
+            if removed.numel() == 0:
+                xs = [x, x, x]
+            else:
+                d_r = gather(removed, ctx.delta, new_delta)  # [b, p, r, d]
+                corr = torch.einsum("bprd,crh->cbphd", d_r, removed_w[:, removed])
+                xs = [x - corr[c] for c in range(corr.shape[0])]
+                if len(xs) == 1:
+                    xs = xs * 3
             h = self.layer(layer, *xs)
-            cur = torch.cat([cur, h], dim=2)
-        rows = torch.arange(last.shape[0], device=last.device)
-        fin_clean = cur[rows, last]  # [b, sender, d]
-        fin_corr = corrupt[rows, last]
-        x = fin_corr.sum(1) + self.bias_before[self.n_layers] + torch.einsum(
-            "bsd,s->bd", fin_clean - fin_corr, final_mask)
+            new_delta.append(h - ctx.corrupt[:, :, 1 + layer * H: 1 + (layer + 1) * H])
+            resid = resid + h.sum(2)
+        rows = torch.arange(resid.shape[0], device=resid.device)
+        x = resid[rows, ctx.last] + self.bias_before[self.n_layers]
+        removed_w = 1.0 - final_mask
+        removed = removed_w.nonzero().flatten()
+        if removed.numel():
+            d_r = gather(removed, ctx.delta_last, [d[rows, ctx.last] for d in new_delta])  # [b, r, d]
+            x = x - torch.einsum("brd,r->bd", d_r, removed_w[removed])
         return self.unembed(x)
+
+
+@dataclass
+class PatchContext:
+    """Sender outputs of one batch of prompt pairs, reused by every patched run."""
+
+    clean: Float[Tensor, "batch pos sender d_model"]
+    corrupt: Float[Tensor, "batch pos sender d_model"]
+    delta: Float[Tensor, "batch pos sender d_model"]
+    """clean - corrupt."""
+    resid: list[Tensor]
+    """resid[l] = sum of the clean outputs of the senders before layer l, [batch, pos, d_model]."""
+    last: Int[Tensor, "batch"]
+    delta_last: Float[Tensor, "batch sender d_model"]
+    """delta at each prompt's final position."""
 
 
 # --------------------------------------------------------------------------------------
