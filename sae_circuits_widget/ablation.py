@@ -5,13 +5,16 @@ Every intervention edits the per-head attention output ``blocks.{l}.attn.hook_z`
 its ``z`` with a replacement value:
 
 - **mean ablation**: the head's mean ``z`` over a set of reference prompts
-  (:func:`head_means`). By default the reference set is every prompt of the task
-  (positives and negatives), so the replacement is the head's average behaviour on the
-  task distribution and carries no prompt-specific information. When all reference
-  prompts and all prompts being scored share one token length, the mean is taken per
-  position (``[L, pos, H, d_head]``), the usual choice for templated tasks; otherwise
-  positions are pooled into a single vector per head (``[L, H, d_head]``), since
-  prompts of different lengths have no common position grid.
+  (:func:`head_means`, :func:`mean_replacement`). By default the reference set is every
+  prompt of the task (positives and negatives), so the replacement is the head's average
+  behaviour on the task distribution and carries no prompt-specific information. When
+  all of the task's prompts share one token length, the mean is taken per position
+  (``[L, pos, H, d_head]``), the usual choice for templated tasks; otherwise positions
+  are pooled into a single vector per head, since prompts of different lengths have no
+  common position grid. The pool leaves out position 0 when it is the BOS token: a
+  causal model computes the same value there on every prompt, so that position keeps
+  its value (mean ablation of a constant is a no-op) instead of being overwritten by
+  an average of other positions, which would disturb every head that attends to BOS.
 - **resample ablation**: on positive ``i`` the head's ``z`` is replaced by its ``z`` on
   the paired negative ``i`` (the pairs are aligned and have the same token count).
 
@@ -216,6 +219,12 @@ def _reference_prompts(task_or_prompts, reference: Reference) -> list[str]:
     return list(task_or_prompts)
 
 
+def _bos_first(model, groups) -> bool:
+    """True when every prompt starts with the BOS token (position 0 is then prompt-independent)."""
+    bos = getattr(getattr(model, "tokenizer", None), "bos_token_id", None)
+    return bos is not None and all(bool((t[:, 0] == bos).all()) for _, t in groups)
+
+
 @torch.no_grad()
 def head_means(
     model,
@@ -226,11 +235,14 @@ def head_means(
 ) -> Union[Float[Tensor, "L H d_head"], Float[Tensor, "L pos H d_head"]]:
     """Mean ``hook_z`` of every head over reference prompts, the value used by mean ablation.
 
-    With ``per_position=False`` (default) the mean runs over all prompts and all token
+    With ``per_position=False`` (default) the mean runs over all prompts and their token
     positions, giving one vector per head ``[L, H, d_head]`` that fits prompts of any
-    length. With ``per_position=True`` every prompt must have the same token count and
-    the mean runs over prompts only, giving ``[L, pos, H, d_head]``. For a Task the
-    reference prompts are ``reference`` ("both" = positives and negatives).
+    length; position 0 is left out of the pool when every prompt starts with the BOS
+    token (the model is causal, so position 0 computes the same value on every prompt
+    and says nothing about the rest). With ``per_position=True`` every prompt must have
+    the same token count and the mean runs over prompts only, giving
+    ``[L, pos, H, d_head]``. For a Task the reference prompts are ``reference``
+    ("both" = positives and negatives).
 
     Example:
         >>> head_means(model, ["When Mary and John", "When Tom and Anna"]).shape  # doctest: +SKIP
@@ -249,28 +261,43 @@ def head_means(
             )
         z, _ = head_z(model, groups[0][1])
         return z.mean(dim=1)
+    start = 1 if _bos_first(model, groups) and min(int(t.shape[1]) for _, t in groups) > 1 else 0
     total, count = None, 0
     for _, toks in groups:
         z, _ = head_z(model, toks)  # [L, b, T, H, d]
+        z = z[:, :, start:]
         s = z.sum(dim=(1, 2))
         total = s if total is None else total + s
         count += z.shape[1] * z.shape[2]
     return total / count
 
 
+@torch.no_grad()
 def mean_replacement(
     model, task: Task, *, reference: Reference = "both", per_position: PerPosition = "auto"
-) -> Union[Float[Tensor, "L H d_head"], Float[Tensor, "L pos H d_head"]]:
+) -> Float[Tensor, "L pos H d_head"]:
     """The mean-ablation value used by :func:`ablation_effects` and :func:`faithfulness`.
 
-    ``per_position="auto"``: position-wise when the reference prompts and the positives
-    all share one token length, pooled over positions otherwise.
+    Always ``[L, pos, H, d_head]`` covering the task's longest prompt. Position-wise means
+    when the reference prompts and the positives all share one token length
+    (``per_position="auto"`` or True); otherwise the pooled means of :func:`head_means`
+    at every position, except position 0 when it holds the BOS token: that position
+    computes the same value on every prompt, so it keeps that value (its own mean) and
+    mean ablation leaves it unchanged.
     """
+    prompts = _reference_prompts(task, reference) + list(task.positives) + list(task.negatives)
+    groups = length_groups(model, prompts)
     if per_position == "auto":
-        prompts = _reference_prompts(task, reference) + list(task.positives)
-        lengths = {int(_tokens(model, p).shape[1]) for p in prompts}
-        per_position = len(lengths) == 1
-    return head_means(model, task, reference=reference, per_position=bool(per_position))
+        per_position = len(groups) == 1
+    if per_position:
+        return head_means(model, task, reference=reference, per_position=True)
+    pooled = head_means(model, task, reference=reference, per_position=False)
+    T = max(int(t.shape[1]) for _, t in groups)
+    out = pooled[:, None].repeat(1, T, 1, 1)
+    if _bos_first(model, groups):
+        z0, _ = head_z(model, groups[0][1][:1, :1])  # the BOS position alone
+        out[:, 0] = z0[:, 0, 0]
+    return out
 
 
 # --------------------------------------------------------------------------- ablation
@@ -283,8 +310,9 @@ def ablation_hooks(
 
     ``mask``: ``[L, H]`` (same heads for every row) or ``[batch, L, H]`` (per row), True =
     ablate. ``replacement``: ``[L, H, d_head]``, ``[L, pos, H, d_head]`` or
-    ``[L, batch, pos, H, d_head]``. The hooks keep gradients flowing through the heads
-    that are not ablated.
+    ``[L, batch, pos, H, d_head]``; a per-position replacement may be longer than the
+    prompts (its first positions are used). The hooks keep gradients flowing through the
+    heads that are not ablated.
     """
     L, H, D = _dims(model)
     mask = torch.as_tensor(mask, dtype=torch.bool)
@@ -306,11 +334,14 @@ def ablation_hooks(
         rep = replacement[l].to(dev)
 
         def hook(z, hook, m_l=m_l, rep=rep):
-            if rep.ndim == 3 and rep.shape[0] != z.shape[1]:
-                raise ValueError(
-                    f"per-position replacement has {rep.shape[0]} positions but the prompts have "
-                    f"{z.shape[1]}; use pooled means (per_position=False) for prompts of other lengths"
-                )
+            if rep.ndim >= 3:  # per position: [pos, H, d] or [batch, pos, H, d]
+                T = z.shape[1]
+                if rep.shape[-3] < T:
+                    raise ValueError(
+                        f"per-position replacement has {rep.shape[-3]} positions but the prompts have "
+                        f"{T}; use pooled means (per_position=False) for longer prompts"
+                    )
+                rep = rep[..., :T, :, :]
             return torch.where(m_l, rep.to(z.dtype), z)
 
         hooks.append((Z_HOOK.format(l), hook))

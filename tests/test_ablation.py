@@ -97,11 +97,26 @@ def test_head_means_pooled_matches_manual(zeroed_model):
     prompts = POS[:2]
     means = ab.head_means(zeroed_model, prompts)
     _, cache = zeroed_model.run_with_cache(zeroed_model.to_tokens(prompts))
-    manual = cache["blocks.1.attn.hook_z"].mean(dim=(0, 1))
+    manual = cache["blocks.1.attn.hook_z"][:, 1:].mean(dim=(0, 1))  # BOS position left out
     assert means.shape == (2, 4, 8)
     torch.testing.assert_close(means[1], manual)
     per_pos = ab.head_means(zeroed_model, prompts, per_position=True)
     torch.testing.assert_close(per_pos[1], cache["blocks.1.attn.hook_z"].mean(dim=0))
+
+
+def test_mean_replacement_keeps_the_bos_position(zeroed_model, task):
+    rep = ab.mean_replacement(zeroed_model, task)  # prompts of two lengths: pooled
+    assert rep.shape == (2, 15, 4, 8)
+    pooled = ab.head_means(zeroed_model, task)
+    torch.testing.assert_close(rep[:, 1:], pooled[:, None].expand(2, 14, 4, 8))
+    _, cache = zeroed_model.run_with_cache(zeroed_model.to_tokens(POS[:2]))
+    for l in range(2):
+        bos = cache[f"blocks.{l}.attn.hook_z"][:, 0]
+        torch.testing.assert_close(bos[0], bos[1])  # the same on every prompt
+        torch.testing.assert_close(rep[l, 0], bos[0], atol=1e-5, rtol=1e-5)
+    same_len = make_task(zeroed_model, POS[:3], NEG[:3], ANS[:3])
+    per_pos = ab.mean_replacement(zeroed_model, same_len)
+    torch.testing.assert_close(per_pos, ab.head_means(zeroed_model, same_len, per_position=True))
 
 
 def test_head_means_per_position_needs_one_length(zeroed_model):
