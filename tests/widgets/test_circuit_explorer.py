@@ -200,3 +200,41 @@ def test_worker_thread_stops_on_close(tiny_model):
     e.close()
     worker.join(2)
     assert not worker.is_alive()
+
+
+def test_ground_truth_is_outlined_and_charted(explorer, tmp_path):
+    import dataclasses
+
+    explorer.task_object = dataclasses.replace(explorer.task_object, ground_truth=frozenset({(0, 1), (1, 2)}))
+    explorer.run()
+    assert explorer.grid.ground_truth == [1, 1 * explorer.result.n_heads + 2]
+    spec = explorer.roc_chart().to_dict()
+    assert len(spec["layer"]) == 2  # chance diagonal + the curve
+    assert explorer.export_chart(tmp_path / "roc.svg").read_text().lstrip().startswith("<svg")
+    assert explorer.export_chart(tmp_path / "scores.png", chart="scores").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_edge_mode_lists_the_selected_heads_strongest_edges(explorer):
+    explorer.set_state({"score_kind": "edge"})
+    head = explorer.inspector.head_label
+    edges = explorer.inspector.edges
+    assert all(head in (e["sender"], e["receiver"]) for e in edges)
+    assert [e["score"] for e in edges] == sorted((e["score"] for e in edges), reverse=True)
+    explorer.set_state({"score_kind": "node"})
+    assert explorer.inspector.edges == []
+
+
+def test_custom_prompts_have_no_ground_truth(tiny_model):
+    e = CircuitExplorer(tiny_model, None, positives=POS * 2, negatives=NEG * 2, **{k: v for k, v in FAST.items() if k != "n_pairs"})
+    assert e.ground_truth is None and e.grid.ground_truth == []
+    assert not e.panel.can_generate
+    with pytest.raises(ValueError, match="no ground truth"):
+        e.roc_chart()
+    e.close()
+
+
+def test_save_before_any_result_explains(tiny_model, tmp_path):
+    e = CircuitExplorer(tiny_model, "ioi", run=False, **FAST)
+    with pytest.raises(ValueError, match="nothing to save"):
+        e.save(tmp_path / "x.json")
+    e.close()
