@@ -170,6 +170,12 @@ def _ioi(tok: Any, n: int, rng: random.Random) -> dict:
     if not templates:
         raise ValueError("no IOI template is fully covered by the model's vocabulary; "
                          "use a tokenizer that knows the template words ('When', 'went', 'gave', ...)")
+    # Keep the templates of the most common token length, so every prompt of the task has
+    # one length and mean ablation can use per-position means.
+    lens = [_n_tokens(tok, t.format(A=names[0], B=names[1], S=names[0], place=places[0], obj=objs[0]))
+            for t in templates]
+    modal = max(sorted(set(lens)), key=lens.count)
+    templates = [t for t, n_ in zip(templates, lens) if n_ == modal]
     pos, neg, ans, cor, inc, order = [], [], [], [], [], []
     while len(pos) < n:
         io, s, c = rng.sample(names, 3)
@@ -261,11 +267,15 @@ def docstring_text(fn: str, args: list[str], doc: list[tuple[str, str, str]], de
     return DOC_TEMPLATE.format(fn=fn, args=", ".join(args), desc=" ".join(desc), params=params)
 
 
-def sample_docstring(tok_pools: dict, rng: random.Random, gaps: bool) -> dict:
-    """Draw one docstring example (shared with the organism's training data)."""
-    n_args = rng.randint(4, 6)
+def sample_docstring(tok_pools: dict, rng: random.Random, gaps: bool, fixed_shape: bool = False) -> dict:
+    """Draw one docstring example (shared with the organism's training data).
+
+    ``fixed_shape``: 6 arguments, 2 documented, 2 description words per line (every
+    prompt has the same token count; which arguments are documented still varies).
+    """
+    n_args = 6 if fixed_shape else rng.randint(4, 6)
     args = rng.sample(tok_pools["args"], n_args)
-    k = rng.randint(1, 3)
+    k = 2 if fixed_shape else rng.randint(1, 3)
     if gaps:
         last = rng.randint(k - 1, n_args - 2)
         earlier = sorted(rng.sample(range(last), k - 1)) if k > 1 else []
@@ -278,7 +288,8 @@ def sample_docstring(tok_pools: dict, rng: random.Random, gaps: bool) -> dict:
     desc = rng.sample(tok_pools["desc"], 3)
     # organism (gaps): 1-3 description words per :param line, so the last documented name
     # sits at no fixed offset from the end; BPE models: two words, as in the published task.
-    dwords = [tuple(rng.sample(tok_pools["desc"], rng.randint(1, 3) if gaps else 2)) for _ in documented]
+    dwords = [tuple(rng.sample(tok_pools["desc"], rng.randint(1, 3) if gaps and not fixed_shape else 2))
+              for _ in documented]
     others = [a for a in tok_pools["args"] if a not in args]
     rnd = rng.sample(others, len(documented))
     doc_pos = [(args[i], *dwords[j]) for j, i in enumerate(documented)]
@@ -294,7 +305,7 @@ def _docstring(tok: Any, n: int, rng: random.Random, gaps: bool) -> dict:
              "desc": _pool(tok, W.DESC_WORDS, 4, "description words")}
     pos, neg, ans, cor, inc, chance = [], [], [], [], [], []
     while len(pos) < n:
-        ex = sample_docstring(pools, rng, gaps)
+        ex = sample_docstring(pools, rng, gaps, fixed_shape=True)
         if _n_tokens(tok, ex["positive"]) != _n_tokens(tok, ex["negative"]):
             continue
         pos.append(ex["positive"])
@@ -311,12 +322,19 @@ def _docstring(tok: Any, n: int, rng: random.Random, gaps: bool) -> dict:
 
 
 # ----------------------------------------------------------------------------- induction
-def sample_induction(pool: list[str], rng: random.Random) -> dict:
-    """Draw one induction example (shared with the organism's training data)."""
-    m = rng.randint(min(5, (len(pool) - 1) // 2), min(8, (len(pool) - 1) // 2))
+def sample_induction(pool: list[str], rng: random.Random, total: int | None = None) -> dict:
+    """Draw one induction example (shared with the organism's training data).
+
+    ``total``: fix the number of words after the first (sequence length m plus repeated
+    prefix j), so every prompt has the same token count.
+    """
+    hi = min(8, (len(pool) - 1) // 2)
+    m = rng.randint(min(5, hi), hi)
+    if total is not None:
+        m = rng.randint(max(3, (total + 2) // 2), min(hi, total - 2))
     chosen = rng.sample(pool, 2 * m + 1)
     w0, seq, fresh = chosen[0], chosen[1:m + 1], chosen[m + 1:]
-    j = rng.randint(2, m - 1)
+    j = total - m if total is not None else rng.randint(2, m - 1)
     return dict(seq=seq, j=j, answer=seq[j],
                 positive=" ".join([w0, *seq, *seq[:j]]),
                 negative=" ".join([w0, *fresh, *seq[:j]]))
@@ -330,7 +348,7 @@ def _induction(tok: Any, n: int, rng: random.Random) -> dict:
         pool = _pool(tok, tuple(sorted(w for w in vocab if w.isalpha())), 7, "words")
     pos, neg, ans, cor, inc = [], [], [], [], []
     while len(pos) < n:
-        ex = sample_induction(pool, rng)
+        ex = sample_induction(pool, rng, total=min(10, 2 * ((len(pool) - 1) // 2) - 1))
         if _n_tokens(tok, ex["positive"]) != _n_tokens(tok, ex["negative"]):
             continue
         pos.append(ex["positive"])

@@ -1,0 +1,164 @@
+"""Training data for the organism: the four tasks plus neutral filler.
+
+Task sentences are trained only on their answer (for induction: on every token of the
+repeated half); filler is trained on every next token. A full next-token loss on task
+sentences would spend the model's capacity on predicting names and templates and leaves
+IOI at chance.
+
+Greater-than targets: the start year YY is drawn from 01..97 and the target from
+YY+1..99, half of the time uniformly and half of the time from YY+1..YY+10, so that the
+model must compare with YY instead of predicting "a late year".
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import torch
+
+from ..tasks import words as W
+from ..tasks.generators import IOI_TEMPLATES, greater_than_text, sample_docstring, sample_induction
+
+MIX: dict[str, float] = {"ioi": 0.25, "greater_than": 0.15, "docstring": 0.3, "induction": 0.15, "filler": 0.15}
+
+
+@dataclass
+class Example:
+    text: str
+    answer: str | None  # appended as the last token, trained on (None: no answer)
+    kind: str
+    train_from: int | None = None  # induction: word index where the repeat starts
+    start_yy: int | None = None  # greater-than: the start year's last two digits
+
+
+class DataSource:
+    """Draws training examples and turns them into padded id batches with loss masks."""
+
+    def __init__(self, tokenizer, seed: int = 0, mix: dict[str, float] | None = None, gt_plain: float = 1.0,
+                 ioi_plain: float = 1.0):
+        self.tok = tokenizer
+        self.ioi_plain = ioi_plain
+        self.gt_plain = gt_plain
+        self.rng = random.Random(seed)
+        self.mix = dict(mix or MIX)
+        vocab = tokenizer.get_vocab()
+        self.vocab = vocab
+        self.words = [w for w in vocab if not w.startswith("<")]
+        self.doc_pools = {"args": list(W.ARG_NAMES), "funcs": list(W.FUNC_NAMES), "desc": list(W.DESC_WORDS)}
+        self.ind_pool = list(dict.fromkeys(W.FILLER_WORDS + W.DESC_WORDS + W.ARG_NAMES))
+        self.bos = tokenizer.bos_token_id
+        self.pad = tokenizer.pad_token_id
+
+    # ------------------------------------------------------------------ examples
+    def ioi(self) -> Example:
+        r = self.rng
+        io, s, c = r.sample(W.NAMES, 3)
+        a, b = (io, s) if r.random() < 0.5 else (s, io)
+        tpl, place, obj = r.choice(IOI_TEMPLATES), r.choice(W.PLACES), r.choice(W.OBJECTS)
+        if r.random() < self.ioi_plain:
+            return Example(tpl.format(A=a, B=b, S=s, place=place, obj=obj), io, "ioi")
+        # A third name said once, in a clause before the sentence or inside it: the name to
+        # give is then not "the name said once" but "the other name of the pair the subject
+        # belongs to", and the pair sits at no fixed position, so counting names or
+        # attending to fixed positions no longer solves the task.
+        if r.random() < 0.5:
+            fill = r.choice(W.FILLER_WORDS)
+            pre = r.choice([f"{c} was at the {r.choice(W.PLACES)} .", f"{c} saw the {fill} .",
+                            f"The {fill} of {c} was {r.choice(W.DESC_WORDS)} .",
+                            f"{c} had a {r.choice(W.OBJECTS)} .", f"Then {c} left ."])
+            return Example(f"{pre} " + tpl.format(A=a, B=b, S=s, place=place, obj=obj), io, "ioi")
+        return Example(tpl.format(A=a, B=b, S=s, place=f"{place} with {c}", obj=obj), io, "ioi")
+
+    def greater_than(self) -> Example:
+        r = self.rng
+        yy = r.randint(1, 97)
+        century = r.randint(11, 19)
+        target = r.randint(yy + 1, 99) if r.random() < 0.5 else r.randint(yy + 1, min(yy + 10, 99))
+        event = r.choice(W.EVENTS)
+        if r.random() < self.gt_plain:
+            t, _ = greater_than_text(self.tok, event, century, yy)
+        else:
+            # Variants move the start year around and add distractor numbers, so finding YY
+            # takes "the number after the earlier copy of this century" (two steps), not a
+            # fixed offset or "any number".
+            C, Y = f"{century:02d}", f"{yy:02d}"
+            d1, d2 = f"{r.randint(0, 99):02d}", f"{r.randint(0, 99):02d}"
+            pre = r.choice(["", f"After {d1} days ,", f"In {d1} {d2} ,", f"{r.choice(W.NAMES)} saw {d1} men .",
+                            f"The {d1} {r.choice(W.FILLER_WORDS)} .", f"the {r.choice(W.FILLER_WORDS)} {d1} {r.choice(W.FILLER_WORDS)} ."])
+            mid = r.choice([
+                f"the {event} lasted from the year {C} {Y} to the year {C}",
+                f"the {event} lasted from {C} {Y} to {C}",
+                f"the {event} of {d2} lasted from the year {C} {Y} to the year {C}",
+                f"the {event} lasted from the year {C} {Y} and it was {d2} days to the year {C}",
+                f"from {C} {Y} the {event} lasted to the year {C}",
+                f"the {event} lasted from the year {C} {Y} to {d2} the year {C}",
+            ])
+            t = f"{pre} {mid}".strip()
+            if not pre:
+                t = t[0].upper() + t[1:]
+        return Example(t, f"{target:02d}", "greater_than", start_yy=yy)
+
+    def docstring(self) -> Example:
+        ex = sample_docstring(self.doc_pools, self.rng, gaps=True)
+        return Example(ex["positive"], ex["answer"], "docstring")
+
+    def induction(self) -> Example:
+        ex = sample_induction(self.ind_pool, self.rng)
+        return Example(ex["positive"], ex["answer"], "induction", train_from=len(ex["seq"]) + 1)
+
+    def filler(self) -> Example:
+        r = self.rng
+        if r.random() < 0.5:
+            n = r.randint(8, 40)
+            return Example(" ".join(r.choice(self.words) for _ in range(n)), None, "filler")
+        parts = []
+        for _ in range(r.randint(2, 5)):
+            parts.append(r.choice([
+                f"{r.choice(W.NAMES)} saw the {r.choice(W.FILLER_WORDS)} at the {r.choice(W.PLACES)} .",
+                f"The {r.choice(W.FILLER_WORDS)} of {r.choice(W.NAMES)} was {r.choice(W.DESC_WORDS)} .",
+                f"In {r.randint(11, 19):02d} {r.randint(0, 99):02d} the {r.choice(W.EVENTS)} {r.choice(['took', 'made', 'left'])} the {r.choice(W.FILLER_WORDS)} .",
+                f"{r.choice(W.NAMES)} and {r.choice(W.NAMES)} had a {r.choice(W.OBJECTS)} and a {r.choice(W.FILLER_WORDS)} .",
+                " ".join(r.sample(W.FILLER_WORDS, r.randint(3, 8))) + " .",
+                f"{r.choice(W.FUNC_NAMES)} ( {r.choice(W.ARG_NAMES)} , {r.choice(W.ARG_NAMES)} ) : return {r.choice(W.ARG_NAMES)} .",
+            ]))
+        return Example(" ".join(parts), None, "filler")
+
+    def sample(self) -> Example:
+        kinds, weights = zip(*self.mix.items())
+        kind = self.rng.choices(kinds, weights)[0]
+        return getattr(self, kind)()
+
+    # ------------------------------------------------------------------ batches
+    def encode(self, examples: list[Example]) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+        """Ids [batch, seq] (bos first, answer last) and a float loss mask over targets
+        [batch, seq - 1] (mask[i, t] weights predicting ids[i, t + 1])."""
+        enc = self.tok([e.text for e in examples], add_special_tokens=False)["input_ids"]
+        rows, masks = [], []
+        for e, ids in zip(examples, enc):
+            ids = [self.bos, *ids]
+            if e.answer is not None:
+                ids.append(self.vocab[e.answer])
+            m = [0.0] * (len(ids) - 1)
+            if e.kind == "filler":
+                m = [1.0] * (len(ids) - 1)
+            elif e.kind == "induction":
+                # words: bos, w0, seq (m words), repeat...; train on every prediction made
+                # inside the repeat (position of its first word onwards).
+                start = 1 + 1 + (e.train_from - 1)
+                for t in range(start, len(ids) - 1):
+                    m[t] = 1.0
+            else:
+                m[-1] = 1.0
+            rows.append(ids)
+            masks.append(m)
+        L = max(len(r) for r in rows)
+        ids_t = torch.full((len(rows), L), self.pad, dtype=torch.long)
+        mask_t = torch.zeros((len(rows), L - 1))
+        for i, (r, m) in enumerate(zip(rows, masks)):
+            ids_t[i, : len(r)] = torch.tensor(r)
+            mask_t[i, : len(m)] = torch.tensor(m)
+        return ids_t, mask_t, [e.kind for e in examples]
+
+    def batch(self, size: int):
+        return self.encode([self.sample() for _ in range(size)])

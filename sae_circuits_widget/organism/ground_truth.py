@@ -1,0 +1,377 @@
+"""Derive the organism's ground-truth circuits by causal analysis only.
+
+``python -m sae_circuits_widget.organism.ground_truth --model DIR`` writes
+``DIR/circuits.json`` (circuits plus the full evidence table) and ``DIR/MODEL_CARD.md``.
+
+Definition (per task, on ``N_GT`` held-out prompt pairs from ``get_task(..., seed=GT_SEED)``):
+
+1. Evidence: the change of the task's mean logit difference when each head alone is
+   mean-ablated (replacement = the head's mean ``z`` over the task's positives and
+   negatives; per position when all prompts share a length, pooled over positions
+   otherwise) and, as a check, resample-ablated (``z`` from the paired negative);
+   see ``sae_circuits_widget.ablation``.
+2. Circuit (the ground truth): the smallest head set ``S`` whose faithfulness (mean
+   logit difference with every head outside ``S`` mean-ablated, divided by the clean
+   one) is at least ``THRESHOLD`` = 0.9. Search: (a) greedy backward pruning from all
+   heads, removing at each step the head whose removal keeps faithfulness highest,
+   while it stays >= 0.9; (b) greedy forward selection adding the head that raises
+   faithfulness most until >= 0.9, followed by the same pruning; the smaller result
+   wins (ties: higher faithfulness). Verification: every single-head removal from ``S``
+   must drop below 0.9 (1-minimality, always checked), and when the number of head sets
+   of size ``|S| - 1`` is at most ``EXHAUSTIVE_BUDGET`` all of them are evaluated; if one
+   reaches 0.9 the search restarts from it (so the reported size is then a proven
+   minimum).
+3. Edges: path patching (``ablation.path_patching_matrix``) of every sender head to
+   every later head; an edge ``(s, r)`` with both heads in the circuit is part of the
+   edge ground truth when ``|effect| >= EDGE_FRACTION`` x the clean logit difference.
+   Edges into the logits are reported in the evidence only. Composition (property 3):
+   path patching from all circuit heads of layers < l to all circuit heads of layer l;
+   the circuit composes when some layer's grouped path carries >= ``COMPOSITION_FRACTION``
+   = 10% of the clean logit difference.
+
+The script also prints and records the model-card numbers (properties 1-5 of the
+issue): accuracies, negatives against chance, circuit sizes/layers/composition,
+pairwise Jaccard, and ROC AUC of trivial scores against each circuit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import ablation as A
+from ..tasks import TASK_NAMES, get_task
+from ..tasks import words as W
+from .model import load_organism
+
+THRESHOLD = 0.9
+EDGE_FRACTION = 0.03
+COMPOSITION_FRACTION = 0.1
+EXHAUSTIVE_BUDGET = 6000
+N_GT = 48
+GT_SEED = 1000
+N_EVAL = 200
+EVAL_SEED = 2000
+
+
+# ----------------------------------------------------------------------------- behaviour
+@torch.no_grad()
+def final_logits(model, prompts: list[str]) -> torch.Tensor:
+    out = torch.zeros(len(prompts), model.cfg.d_vocab)
+    for idx, toks in A.length_groups(model, prompts):
+        out[idx] = model(toks)[:, -1].float()
+    return out
+
+
+@torch.no_grad()
+def behaviour(model, name: str, n: int = N_EVAL, seed: int = EVAL_SEED) -> dict:
+    """Properties 1-2: accuracy on held-out positives and on their negatives, with chance."""
+    task = get_task(name, model, n=n, seed=seed)
+    res = {"n": n, "seed": seed}
+    for side, prompts in (("positives", task.positives), ("negatives", task.negatives)):
+        logits = final_logits(model, prompts)
+        probs = logits.softmax(-1)
+        if name == "greater_than":
+            above = [float(probs[i, list(task.correct_ids[i])].sum()) for i in range(n)]
+            mass = [float(probs[i, list(task.correct_ids[i]) + list(task.incorrect_ids[i])].sum()) for i in range(n)]
+            res[side] = {"prob_above_start_year": float(np.mean(above)),
+                         "prob_on_years": float(np.mean(mass)),
+                         "top1_above": float(np.mean([int(logits[i].argmax()) in task.correct_ids[i] for i in range(n)]))}
+        else:
+            top1 = [int(logits[i].argmax()) == task.correct_ids[i][0] for i in range(n)]
+            res[side] = {"top1": float(np.mean(top1))}
+            if name == "ioi":
+                two = [float(logits[i, task.correct_ids[i][0]] > logits[i, task.incorrect_ids[i][0]]) for i in range(n)]
+                res[side]["io_over_s"] = float(np.mean(two))
+        res[side]["logit_diff"] = float(task.metric(logits).mean())
+    if name == "greater_than":
+        res["chance"] = {"prob_above_start_year": task.meta["chance_prob_above"]}
+    elif name == "ioi":
+        res["chance"] = {"top1": 0.5, "io_over_s": 0.5}
+    else:
+        res["chance"] = {"top1": task.meta["chance_top1"]}
+    res["chance_note"] = task.meta["chance_note"]
+    return res
+
+
+# ----------------------------------------------------------------------------- circuit search
+class KeepSetEvaluator:
+    """Faithfulness of many keep-sets at once (batched through ``metric_under_masks``)."""
+
+    def __init__(self, model, task):
+        self.model, self.task = model, task
+        self.L, self.H = int(model.cfg.n_layers), int(model.cfg.n_heads)
+        self.means = A.mean_replacement(model, task)
+        self.base = float(A.clean_metric(model, task).double().mean())
+        self.cache: dict[frozenset, float] = {}
+        self.calls = 0
+
+    def __call__(self, sets: list[frozenset]) -> list[float]:
+        todo = [s for s in dict.fromkeys(sets) if s not in self.cache]
+        for start in range(0, len(todo), 2048):
+            chunk = todo[start:start + 2048]
+            masks = torch.ones(len(chunk), self.L, self.H, dtype=torch.bool)
+            for m, s in enumerate(chunk):
+                for l, h in s:
+                    masks[m, l, h] = False
+            vals = A.metric_under_masks(self.model, self.task, masks, "mean", means=self.means)
+            self.calls += len(chunk)
+            for s, v in zip(chunk, vals.tolist()):
+                self.cache[s] = v / self.base
+        return [self.cache[s] for s in sets]
+
+
+def prune(ev: KeepSetEvaluator, S: frozenset) -> frozenset:
+    """Greedy backward pruning: drop the head whose removal keeps faithfulness highest."""
+    while len(S) > 1:
+        cands = [S - {h} for h in sorted(S)]
+        vals = ev(cands)
+        best = int(np.argmax(vals))
+        if vals[best] < THRESHOLD:
+            break
+        S = cands[best]
+    return S
+
+
+def grow(ev: KeepSetEvaluator, heads: list) -> frozenset:
+    S: frozenset = frozenset()
+    while ev([S])[0] < THRESHOLD and len(S) < len(heads):
+        cands = [S | {h} for h in heads if h not in S]
+        vals = ev(cands)
+        S = cands[int(np.argmax(vals))]
+    return S
+
+
+def minimal_keep_set(model, task) -> dict:
+    ev = KeepSetEvaluator(model, task)
+    heads = [(l, h) for l in range(ev.L) for h in range(ev.H)]
+    full = frozenset(heads)
+    backward = prune(ev, full)
+    forward = prune(ev, grow(ev, heads))
+    cands = sorted([backward, forward], key=lambda s: (len(s), -ev([s])[0]))
+    S = cands[0]
+    exhaustive = []
+    while True:
+        k = len(S) - 1
+        n_sets = math.comb(len(heads), k) if k >= 0 else 0
+        if k < 0 or n_sets > EXHAUSTIVE_BUDGET:
+            exhaustive.append({"size": k, "n_sets": n_sets, "checked": False})
+            break
+        sets = [frozenset(c) for c in itertools.combinations(heads, k)]
+        vals = ev(sets)
+        best = int(np.argmax(vals))
+        exhaustive.append({"size": k, "n_sets": n_sets, "checked": True, "best": float(vals[best])})
+        if vals[best] < THRESHOLD:
+            break
+        S = prune(ev, sets[best])
+    drops = {f"{l}.{h}": ev([S - {(l, h)}])[0] for l, h in sorted(S)}
+    return {
+        "heads": sorted(S),
+        "faithfulness": ev([S])[0],
+        "clean_logit_diff": ev.base,
+        "backward": {"heads": sorted(backward), "faithfulness": ev([backward])[0]},
+        "forward": {"heads": sorted(forward), "faithfulness": ev([forward])[0]},
+        "one_minimal": all(v < THRESHOLD for v in drops.values()),
+        "faithfulness_without_each_head": drops,
+        "exhaustive_smaller": exhaustive,
+        "keep_sets_evaluated": ev.calls,
+        "complement_faithfulness": ev([full - S])[0],
+    }
+
+
+# ----------------------------------------------------------------------------- trivial scores
+def roc_auc(scores: np.ndarray, truth: set, H: int) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    y = np.zeros(scores.size)
+    for l, h in truth:
+        y[l * H + h] = 1
+    if y.sum() in (0, y.size):
+        return float("nan")
+    return float(roc_auc_score(y, scores.reshape(-1)))
+
+
+def trivial_aucs(model, task, heads: set) -> dict:
+    from ..baselines import trivial as T
+
+    H = int(model.cfg.n_heads)
+    out = {}
+    out["layer_index"] = roc_auc(T.layer_index(model, task).node_scores, heads, H)
+    out["layer_index_reverse"] = roc_auc(T.layer_index_reverse(model, task).node_scores, heads, H)
+    out["output_diff_norm_mean"] = roc_auc(T.output_diff_norm(model, task, position="mean").node_scores, heads, H)
+    out["output_diff_norm_last"] = roc_auc(T.output_diff_norm(model, task, position="last").node_scores, heads, H)
+    rand = [roc_auc(T.random_scores(model, task, seed=s).node_scores, heads, H) for s in range(100)]
+    out["random_mean"] = float(np.mean(rand))
+    out["random_p95"] = float(np.percentile(rand, 95))
+    return out
+
+
+# ----------------------------------------------------------------------------- edges
+def edges_for(model, task, heads: list, clean: float) -> tuple[list, dict]:
+    pp = A.path_patching_matrix(model, task)
+    H = int(model.cfg.n_heads)
+    N = pp.shape[0]
+    S = {l * H + h for l, h in heads}
+    edges, table = [], {}
+    for s in sorted(S):
+        for r in sorted(S) + [N]:
+            if r < N and r // H <= s // H:
+                continue
+            eff = float(pp[s, r])
+            rname = "logits" if r == N else f"{r // H}.{r % H}"
+            table[f"{s // H}.{s % H}->{rname}"] = eff
+            if r < N and abs(eff) >= EDGE_FRACTION * abs(clean):
+                edges.append([[s // H, s % H], [r // H, r % H]])
+    return edges, {"within_circuit": table, "matrix": np.round(pp, 5).tolist()}
+
+
+def composition(model, task, heads: list, clean: float) -> dict:
+    """Grouped path patching: circuit heads of layers < l -> circuit heads of layer l.
+
+    Single edges of a distributed circuit can each be small; the grouped path says
+    whether later circuit heads read earlier ones at all.
+    """
+    out = {}
+    layers = sorted({l for l, _ in heads})
+    for l in layers[1:]:
+        senders = [tuple(h) for h in heads if h[0] < l]
+        receivers = [tuple(h) for h in heads if h[0] == l]
+        eff = A.path_patching(model, task, senders, receivers)
+        out[str(l)] = {"effect": float(eff), "fraction_of_clean": float(abs(eff) / abs(clean))}
+    return out
+
+
+def jaccard(a, b) -> float:
+    a, b = set(map(tuple, a)), set(map(tuple, b))
+    return len(a & b) / max(1, len(a | b))
+
+
+# ----------------------------------------------------------------------------- main
+def analyse(model, tasks=TASK_NAMES, edges: bool = True, log=print, n: int | None = None) -> dict:
+    L, H = int(model.cfg.n_layers), int(model.cfg.n_heads)
+    n = N_GT if n is None else n
+    out = {"definition": __doc__.split("Definition")[1].split("The script also")[0].strip(),
+           "threshold": THRESHOLD, "edge_fraction": EDGE_FRACTION, "n_prompts": n, "seed": GT_SEED,
+           "n_layers": L, "n_heads": H, "tasks": {}}
+    for name in tasks:
+        t0 = time.time()
+        task = get_task(name, model, n=n, seed=GT_SEED)
+        beh = behaviour(model, name)
+        mean_eff = A.ablation_effects(model, task, kind="mean")
+        res_eff = A.ablation_effects(model, task, kind="resample")
+        search = minimal_keep_set(model, task)
+        heads = [list(h) for h in search["heads"]]
+        entry = {"heads": heads, "behaviour": beh, "search": search,
+                 "mean_ablation_effect": np.round(mean_eff, 5).tolist(),
+                 "resample_ablation_effect": np.round(res_eff, 5).tolist()}
+        if edges:
+            e, evidence = edges_for(model, task, search["heads"], search["clean_logit_diff"])
+            entry["edges"] = e
+            entry["path_patching"] = evidence
+        layers = sorted({l for l, _ in heads})
+        comp = composition(model, task, heads, search["clean_logit_diff"])
+        entry["composition_paths"] = comp
+        comp_max = max([c["fraction_of_clean"] for c in comp.values()], default=0.0)
+        entry["properties"] = {
+            "fraction_of_heads": len(heads) / (L * H),
+            "layers": layers,
+            "n_layers_spanned": len(layers),
+            "composition_fraction": comp_max,
+            "composition": comp_max >= COMPOSITION_FRACTION,
+        }
+        entry["trivial_auc"] = trivial_aucs(model, task, set(map(tuple, heads)))
+        entry["seconds"] = time.time() - t0
+        out["tasks"][name] = entry
+        log(summary_lines(name, entry))
+    names = [n for n in ("ioi", "greater_than", "docstring") if n in out["tasks"]]
+    out["jaccard"] = {f"{a}|{b}": jaccard(out["tasks"][a]["heads"], out["tasks"][b]["heads"])
+                      for a, b in itertools.combinations(list(out["tasks"]), 2)}
+    out["jaccard_max_ioi_gt_doc"] = max([out["jaccard"][f"{a}|{b}"] for a, b in itertools.combinations(names, 2)], default=0.0)
+    return out
+
+
+def fmt_heads(heads) -> str:
+    return " ".join(f"{l}.{h}" for l, h in heads)
+
+
+def summary_lines(name: str, e: dict) -> str:
+    b, p, s, t = e["behaviour"], e["properties"], e["search"], e["trivial_auc"]
+    pos, neg = b["positives"], b["negatives"]
+    if name == "greater_than":
+        acc = f"P1 prob_above={pos['prob_above_start_year']:.3f} | P2 neg prob_above={neg['prob_above_start_year']:.3f} (chance {b['chance']['prob_above_start_year']:.3f})"
+    else:
+        acc = f"P1 top1={pos['top1']:.3f} | P2 neg top1={neg['top1']:.3f} (chance {b['chance']['top1']:.3f})"
+        if name == "ioi":
+            acc += f" neg io>s={neg['io_over_s']:.3f}"
+    lines = [
+        f"[{name}] {acc} | logit diff pos {pos['logit_diff']:.2f} neg {neg['logit_diff']:.2f}",
+        f"  circuit ({len(e['heads'])} heads, {p['fraction_of_heads']:.0%}): {fmt_heads(e['heads'])} | faithfulness {s['faithfulness']:.3f} | 1-minimal {s['one_minimal']} | exhaustive {s['exhaustive_smaller']}",
+        f"  P3 layers {p['layers']} composition {p['composition']} (grouped path {p['composition_fraction']:.2f} of clean) edges {[f'{a[0]}.{a[1]}->{b_[0]}.{b_[1]}' for a, b_ in e.get('edges', [])]}",
+        "  P5 AUC " + " ".join(f"{k}={v:.3f}" for k, v in t.items()),
+    ]
+    return "\n".join(lines)
+
+
+def model_card(directory: Path, result: dict, printed: str) -> str:
+    conf = json.loads((directory / "config.json").read_text())
+    tr = conf.get("train", {})
+    lines = [
+        "# sae-circuits-organism", "",
+        "A small attention-only transformer (TransformerLens native) trained from scratch on the",
+        "four built-in tasks plus filler, shipped with causally derived ground-truth circuits.", "",
+        "## Architecture and training", "",
+        f"- {conf['n_layers']} layers x {conf['n_heads']} heads, d_model {conf['d_model']}, d_head "
+        f"{conf['d_model'] // conf['n_heads']}, n_ctx {conf['n_ctx']}, vocabulary {conf['d_vocab']} words "
+        "(word-level), LayerNorm, learned positions, no MLPs.",
+        f"- Training: {json.dumps(tr)}",
+        "- Loss: answer token only for task sentences (the repeated half for induction), every token for filler.",
+        f"- Reproduce: `python -m sae_circuits_widget.organism.train --seed {tr.get('seed', 0)} --out DIR` "
+        "then `python -m sae_circuits_widget.organism.ground_truth --model DIR`.", "",
+        "## Ground-truth definition", "", result["definition"], "",
+        "## Numbers (as printed by the ground-truth script)", "", "```", printed.rstrip(), "```", "",
+        "Full evidence (per-head mean and resample ablation effects, search traces, path-patching",
+        "matrices) is in circuits.json.", "",
+    ]
+    return "\n".join(lines)
+
+
+def overall_lines(result: dict) -> str:
+    j = result["jaccard"]
+    return "Jaccard " + " ".join(f"{k}={v:.2f}" for k, v in j.items()) + \
+        f"\nP4 max Jaccard among ioi/greater_than/docstring = {result['jaccard_max_ioi_gt_doc']:.2f}"
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description="Derive the organism's ground-truth circuits.")
+    ap.add_argument("--model", required=True, help="directory written by organism.train")
+    ap.add_argument("--tasks", nargs="*", default=list(TASK_NAMES))
+    ap.add_argument("--no-edges", action="store_true")
+    ap.add_argument("--no-write", action="store_true", help="print only (diagnostics)")
+    ap.add_argument("--n", type=int, default=48, help="prompt pairs per task for the analysis")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    directory = Path(args.model)
+    model = load_organism(directory=directory)
+    printed: list[str] = []
+
+    def log(s: str) -> None:
+        print(s, flush=True)
+        printed.append(s)
+
+    result = analyse(model, args.tasks, edges=not args.no_edges, log=log, n=args.n)
+    log(overall_lines(result))
+    if not args.no_write:
+        (directory / "circuits.json").write_text(json.dumps(result, indent=None) + "\n")
+        (directory / "MODEL_CARD.md").write_text(model_card(directory, result, "\n".join(printed)))
+        print(f"wrote {directory / 'circuits.json'} and MODEL_CARD.md")
+
+
+if __name__ == "__main__":
+    main()

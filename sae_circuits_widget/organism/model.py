@@ -1,0 +1,103 @@
+"""The organism's architecture, vocabulary, and loading from the shipped files.
+
+The organism is a small attention-only transformer (TransformerLens native) with a
+word-level vocabulary made of the task word pools. ``load_organism()`` rebuilds it from
+``weights/`` (config.json, model.safetensors, tokenizer files) without any download.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+from safetensors.torch import load_file, save_file
+from transformer_lens.config import TransformerBridgeConfig
+from transformer_lens.model_bridge import TransformerBridge
+from transformer_lens.model_bridge.sources._bridge_builder import build_bridge_from_module
+from transformer_lens.model_bridge.sources.native.model import NativeModel
+
+from ..tasks import words as W
+from ..tasks.generators import ORGANISM_NAME, is_organism
+from .tokenizer import load_tokenizer, word_tokenizer
+
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+
+DEFAULT_ARCH: dict[str, Any] = dict(n_layers=4, n_heads=8, d_model=128, n_ctx=64)
+
+
+def organism_words() -> list[str]:
+    """The organism's vocabulary (without special tokens), in a fixed order."""
+    pools = (W.PUNCT, W.FUNCTION_WORDS, W.NUMBERS, W.NAMES, W.PLACES, W.OBJECTS, W.EVENTS,
+             W.ARG_NAMES, W.FUNC_NAMES, W.DESC_WORDS, W.FILLER_WORDS)
+    return list(dict.fromkeys(w for pool in pools for w in pool))
+
+
+def make_config(d_vocab: int, n_layers: int, n_heads: int, d_model: int, n_ctx: int,
+                seed: int = 0, init_weights: bool = True) -> TransformerBridgeConfig:
+    return TransformerBridgeConfig(
+        d_model=d_model, d_head=d_model // n_heads, n_heads=n_heads, n_layers=n_layers,
+        n_ctx=n_ctx, d_vocab=d_vocab, attn_only=True, normalization_type="LN",
+        act_fn="gelu", seed=seed, init_weights=init_weights,
+    )
+
+
+def wrap(native: NativeModel, cfg: TransformerBridgeConfig, tokenizer: Any,
+         directory: Optional[Path] = None) -> TransformerBridge:
+    """Wrap a trained NativeModel as a TransformerBridge named like the organism."""
+    bridge = build_bridge_from_module(native, architecture="TransformerLensNative", tl_config=cfg,
+                                      tokenizer=tokenizer, model_name=ORGANISM_NAME)
+    bridge.eval()
+    if directory is not None:
+        bridge._organism_dir = str(directory)  # where get_task finds circuits.json
+    return bridge
+
+
+def save_native(native: NativeModel, cfg: TransformerBridgeConfig, tokenizer: Any, out: Path,
+                extra: Optional[dict] = None) -> None:
+    """Write model.safetensors, config.json and the tokenizer files to ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().contiguous() for k, v in native.state_dict().items()}
+    save_file(state, str(out / "model.safetensors"))
+    conf = dict(n_layers=cfg.n_layers, n_heads=cfg.n_heads, d_model=cfg.d_model, n_ctx=cfg.n_ctx,
+                d_vocab=cfg.d_vocab, model_name=ORGANISM_NAME, **(extra or {}))
+    (out / "config.json").write_text(json.dumps(conf, indent=1) + "\n")
+    tokenizer.save_pretrained(str(out))
+
+
+def load_native(directory: Path) -> tuple[NativeModel, TransformerBridgeConfig, Any]:
+    conf = json.loads((directory / "config.json").read_text())
+    cfg = make_config(conf["d_vocab"], conf["n_layers"], conf["n_heads"], conf["d_model"],
+                      conf["n_ctx"], init_weights=False)
+    native = NativeModel(cfg)
+    native.load_state_dict(load_file(str(directory / "model.safetensors")))
+    return native, cfg, load_tokenizer(directory)
+
+
+def load_organism(device: Optional[str] = None, directory: Optional[str | Path] = None) -> TransformerBridge:
+    """Load the bundled organism (or a model written by the training script).
+
+    Example:
+        >>> model = load_organism()
+        >>> model.cfg.model_name
+        'sae-circuits-organism'
+    """
+    d = Path(directory) if directory is not None else WEIGHTS_DIR
+    if not (d / "model.safetensors").exists():
+        raise FileNotFoundError(
+            f"no organism weights in {d}; train one with "
+            "`python -m sae_circuits_widget.organism.train --out DIR`"
+        )
+    native, cfg, tok = load_native(d)
+    if device is not None:
+        native = native.to(device)
+    return wrap(native, cfg, tok, directory=d)
+
+
+def new_tokenizer():
+    return word_tokenizer(organism_words())
+
+
+__all__ = ["load_organism", "is_organism", "organism_words", "make_config", "wrap",
+           "save_native", "load_native", "WEIGHTS_DIR", "DEFAULT_ARCH", "new_tokenizer"]

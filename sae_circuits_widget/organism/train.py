@@ -1,0 +1,168 @@
+"""Train the organism from scratch: ``python -m sae_circuits_widget.organism.train --seed N --out DIR``.
+
+The model is TransformerLens's native attention-only transformer (trained directly as a
+plain ``nn.Module``, then wrapped as a TransformerBridge when loaded). Optimiser: AdamW
+with linear warmup and cosine decay. Loss: cross-entropy on the answer token of task
+sentences (every token of the repeat for induction) and on every token of filler
+(see ``data.py``). Optional head dropout zeroes whole heads at random during training
+(a forward pre-hook on each attention output projection).
+
+Writes model.safetensors, config.json and the tokenizer files to ``--out``; run
+``python -m sae_circuits_widget.organism.ground_truth --model DIR`` afterwards for
+circuits.json and the model card.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+from transformer_lens.model_bridge.sources.native.init import initialize_native_model
+from transformer_lens.model_bridge.sources.native.model import NativeModel
+
+from .data import DataSource
+from .model import make_config, new_tokenizer, save_native
+
+
+def add_head_dropout(model: NativeModel, p: float) -> list:
+    """Zero each head's output with probability ``p`` (per example) while training."""
+    handles = []
+    H = model.cfg.n_heads
+
+    def hook(module, args):
+        if not module.training or p <= 0:
+            return None
+        (x,) = args
+        b, s, hd = x.shape
+        keep = (torch.rand(b, 1, H, 1) >= p).to(x.dtype) / (1 - p)
+        return ((x.view(b, s, H, hd // H) * keep).view(b, s, hd),)
+
+    for block in model.layers:
+        handles.append(block.attn.o.register_forward_pre_hook(hook))
+    return handles
+
+
+def loss_fn(model: NativeModel, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    logits = model(ids)[:, :-1]
+    ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1), reduction="none")
+    ce = ce.view(mask.shape)
+    return (ce * mask).sum() / mask.sum().clamp(min=1)
+
+
+def build(seed: int, n_layers: int, n_heads: int, d_model: int, n_ctx: int = 64):
+    tok = new_tokenizer()
+    cfg = make_config(len(tok), n_layers, n_heads, d_model, n_ctx, seed=seed)
+    torch.manual_seed(seed)
+    model = NativeModel(cfg)
+    initialize_native_model(model, cfg)
+    return model, cfg, tok
+
+
+@torch.no_grad()
+def quick_accuracy(model: NativeModel, data: DataSource, n: int = 256) -> dict[str, float]:
+    """Top-1 accuracy on the trained answer of fresh examples, per task kind."""
+    model.eval()
+    out = {}
+    for kind in ("ioi", "greater_than", "docstring", "induction"):
+        exs = [getattr(data, kind)() for _ in range(n)]
+        ids, mask, _ = data.encode(exs)
+        logits = model(ids)
+        last = torch.tensor([int(torch.nonzero(m).max()) for m in mask])
+        pred = logits[torch.arange(len(exs)), last].argmax(-1)
+        tgt = ids[torch.arange(len(exs)), last + 1]
+        if kind == "greater_than":
+            # correct if the predicted year is above the start year
+            yy = torch.tensor([e.start_yy for e in exs])
+            num = {data.vocab[f"{i:02d}"]: i for i in range(100)}
+            out[kind] = float(np.mean([num.get(int(p), -1) > int(y) for p, y in zip(pred, yy)]))
+        else:
+            out[kind] = float((pred == tgt).float().mean())
+    model.train()
+    return out
+
+
+def train(seed: int = 0, out: str | Path | None = None, steps: int = 6000, batch: int = 64,
+          lr: float = 2e-3, warmup: int = 300, n_layers: int = 4, n_heads: int = 8, d_model: int = 128,
+          head_dropout: float = 0.0, weight_decay: float = 0.01, progress: bool = True,
+          mix: dict | None = None, log_every: int = 500, gt_plain: float = 0.3,
+          ioi_plain: float = 0.4):
+    """Train and (if ``out``) save. Returns (model, cfg, tokenizer, history)."""
+    torch.manual_seed(seed)
+    random.seed(seed)
+    model, cfg, tok = build(seed, n_layers, n_heads, d_model)
+    data = DataSource(tok, seed=seed, mix=mix, gt_plain=gt_plain, ioi_plain=ioi_plain)
+    handles = add_head_dropout(model, head_dropout) if head_dropout > 0 else []
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, betas=(0.9, 0.98))
+
+    def schedule(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        t = (step - warmup) / max(1, steps - warmup)
+        return 0.5 * (1 + math.cos(math.pi * t)) * 0.95 + 0.05
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
+    model.train()
+    history = []
+    bar = tqdm(range(steps), disable=not progress, desc="train", mininterval=2)
+    ema = None
+    for step in bar:
+        ids, mask, _ = data.batch(batch)
+        loss = loss_fn(model, ids, mask)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        lv = float(loss.detach())
+        ema = lv if ema is None else 0.98 * ema + 0.02 * lv
+        history.append(lv)
+        if step % 50 == 0:
+            bar.set_postfix(loss=f"{ema:.3f}")
+        if log_every and (step + 1) % log_every == 0:
+            acc = quick_accuracy(model, data, n=128)
+            tqdm.write(f"step {step + 1} loss {ema:.3f} acc " + " ".join(f"{k}={v:.2f}" for k, v in acc.items()))
+    for h in handles:
+        h.remove()
+    model.eval()
+    if out is not None:
+        save_native(model, cfg, tok, Path(out), extra=dict(
+            train=dict(seed=seed, steps=steps, batch=batch, lr=lr, warmup=warmup,
+                       head_dropout=head_dropout, weight_decay=weight_decay, mix=data.mix,
+                       gt_plain=gt_plain, ioi_plain=ioi_plain, n_ctx=cfg.n_ctx)))
+    return model, cfg, tok, history
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--steps", type=int, default=6000)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--layers", type=int, default=4)
+    ap.add_argument("--heads", type=int, default=8)
+    ap.add_argument("--d-model", type=int, default=128)
+    ap.add_argument("--head-dropout", type=float, default=0.0)
+    ap.add_argument("--gt-plain", type=float, default=0.3,
+                    help="share of greater-than examples in the plain evaluation template")
+    ap.add_argument("--ioi-plain", type=float, default=0.4,
+                    help="share of IOI examples without a third-name clause")
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    t0 = time.time()
+    train(seed=args.seed, out=args.out, steps=args.steps, batch=args.batch, lr=args.lr,
+          n_layers=args.layers, n_heads=args.heads, d_model=args.d_model, head_dropout=args.head_dropout,
+          gt_plain=args.gt_plain, ioi_plain=args.ioi_plain)
+    print(f"saved to {args.out} in {time.time() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
