@@ -67,7 +67,7 @@ def subnetwork_probing(
     task: Task,
     seed: int = 0,
     *,
-    steps: int = 200,
+    steps: int = 100,
     lr: float = 0.1,
     sparsity: float = 1.0,
     objective: Literal["kl", "metric"] = "kl",
