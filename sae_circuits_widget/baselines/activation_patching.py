@@ -13,9 +13,12 @@ effects are in ``extras["effects"]``. All heads are stacked along the batch, so 
 is about ``n_heads_total * n_prompts / 512`` forward passes.
 
 Example:
-    >>> result = activation_patching(model, task, kind="resample")   # doctest: +SKIP
-    >>> result.method
-    'activation_patching_resample'
+    >>> from sae_circuits_widget.testing import tiny_model
+    >>> from sae_circuits_widget.tasks import get_task
+    >>> model = tiny_model(); task = get_task("ioi", model, n=4)
+    >>> result = activation_patching(model, task, kind="resample", progress=False)
+    >>> result.method, result.node_scores.shape
+    ('activation_patching_resample', (2, 4))
 """
 
 from __future__ import annotations

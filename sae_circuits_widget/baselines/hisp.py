@@ -18,9 +18,11 @@ estimate of mean ablation. ``normalize_layers=True`` applies the paper's per-lay
 normalisation of the scores (off by default: it changes rankings across layers).
 
 Example:
-    >>> result = hisp(model, task)   # doctest: +SKIP
-    >>> result.node_scores.shape
-    (4, 8)
+    >>> from sae_circuits_widget.testing import tiny_model
+    >>> from sae_circuits_widget.tasks import get_task
+    >>> model = tiny_model(); task = get_task("ioi", model, n=4)
+    >>> hisp(model, task).node_scores.shape
+    (2, 4)
 """
 
 from __future__ import annotations

@@ -24,9 +24,12 @@ Deterministic for a given seed: the initial logits' jitter and every mask sample
 from a ``torch.Generator`` seeded with ``seed``.
 
 Example:
-    >>> result = subnetwork_probing(model, task, seed=0)   # doctest: +SKIP
-    >>> result.node_scores.shape
-    (4, 8)
+    >>> from sae_circuits_widget.testing import tiny_model
+    >>> from sae_circuits_widget.tasks import get_task
+    >>> model = tiny_model(); task = get_task("ioi", model, n=4)
+    >>> result = subnetwork_probing(model, task, seed=0, steps=5, progress=False)
+    >>> result.method, result.node_scores.shape
+    ('sp', (2, 4))
 """
 
 from __future__ import annotations

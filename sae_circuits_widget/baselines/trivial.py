@@ -11,8 +11,13 @@
   prompts, and costs one forward pass per length group.
 
 Example:
-    >>> random_scores(model, task, seed=1).method   # doctest: +SKIP
+    >>> from sae_circuits_widget.testing import tiny_model
+    >>> from sae_circuits_widget.tasks import get_task
+    >>> model = tiny_model(); task = get_task("ioi", model, n=4)
+    >>> random_scores(model, task, seed=1).method
     'random'
+    >>> layer_index(model, task).node_scores[:, 0].tolist()
+    [0.0, 1.0]
 """
 
 from __future__ import annotations
