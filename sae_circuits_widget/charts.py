@@ -79,7 +79,7 @@ def roc_chart(
         x=alt.X("fpr:Q", title="false positive rate", scale=alt.Scale(domain=[0, 1])),
         y=alt.Y("tpr:Q", title="true positive rate", scale=alt.Scale(domain=[0, 1])),
         color=alt.Color("method:N", scale=alt.Scale(domain=methods, range=OKABE_ITO[: len(methods)] or OKABE_ITO), title="method"),
-        strokeDash=alt.StrokeDash("method:N", scale=alt.Scale(domain=methods, range=DASHES[: len(methods)]), legend=None),
+        strokeDash=alt.StrokeDash("method:N", scale=alt.Scale(domain=methods, range=DASHES[: len(methods)]), title="method"),
         tooltip=["method:N", alt.Tooltip("fpr:Q", format=".2f"), alt.Tooltip("tpr:Q", format=".2f")],
     )
     return (diagonal + curves).properties(title=title or "ROC of head scores vs the known circuit", width=width, height=height)

@@ -487,13 +487,19 @@ class CircuitExplorer(anywidget.AnyWidget):
             raise ValueError("no result yet: run the explorer first")
         return score_bars(self.result, self.ground_truth, top=top)
 
+    def charts(self, top: Optional[int] = 12):
+        """The ROC curve beside the score bars (score bars alone without a ground truth)."""
+        if self.ground_truth is None:
+            return self.score_chart(top=top)
+        return (self.roc_chart() | self.score_chart(top=top)).resolve_scale(color="independent", strokeDash="independent").resolve_legend(color="independent")
+
     def export_chart(self, path: Any, chart: str = "roc") -> Path:
-        """Write the ``"roc"`` or ``"scores"`` chart to ``path`` (.png, .svg, .json or .html)."""
+        """Write the ``"roc"``, ``"scores"`` or ``"both"`` chart to ``path`` (.png, .svg, .json, .html)."""
         from ..charts import save_chart
 
-        if chart not in ("roc", "scores"):
-            raise ValueError(f"chart must be 'roc' or 'scores', got {chart!r}")
-        c = self.roc_chart() if chart == "roc" else self.score_chart()
+        if chart not in ("roc", "scores", "both"):
+            raise ValueError(f"chart must be 'roc', 'scores' or 'both', got {chart!r}")
+        c = self.roc_chart() if chart == "roc" else self.score_chart() if chart == "scores" else self.charts()
         return save_chart(c, path)
 
     def close(self) -> None:

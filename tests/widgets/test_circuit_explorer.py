@@ -212,6 +212,8 @@ def test_ground_truth_is_outlined_and_charted(explorer, tmp_path):
     assert len(spec["layer"]) == 2  # chance diagonal + the curve
     assert explorer.export_chart(tmp_path / "roc.svg").read_text().lstrip().startswith("<svg")
     assert explorer.export_chart(tmp_path / "scores.png", chart="scores").read_bytes()[:4] == b"\x89PNG"
+    both = explorer.charts().to_dict()
+    assert len(both["hconcat"]) == 2 and both["resolve"]["scale"]["color"] == "independent"
 
 
 def test_edge_mode_lists_the_selected_heads_strongest_edges(explorer):
