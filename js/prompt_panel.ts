@@ -99,8 +99,11 @@ export function renderPromptPanel(model: AnyModel<PromptPanelModel>, el: HTMLEle
     const box = h("div", `scw-prompt scw-${side}`);
     const input = h("input", "scw-input", { type: "text", "aria-label": `${side} prompt ${i + 1}`, spellcheck: "false" });
     input.value = (side === "positive" ? pos : neg)[i] ?? "";
+    if (i >= (side === "positive" ? pos : neg).length) input.placeholder = "(none)";
     input.addEventListener("input", () => {
-      (side === "positive" ? pos : neg)[i] = input.value;
+      const arr = side === "positive" ? pos : neg;
+      while (arr.length < i) arr.push(""); // unequal lists: never leave holes
+      arr[i] = input.value;
       sendLater();
     });
     input.addEventListener("change", () => sendLater.flush());

@@ -104,6 +104,17 @@ describe("PromptPanel", () => {
     expect(inputs()[1].value).toContain("Tom");
   });
 
+  it("shows unequal lists and never sends holes", () => {
+    const { model, inputs } = setup({ positives: ["a", "b", "c"], negatives: ["x"] });
+    expect(inputs()).toHaveLength(6);
+    expect(inputs()[5].placeholder).toBe("(none)");
+    inputs()[5].value = "z";
+    inputs()[5].dispatchEvent(new Event("input"));
+    vi.advanceTimersByTime(250);
+    expect(model.get("negatives")).toEqual(["x", "", "z"]);
+    expect(model.get("positives")).toEqual(["a", "b", "c"]);
+  });
+
   it("parses pairs", () => {
     expect(parsePairs("a | b\n\nc\td\ne")).toEqual({ pairs: [["a", "b"], ["c", "d"]], bad: ["e"] });
   });
