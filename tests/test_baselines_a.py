@@ -92,6 +92,18 @@ def test_activation_patching(model, task, kind, name):
     assert res.node_scores.max() > 1e-3
 
 
+def test_activation_patching_edges(model, task):
+    res = activation_patching(model, task, kind="resample", edges=True, progress=False)
+    assert res.edge_scores.shape == (8, 8)
+    assert res.extras["path_patching"].shape == (8, 9)
+    np.testing.assert_allclose(res.edge_scores[2], 0.0, atol=1e-6)  # the zeroed head (0, 2) sends nothing
+    np.testing.assert_array_equal(res.edge_scores[4:], 0.0)  # layer 1 reaches no head
+    want = ab.path_patching(model, task, (0, 1), (1, 3))
+    assert res.edge_scores[1, 7] == pytest.approx(abs(want), abs=1e-5)
+    assert res.edge_scores.max() > 1e-4
+    assert set(res.timings) == {"ablations", "path_patching"}
+
+
 def test_activation_patching_resample_alias(model, task):
     a = activation_patching_resample(model, task, progress=False)
     b = activation_patching(model, task, kind="resample", progress=False)

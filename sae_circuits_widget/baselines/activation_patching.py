@@ -10,7 +10,8 @@ recorded (:func:`sae_circuits_widget.ablation.ablation_effects`):
 
 The node score is ``|effect|``: a circuit head may raise or lower the metric. The signed
 effects are in ``extras["effects"]``. All heads are stacked along the batch, so the cost
-is about ``n_heads_total * n_prompts / 512`` forward passes.
+is about ``n_heads_total * n_prompts / 512`` forward passes. Optionally (``edges=True``)
+every head-to-head path is patched as well, giving edge scores.
 
 Example:
     >>> from sae_circuits_widget.testing import tiny_model
@@ -28,7 +29,7 @@ from typing import Literal
 
 import numpy as np
 
-from ..ablation import MAX_BATCH_ROWS, Reference, ablation_effects
+from ..ablation import MAX_BATCH_ROWS, Reference, ablation_effects, path_patching_matrix
 from ..result import CircuitResult
 from ..task import Task
 
@@ -42,13 +43,18 @@ def activation_patching(
     *,
     kind: Literal["mean", "resample"] = "mean",
     reference: Reference = "both",
+    edges: bool = False,
     progress: bool = True,
     max_batch: int = MAX_BATCH_ROWS,
 ) -> CircuitResult:
     """Score every head by ``|metric change|`` when it alone is mean- or resample-ablated.
 
     Method name: ``"activation_patching"`` (mean) or ``"activation_patching_resample"``.
-    ``seed`` is recorded only; the method is deterministic.
+    ``seed`` is recorded only; the method is deterministic. ``edges=True`` also runs path
+    patching of every head pair (:func:`~sae_circuits_widget.ablation.path_patching_matrix`,
+    the sender's activation taken from the paired negative, whatever ``kind``):
+    ``edge_scores[s, r] = |effect of the path s -> r|`` and the signed matrix, with the
+    direct path to the logits as its last column, in ``extras["path_patching"]``.
     """
     if kind not in METHOD_NAMES:
         raise ValueError(f"kind must be 'mean' or 'resample', got {kind!r}")
@@ -56,15 +62,25 @@ def activation_patching(
     effects = ablation_effects(
         model, task, kind=kind, reference=reference, progress=progress, max_batch=max_batch
     )
-    seconds = time.perf_counter() - t0
+    timings = {"ablations": time.perf_counter() - t0}
+    extras: dict = {"effects": effects}
+    edge_scores = None
+    if edges:
+        t1 = time.perf_counter()
+        pp = path_patching_matrix(model, task, progress=progress, max_batch=max_batch)
+        timings["path_patching"] = time.perf_counter() - t1
+        n = pp.shape[0]
+        edge_scores = np.abs(pp[:, :n])
+        extras["path_patching"] = pp
     return CircuitResult(
         method=METHOD_NAMES[kind],
         node_scores=np.abs(effects),
+        edge_scores=edge_scores,
         prompts=list(task.positives[: task.n_pairs]),
-        timings={"ablations": seconds},
-        settings={"seed": seed, "kind": kind, "reference": reference if kind == "mean" else None},
+        timings=timings,
+        settings={"seed": seed, "kind": kind, "reference": reference if kind == "mean" else None, "edges": edges},
         task_name=task.name,
-        extras={"effects": effects},
+        extras=extras,
     )
 
 
