@@ -469,6 +469,17 @@ class CircuitExplorer(anywidget.AnyWidget):
             self.session.last_result = saved_last
         return path
 
+    @classmethod
+    def load(cls, path: Any, model: Any = None, task: Optional[str] = None, **kwargs: Any) -> "CircuitExplorer":
+        """An explorer with the prompts and settings of a file written by ``save``.
+
+        ``task`` names the preset whose ground truth and generator to use (the file keeps
+        prompts, not the preset). Raises ``FileFormatError`` for a truncated or newer file.
+        """
+        saved = Session.read_saved(path)
+        settings = {k: v for k, v in saved["settings"].items() if k in ("seed", "n_features", "l1", "position", "recipe", "n_train")}
+        return cls(model, task, positives=saved["positives"], negatives=saved["negatives"], **{**settings, **kwargs})
+
     def roc_chart(self, others: Optional[dict[str, CircuitResult]] = None):
         """Altair ROC curve of the scores on screen against the task's ground truth."""
         from ..charts import roc_chart

@@ -240,3 +240,18 @@ def test_save_before_any_result_explains(tiny_model, tmp_path):
     with pytest.raises(ValueError, match="nothing to save"):
         e.save(tmp_path / "x.json")
     e.close()
+
+
+def test_load_restores_prompts_and_settings(explorer, tmp_path, tiny_model):
+    explorer.set_state({"seed": 2, "position": "mean"})
+    path = explorer.save(tmp_path / "circuit.json")
+    again = CircuitExplorer.load(path, tiny_model, live=False)
+    assert again.panel.positives == explorer.panel.positives and again.panel.negatives == explorer.panel.negatives
+    assert (again.seed, again.position, again.n_features) == (2, "mean", explorer.n_features)
+    np.testing.assert_array_equal(again.result.codes, explorer.result.codes)
+    again.close()
+    path.write_text(path.read_text()[:50])
+    from sae_circuits_widget.errors import FileFormatError
+
+    with pytest.raises(FileFormatError):
+        CircuitExplorer.load(path, tiny_model, live=False)
