@@ -619,6 +619,47 @@ def faithfulness_curve(
     return np.asarray(ks), _ratio(kept, base, task)
 
 
+@torch.no_grad()
+def faithfulness_curves(
+    model,
+    task: Task,
+    scores_by_method: dict,
+    ks: Optional[Sequence[int]] = None,
+    *,
+    reference: Reference = "both",
+    per_position: PerPosition = "auto",
+    progress: bool = False,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """:func:`faithfulness_curve` for several methods at once, all keep-sets in shared forwards.
+
+    ``scores_by_method``: name -> ``[L, H]`` scores or CircuitResult. Returns
+    ``(ks, {name: fractions})``.
+
+    Example:
+        >>> ks, curves = faithfulness_curves(model, task, {"hisp": r1, "sp": r2}, ks=[2, 4])  # doctest: +SKIP
+    """
+    L, H, _ = _dims(model)
+    ks = list(range(L * H + 1)) if ks is None else [int(k) for k in ks]
+    if any(k < 0 or k > L * H for k in ks):
+        raise ValueError(f"every k must be between 0 and {L * H}, got {ks}")
+    names, keeps = [], []
+    for name, scores in scores_by_method.items():
+        if hasattr(scores, "node_scores"):
+            scores = scores.node_scores
+        scores = np.asarray(scores, dtype=float)
+        if scores.shape != (L, H):
+            raise ValueError(f"scores of {name!r} must have shape [{L}, {H}], got {scores.shape}")
+        names.append(name)
+        keeps += [top_k_heads(scores, k) for k in ks]
+    base = float(clean_metric(model, task).double().mean())
+    kept = metric_under_masks(
+        model, task, _keep_masks(L, H, keeps), "mean",
+        reference=reference, per_position=per_position, progress=progress,
+    )
+    frac = _ratio(kept, base, task).reshape(len(names), len(ks))
+    return np.asarray(ks), {name: frac[i] for i, name in enumerate(names)}
+
+
 # --------------------------------------------------------------------------- path patching
 def _as_receivers(receiver, L: int, H: int) -> tuple[list[Head], bool]:
     if isinstance(receiver, str) or receiver is None:
@@ -795,6 +836,7 @@ __all__ = [
     "ablation_effects",
     "faithfulness",
     "faithfulness_curve",
+    "faithfulness_curves",
     "top_k_heads",
     "path_patching",
     "path_patching_matrix",

@@ -201,6 +201,15 @@ def test_faithfulness_curve_ends(zeroed_model, task):
     assert abs(frac[0] - 1.0) > 1e-3
 
 
+def test_faithfulness_curves_match_single_curves(zeroed_model, task):
+    a, b = np.arange(8.0).reshape(2, 4), -np.arange(8.0).reshape(2, 4)
+    ks, curves = ab.faithfulness_curves(zeroed_model, task, {"a": a, "b": b}, ks=[1, 5])
+    for name, scores in (("a", a), ("b", b)):
+        _, single = ab.faithfulness_curve(zeroed_model, task, scores, ks=[1, 5])
+        np.testing.assert_allclose(curves[name], single, atol=1e-6)
+    assert not np.allclose(curves["a"], curves["b"])
+
+
 def test_path_patching_without_a_path_is_zero(zeroed_model, task):
     assert ab.path_patching(zeroed_model, task, (1, 0), (1, 0)) == pytest.approx(0.0, abs=1e-6)
     assert ab.path_patching(zeroed_model, task, (1, 0), (0, 3)) == pytest.approx(0.0, abs=1e-6)
