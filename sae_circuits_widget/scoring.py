@@ -55,7 +55,7 @@ def unique_positive_codes(
 
     Example:
         >>> unique_positive_codes(np.array([[1, 2], [3, 2], [1, 5]]), np.array([True, True, False]))
-        array([1, 0])
+        array([1, 1])
     """
     c, pos = _as_arrays(codes, is_positive)
     dense, k = _dense(c)
