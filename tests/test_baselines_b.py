@@ -135,20 +135,23 @@ def naive_patched_logits(pm, batch, masks, final_mask):
 
 
 @pytest.mark.parametrize("qkv", ["pooled", "separate"])
-def test_run_patched_matches_naive_patching(tiny_model, qkv):
+@pytest.mark.parametrize("keep", [0.6, 0.03])  # few patched edges / few kept edges
+def test_run_patched_matches_naive_patching(tiny_model, qkv, keep):
     pm = PatchableAttentionOnly(tiny_model, qkv=qkv)
     batch = tokenize_pairs(tiny_model, make_task(tiny_model))
     ctx = pm.context(batch)
     g = pm.graph
     gen = torch.Generator().manual_seed(1)
-    masks = [(torch.rand(g.n_channels, g.senders_before(l), 4, generator=gen) > 0.4).float() for l in range(2)]
-    final = (torch.rand(g.n_senders, generator=gen) > 0.4).float()
+    masks = [(torch.rand(g.n_channels, g.senders_before(l), 4, generator=gen) < keep).float() for l in range(2)]
+    final = (torch.rand(g.n_senders, generator=gen) < keep).float()
+    final[3] = 1.0
     with torch.no_grad():
         fast = pm.run_patched(ctx, masks, final)
         slow = naive_patched_logits(pm, batch, masks, final)
         assert torch.allclose(fast, slow, atol=1e-4)
         # start at layer 1 when layer 0 is unpatched
         masks[0] = torch.ones_like(masks[0])
+        masks[1][:, 2, 1] = 1.0
         fast1 = pm.run_patched(ctx, masks, final, start_layer=1)
         slow1 = naive_patched_logits(pm, batch, masks, final)
         assert torch.allclose(fast1, slow1, atol=1e-4)
@@ -333,3 +336,37 @@ def test_time_ratios_against_the_sae_row():
              "speedup_sae_vs_acdc": {"t": 40.0}}
     table = format_table(bench)
     assert "| acdc | 0.900 ± 0.050 |" in table and "40.0x" in table and "t 40x" in table
+
+
+def test_acdc_single_head_recompute_matches_full_recompute(tiny_model):
+    """The pruning loop recomputes only the receiver head; a plain loop must agree."""
+    from sae_circuits_widget.baselines.acdc import _Scorer, acdc_prune
+
+    pm = PatchableAttentionOnly(tiny_model, qkv="separate")
+    scorer = _Scorer(pm, tokenize_pairs(tiny_model, make_task(tiny_model)), "kl")
+    tau = 0.02 * scorer.fully_corrupted()
+    fast_masks, fast_final, fast_score = acdc_prune(scorer, tau)
+
+    g = pm.graph
+    masks = [m.clone() for m in scorer.full_masks]
+    final = scorer.full_final.clone()
+    current = scorer.score(masks, final, pm.n_layers)
+    for s in reversed(range(g.n_senders)):
+        final[s] = 0.0
+        new = scorer.score(masks, final, pm.n_layers)
+        current, final[s] = (new, 0.0) if new - current <= tau else (current, 1.0)
+    for layer in reversed(range(pm.n_layers)):
+        for head in reversed(range(pm.n_heads)):
+            for c in reversed(range(3)):
+                for s in reversed(range(g.senders_before(layer))):
+                    masks[layer][c, s, head] = 0.0
+                    new = scorer.score(masks, final, layer)
+                    if new - current <= tau:
+                        current = new
+                    else:
+                        masks[layer][c, s, head] = 1.0
+    assert torch.equal(final, fast_final)
+    for a, b in zip(masks, fast_masks):
+        assert torch.equal(a, b)
+    assert fast_score == pytest.approx(current, abs=1e-6)
+    assert 0 < int(sum(m.sum() for m in masks)) < sum(m.numel() for m in masks)

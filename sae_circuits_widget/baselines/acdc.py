@@ -18,8 +18,9 @@ prompts (``metric="kl"``, ACDC's default), or ``|mean logit difference of the ci
 mean logit difference of the full model|`` (``metric="logit_diff"``). Every step is
 deterministic: edges have a fixed order and no randomness is involved.
 
-Cost: one forward pass per edge test (layers before the receiver's are cached, so a
-test recomputes only the receiver's layer and the ones after it). That is what makes
+Cost: one forward pass per edge test (layers before the receiver's are cached and, in
+the receiver's layer, only the receiver head is recomputed; the layers after it are
+recomputed in full). That is what makes
 ACDC slow on large models: the number of edges grows with the square of the number of
 heads, and a ROC curve needs a run per threshold.
 
@@ -80,10 +81,11 @@ class _Scorer:
     def _logit_diff(self, logits: Tensor) -> float:
         return float((logits * self.batch.metric_weights).sum(-1).mean())
 
-    def score(self, masks: list[Tensor], final_mask: Tensor, start_layer: int) -> float:
+    def score(self, masks: list[Tensor], final_mask: Tensor, start_layer: int,
+              given_output: Optional[Tensor] = None) -> float:
         self.n_calls += 1
         with torch.no_grad():
-            logits = self.pm.run_patched(self.ctx, masks, final_mask, start_layer)
+            logits = self.pm.run_patched(self.ctx, masks, final_mask, start_layer, given_output)
             if self.metric == "kl":
                 lp = logits.log_softmax(-1)
                 return float((self.ref_probs * (self.ref_logprobs - lp)).sum(-1).mean())
@@ -118,14 +120,22 @@ def acdc_prune(
             final[s] = 1.0
         if progress is not None:
             progress.update(1)
+    H = pm.n_heads
+    ctx = scorer.ctx
     for layer in reversed(range(pm.n_layers)):
-        for head in reversed(range(pm.n_heads)):
+        # outputs of this layer in the current circuit; a test changes one head only
+        state = ctx.clean[:, :, 1 + layer * H: 1 + (layer + 1) * H].clone()
+        for head in reversed(range(H)):
             for c in reversed(range(g.n_channels)):
                 for s in reversed(range(g.senders_before(layer))):
                     masks[layer][c, s, head] = 0.0
-                    new = scorer.score(masks, final, layer)
+                    with torch.no_grad():
+                        trial = state.clone()
+                        trial[:, :, head] = pm.head_output(ctx, masks, layer, head)[:, :, 0]
+                    new = scorer.score(masks, final, layer, given_output=trial)
                     if new - current <= threshold:
                         current = new
+                        state = trial
                     else:
                         masks[layer][c, s, head] = 1.0
                     if progress is not None:

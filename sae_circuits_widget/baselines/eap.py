@@ -306,13 +306,16 @@ class PatchableAttentionOnly:
         xq: Float[Tensor, "batch pos head_or_1 d_model"],
         xk: Float[Tensor, "batch pos head_or_1 d_model"],
         xv: Float[Tensor, "batch pos head_or_1 d_model"],
+        head: Optional[int] = None,
     ) -> Float[Tensor, "batch pos head d_model"]:
         """Per-head outputs (``z @ W_O``, no ``b_O``) of ``layer`` from per-head inputs.
 
         An input with a head axis of size 1 is shared by every head (computed once).
+        With ``head``, only that head is computed (output ``[batch, pos, 1, d_model]``).
         """
         ln = self.ln1[layer]
-        H = self.n_heads
+        sel = slice(None) if head is None else slice(head, head + 1)
+        H = self.n_heads if head is None else 1
         normed: dict[int, Tensor] = {}
 
         def proj(x: Tensor, W: Tensor, b: Tensor) -> Tensor:
@@ -327,16 +330,16 @@ class PatchableAttentionOnly:
                 out = out.permute(1, 2, 0, 3)
             return (out + b).transpose(1, 2)  # [b, head, p, d_head]
 
-        q = proj(xq, self.W_Q[layer], self.b_Q[layer])
-        k = proj(xk, self.W_K[layer], self.b_K[layer])
-        v = proj(xv, self.W_V[layer], self.b_V[layer])
+        q = proj(xq, self.W_Q[layer, sel], self.b_Q[layer, sel])
+        k = proj(xk, self.W_K[layer, sel], self.b_K[layer, sel])
+        v = proj(xv, self.W_V[layer, sel], self.b_V[layer, sel])
         scores = q @ k.transpose(-1, -2) / self.scale
         n = scores.shape[-1]
         causal = torch.triu(torch.ones(n, n, dtype=torch.bool, device=scores.device), diagonal=1)
         pattern = scores.masked_fill(causal, float("-inf")).softmax(-1)
         z = pattern @ v  # [b, head, p, d_head]
         B, _, P, dh = z.shape
-        out = torch.bmm(z.transpose(0, 1).reshape(H, B * P, dh), self.W_O[layer])  # [head, b*p, d]
+        out = torch.bmm(z.transpose(0, 1).reshape(H, B * P, dh), self.W_O[layer, sel])  # [head, b*p, d]
         return out.view(H, B, P, -1).permute(1, 2, 0, 3)  # [b, p, head, d_model]
 
     def unembed(self, x: Float[Tensor, "batch d_model"]) -> Float[Tensor, "batch d_vocab"]:
@@ -366,8 +369,9 @@ class PatchableAttentionOnly:
         corrupt = self.senders(batch.negatives)
         delta = clean - corrupt
         resid = [clean[:, :, : self.graph.senders_before(l)].sum(2) for l in range(self.n_layers + 1)]
+        corrupt_resid = [corrupt[:, :, : self.graph.senders_before(l)].sum(2) for l in range(self.n_layers + 1)]
         rows = torch.arange(clean.shape[0], device=clean.device)
-        return PatchContext(clean, corrupt, delta, resid, batch.last, delta[rows, batch.last])
+        return PatchContext(clean, corrupt, delta, resid, corrupt_resid, batch.last, delta[rows, batch.last])
 
     def run_patched(
         self,
@@ -375,16 +379,20 @@ class PatchableAttentionOnly:
         masks: list[Tensor],
         final_mask: Float[Tensor, "sender"],
         start_layer: int = 0,
+        given_output: Optional[Float[Tensor, "batch pos head d_model"]] = None,
     ) -> Float[Tensor, "batch d_vocab"]:
         """Final-position logits with edges patched, recomputing layers ``>= start_layer``.
+
+        ``given_output``: the outputs of layer ``start_layer`` under ``masks``, when the
+        caller already has them (ACDC recomputes only the receiver head).
 
         ``masks[l]`` is ``[channel, senders_before(l), head]`` with 1 = clean edge, 0 =
         corrupted (the sender's output on the negative prompt); ``final_mask`` the same
         for the edges into the logits. Every mask of a layer below ``start_layer`` must
         be all ones (those layers are taken from the clean run). A receiver's input is
         the current residual sum minus ``(current - corrupted)`` output of each patched
-        sender, so the cost of a test grows with the number of patched edges, not with
-        the number of edges.
+        sender (or the corrupted sum plus that of each kept sender, whichever is fewer),
+        so a test costs little when few edges are patched or few are kept.
         """
         H = self.n_heads
         n_prefix = self.graph.senders_before(start_layer)
@@ -400,18 +408,13 @@ class PatchableAttentionOnly:
             return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-2)
 
         for layer in range(start_layer, self.n_layers):
-            removed_w = 1.0 - masks[layer]  # [channel, n_s, head]
-            removed = removed_w.sum((0, 2)).nonzero().flatten()
-            x = (resid + self.bias_before[layer]).unsqueeze(2)  # [b, p, 1, d]
-            if removed.numel() == 0:
-                xs = [x, x, x]
+            if layer == start_layer and given_output is not None:
+                h = given_output
             else:
-                d_r = gather(removed, ctx.delta, new_delta)  # [b, p, r, d]
-                corr = torch.einsum("bprd,crh->cbphd", d_r, removed_w[:, removed])
-                xs = [x - corr[c] for c in range(corr.shape[0])]
-                if len(xs) == 1:
-                    xs = xs * 3
-            h = self.layer(layer, *xs)
+                bias = self.bias_before[layer]
+                xs = self._inputs(masks[layer], resid + bias, ctx.corrupt_resid[layer] + bias,
+                                  lambda idx: gather(idx, ctx.delta, new_delta))
+                h = self.layer(layer, *xs)
             new_delta.append(h - ctx.corrupt[:, :, 1 + layer * H: 1 + (layer + 1) * H])
             resid = resid + h.sum(2)
         rows = torch.arange(resid.shape[0], device=resid.device)
@@ -424,6 +427,44 @@ class PatchableAttentionOnly:
         return self.unembed(x)
 
 
+    @staticmethod
+    def _inputs(mask: Tensor, x: Tensor, x_corrupt: Tensor, gather) -> list[Tensor]:
+        """Q/K/V inputs ``[b, p, head or 1, d]`` of one layer under its edge mask.
+
+        ``x``: sum of the current outputs of the layer's senders (+ biases); ``x_corrupt``:
+        the same sum with every sender corrupted. Either subtract ``current - corrupted``
+        for the patched edges or add it for the kept ones, whichever set is smaller.
+        """
+        any_removed = (mask < 1).any(2).any(0)  # [n_s]
+        any_kept = (mask > 0).any(2).any(0)
+        n_removed, n_kept = int(any_removed.sum()), int(any_kept.sum())
+        if n_removed == 0:
+            x = x.unsqueeze(2)
+            return [x, x, x]
+        if n_kept == 0:
+            x = x_corrupt.unsqueeze(2)
+            return [x, x, x]
+        if n_removed <= n_kept:
+            idx = any_removed.nonzero().flatten()
+            base, weights, sign = x, 1.0 - mask[:, idx], -1.0
+        else:
+            idx = any_kept.nonzero().flatten()
+            base, weights, sign = x_corrupt, mask[:, idx], 1.0
+        corr = torch.einsum("bprd,crh->cbphd", gather(idx), weights)
+        base = base.unsqueeze(2)
+        xs = [base + sign * corr[c] for c in range(corr.shape[0])]
+        return xs * 3 if len(xs) == 1 else xs
+
+    def head_output(
+        self, ctx: "PatchContext", masks: list[Tensor], layer: int, head: int
+    ) -> Float[Tensor, "batch pos 1 d_model"]:
+        """Output of one head of ``layer`` under ``masks`` (layers below must be unpatched)."""
+        bias = self.bias_before[layer]
+        xs = self._inputs(masks[layer][:, :, head: head + 1], ctx.resid[layer] + bias,
+                          ctx.corrupt_resid[layer] + bias, lambda idx: ctx.delta.index_select(-2, idx))
+        return self.layer(layer, *xs, head=head)
+
+
 @dataclass
 class PatchContext:
     """Sender outputs of one batch of prompt pairs, reused by every patched run."""
@@ -434,6 +475,8 @@ class PatchContext:
     """clean - corrupt."""
     resid: list[Tensor]
     """resid[l] = sum of the clean outputs of the senders before layer l, [batch, pos, d_model]."""
+    corrupt_resid: list[Tensor]
+    """The same sums over the corrupted outputs."""
     last: Int[Tensor, "batch"]
     delta_last: Float[Tensor, "batch sender d_model"]
     """delta at each prompt's final position."""
