@@ -96,7 +96,13 @@ export function renderCodeInspector(model: AnyModel<CodeInspectorModel>, el: HTM
       });
       (isPos[i] ? colPos : colNeg).append(row);
     });
-    root.append(h("div", "scw-columns", {}, [colPos, colNeg]));
+    const key = h("div", "scw-muted scw-inspector-key", {}, [
+      h("span", "scw-code scw-posonly", {}, "#n"),
+      ` occurs only on positives: ${posOnly.size} such code(s), the head's node score. `,
+      h("span", "scw-code scw-nocode", {}, "none"),
+      " no SAE feature fired. Click a prompt to see its attention.",
+    ]);
+    root.append(key, h("div", "scw-columns", {}, [colPos, colNeg]));
 
     // What each code means, and who shares it.
     const meanings = model.get("meanings") || [];

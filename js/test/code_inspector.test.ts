@@ -42,7 +42,8 @@ describe("CodeInspector", () => {
 
   it("highlights codes seen only on positives", () => {
     const { el } = setup();
-    const hl = Array.from(el.querySelectorAll(".scw-code.scw-posonly")).map((e) => e.textContent);
+    const hl = Array.from(el.querySelectorAll(".scw-columns .scw-code.scw-posonly, .scw-meanings .scw-code.scw-posonly")).map((e) => e.textContent);
+    expect(el.querySelector(".scw-inspector-key")?.textContent).toContain("1 such code(s)");
     expect(hl.length).toBeGreaterThan(0);
     expect(new Set(hl)).toEqual(new Set(["#3"]));
   });
@@ -75,7 +76,8 @@ describe("CodeInspector", () => {
     model.pySet("positive_only", []);
     await tick();
     expect(el.querySelector(".scw-title")?.textContent).toBe("Head L0.H0");
-    expect(el.querySelectorAll(".scw-posonly")).toHaveLength(0);
+    expect(el.querySelectorAll(".scw-columns .scw-posonly")).toHaveLength(0);
+    expect(el.querySelector(".scw-inspector-key")?.textContent).toContain("0 such code(s)");
   });
 
   it("asks for a head when none is selected", () => {

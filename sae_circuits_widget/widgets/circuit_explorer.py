@@ -107,7 +107,7 @@ class CircuitExplorer(anywidget.AnyWidget):
         recipe: str = "paper",
         n_train: int = 10,
         live: bool = True,
-        debounce_s: float = 0.1,
+        debounce_s: float = 0.05,
         run: bool = True,
         session: Optional[Session] = None,
     ):
