@@ -27,6 +27,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import defaultdict
+from contextlib import contextmanager
 from collections.abc import Sequence
 from typing import Any, Optional
 
@@ -39,6 +40,29 @@ from .errors import NonFiniteActivationsError, PromptError
 from .model import check_hookable
 
 POSITIONS = ("mean", "last")
+
+
+@contextmanager
+def few_threads(small: bool):
+    """Run small CPU work on one thread. Tiny matrix ops gain nothing from more threads
+    and, on a machine whose cores are busy, slow down many-fold waiting for each other."""
+    if not small:
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _is_small(model: Any) -> bool:
+    try:
+        device = next(model.parameters()).device
+    except (StopIteration, AttributeError, TypeError):
+        return True
+    return device.type == "cpu" and int(model.cfg.d_model) * int(model.cfg.n_layers) <= 4096
 
 
 def _weights_version(model: Any) -> int:
@@ -187,7 +211,8 @@ def head_outputs(
     found = cache.get_many(model, prompts, position) if use_cache else {}
     missing = list(dict.fromkeys(p for p in prompts if p not in found))
     if missing:
-        fresh = _compute(model, missing, position, batch_size)
+        with few_threads(_is_small(model)):
+            fresh = _compute(model, missing, position, batch_size)
         bad = [p for p, v in fresh.items() if not torch.isfinite(v).all()]
         if bad:
             shown = "; ".join(repr(p[:60]) for p in bad[:3])

@@ -196,15 +196,11 @@ def fit_sae(
     n_epochs = epochs if recipe == "paper" else max_epochs
     losses: list[float] = []
     # Small problems run fastest on one thread (and do not fight other processes for cores).
-    threads = torch.get_num_threads()
+    from .activations import few_threads
+
     small = device.type == "cpu" and x.shape[0] * x.shape[1] * n_features < 20_000_000
-    if small:
-        torch.set_num_threads(1)
-    try:
+    with few_threads(small):
         _train(sae, opt, x, n_epochs, recipe, tol, patience, losses)
-    finally:
-        if small:
-            torch.set_num_threads(threads)
     sae.losses = losses
     sae.epochs_run = len(losses)
     sae.eval()
