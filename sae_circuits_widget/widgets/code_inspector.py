@@ -75,6 +75,8 @@ class CodeInspector(anywidget.AnyWidget):
     ):
         check_kwargs("CodeInspector", traits, self._TRAITS)
         self._attention_cache: dict[tuple[str, int, int], tuple[list[str], Any]] = {}
+        self._meaning_sae: Any = None
+        self._meaning_cache: dict[int, list[str]] = {}
         super().__init__(**traits)
         self._model = model
         self._result: Optional[CircuitResult] = None
@@ -117,10 +119,7 @@ class CodeInspector(anywidget.AnyWidget):
         is_pos = np.asarray(result.is_positive, dtype=bool)
         sets = code_sets(result.codes, is_pos, idx)
         present = sorted(set(int(c) for c in codes if c >= 0))
-        meanings = []
-        for c in present:
-            tokens = code_meaning(self._model, result.sae, c, self._k) if (self._model is not None and result.sae is not None) else []
-            meanings.append({"code": c, "top_tokens": [tok for tok, _ in tokens]})
+        meanings = [{"code": c, "top_tokens": self._meaning(result, c)} for c in present]
         edges = self._edges(result, idx) if self._show_edges else []
         keep_prompt = 0 <= self.attention_prompt < len(result.prompts) and list(result.prompts) == list(self.prompts)
         with self.hold_sync():
@@ -136,6 +135,16 @@ class CodeInspector(anywidget.AnyWidget):
             if not keep_prompt:
                 self.attention_prompt = 0 if len(result.prompts) else -1
             self._load_attention()
+
+    def _meaning(self, result: CircuitResult, code: int) -> list[str]:
+        """Top tokens of ``code`` (one SAE serves every head, so they are kept per SAE)."""
+        if self._model is None or result.sae is None:
+            return []
+        if self._meaning_sae is not result.sae:
+            self._meaning_sae, self._meaning_cache = result.sae, {}
+        if code not in self._meaning_cache:
+            self._meaning_cache[code] = [tok for tok, _ in code_meaning(self._model, result.sae, code, self._k)]
+        return self._meaning_cache[code]
 
     def _edges(self, result: CircuitResult, idx: int, k: int = 5) -> list[dict[str, Any]]:
         if result.edge_scores is None:
