@@ -170,6 +170,7 @@ class CircuitExplorer(anywidget.AnyWidget):
         self._wake = threading.Condition()
         self._pending: Optional[int] = None
         self._worker: Optional[threading.Thread] = None
+        self._in_flight: Optional[int] = None
         self._closed = False
         self._loading = True
         self._last_prompts: Optional[tuple] = None
@@ -327,11 +328,15 @@ class CircuitExplorer(anywidget.AnyWidget):
                     if self._pending == seen or self._closed:
                         break
                 gen, self._pending = self._pending, None
-            if gen is not None and gen == self.generation:
-                try:
+                self._in_flight = gen
+            try:
+                if gen is not None and gen == self.generation:
                     self._run_generation(gen, raise_errors=False)
-                except BaseException:  # noqa: BLE001 - the worker must survive anything
-                    pass
+            except BaseException:  # noqa: BLE001 - the worker must survive anything
+                pass
+            finally:
+                with self._wake:
+                    self._in_flight = None
 
     def wait(self, timeout: float = 30.0) -> bool:
         """Block until no run is pending or in progress (for scripts and tests)."""
@@ -339,7 +344,7 @@ class CircuitExplorer(anywidget.AnyWidget):
         time.sleep(0.01)
         while time.monotonic() < end:
             with self._wake:
-                idle = self._pending is None and not self.busy
+                idle = self._pending is None and self._in_flight is None
             if idle:
                 return True
             time.sleep(0.01)
