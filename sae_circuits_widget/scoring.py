@@ -79,7 +79,9 @@ def code_sets(codes: Int[np.ndarray, "prompts heads"], is_positive: Bool[np.ndar
 
 
 def unique_positive_pairs(
-    codes: Int[np.ndarray, "prompts heads"], is_positive: Bool[np.ndarray, "prompts"]
+    codes: Int[np.ndarray, "prompts heads"],
+    is_positive: Bool[np.ndarray, "prompts"],
+    max_keys: int = 4_000_000,
 ) -> Int[np.ndarray, "heads heads"]:
     """Edge score per ordered head pair: distinct code pairs on positives, never on negatives.
 
@@ -93,16 +95,23 @@ def unique_positive_pairs(
     c, pos = _as_arrays(codes, is_positive)
     dense, k = _dense(c)
     n_prompts, n_heads = c.shape
-    a = dense[:, :, None]  # [P, H, 1]
-    b = dense[:, None, :]  # [P, 1, H]
-    pair = np.arange(n_heads * n_heads, dtype=np.int64).reshape(n_heads, n_heads)
-    keys = (pair[None] * k + a) * k + b  # [P, H, H]
-    valid = (a >= 0) & (b >= 0) & ~np.eye(n_heads, dtype=bool)[None]
-    pos_keys = np.unique(keys[pos[:, None, None] & valid])
-    neg_keys = np.unique(keys[~pos[:, None, None] & valid])
-    only_pos = pos_keys[~np.isin(pos_keys, neg_keys, assume_unique=True)]
-    counts = np.bincount(only_pos // (k * k), minlength=n_heads * n_heads)
-    return counts.reshape(n_heads, n_heads).astype(np.int64)
+    counts = np.zeros(n_heads * n_heads, dtype=np.int64)
+    # Keys of different sender heads never collide, so senders can be done in blocks:
+    # memory stays at about `max_keys` int64 whatever the model size.
+    block = max(1, max_keys // max(1, n_prompts * n_heads))
+    b = dense[:, None, :]  # [P, 1, H] receiver codes
+    pos_mask = pos[:, None, None]
+    for start in range(0, n_heads, block):
+        senders = np.arange(start, min(start + block, n_heads))
+        a = dense[:, senders, None]  # [P, B, 1]
+        pair = senders[:, None] * n_heads + np.arange(n_heads)[None, :]  # [B, H]
+        keys = (pair[None] * k + a) * k + b  # [P, B, H]
+        valid = (a >= 0) & (b >= 0) & (senders[:, None] != np.arange(n_heads)[None, :])[None]
+        pos_keys = np.unique(keys[pos_mask & valid])
+        neg_keys = np.unique(keys[~pos_mask & valid])
+        only_pos = pos_keys[~np.isin(pos_keys, neg_keys, assume_unique=True)]
+        counts += np.bincount(only_pos // (k * k), minlength=n_heads * n_heads)
+    return counts.reshape(n_heads, n_heads)
 
 
 def pool_edge_scores(

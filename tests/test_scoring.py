@@ -51,6 +51,8 @@ def test_edge_scores_match_set_definition():
     np.testing.assert_array_equal(e, slow_edges(codes, pos))
     np.testing.assert_array_equal(e, e.T)
     assert np.all(np.diag(e) == 0)
+    # processing senders in small blocks gives the same answer
+    np.testing.assert_array_equal(unique_positive_pairs(codes, pos, max_keys=7), e)
 
 
 def test_no_code_never_counts():
