@@ -78,10 +78,12 @@ export function renderHeadGrid(model: AnyModel<HeadGridModel>, el: HTMLElement):
     clear(grid);
     cells = [];
     grid.style.gridTemplateColumns = `auto repeat(${H}, 38px)`;
-    grid.append(h("div", "scw-grid-head", {}, ""));
-    for (let hd = 0; hd < H; hd++) grid.append(h("div", "scw-grid-head", {}, `H${hd}`));
+    // rows use display: contents, so the CSS grid lays out cells while ARIA sees rows
+    const header = h("div", "scw-grid-row", { role: "row" }, [h("div", "scw-grid-head", { role: "columnheader" }, "")]);
+    for (let hd = 0; hd < H; hd++) header.append(h("div", "scw-grid-head", { role: "columnheader" }, `H${hd}`));
+    grid.append(header);
     for (let l = 0; l < L; l++) {
-      grid.append(h("div", "scw-grid-rowhead", {}, `L${l}`));
+      const row = h("div", "scw-grid-row", { role: "row" }, [h("div", "scw-grid-rowhead", { role: "rowheader" }, `L${l}`)]);
       for (let hd = 0; hd < H; hd++) {
         const idx = l * H + hd;
         const cell = h("div", "scw-cell", {
@@ -97,8 +99,9 @@ export function renderHeadGrid(model: AnyModel<HeadGridModel>, el: HTMLElement):
         cell.addEventListener("mouseenter", () => showTip(idx, cell));
         cell.addEventListener("mouseleave", () => (tooltip.style.display = "none"));
         cells.push(cell);
-        grid.append(cell);
+        row.append(cell);
       }
+      grid.append(row);
     }
   }
 

@@ -13,6 +13,7 @@ var k=`/* Shared styles of the sae_circuits_widget front end; every class starts
 .scw-grid-wrap { display: inline-block; position: relative; }
 .scw-grid { display: grid; gap: 2px; outline: none; padding: 3px; }
 .scw-grid:focus-visible { outline: 2px solid #0057b8; }
+.scw-grid-row { display: contents; }
 .scw-grid-head { font-size: 11px; color: var(--jp-ui-font-color2, #444); text-align: center; align-self: end; }
 .scw-grid-rowhead { font-size: 11px; color: var(--jp-ui-font-color2, #444); text-align: right; padding-right: 4px; align-self: center; }
 .scw-cell { width: 38px; height: 30px; border-radius: 2px; display: flex; align-items: center; justify-content: center; font-size: 10px; cursor: pointer; position: relative; }
