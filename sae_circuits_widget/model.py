@@ -93,19 +93,43 @@ def resolve_model_name(name: str) -> str:
         >>> resolve_model_name("attn-only-4l")
         'NeelNanda/Attn_Only_4L512W_C4_Code'
     """
-    known = _alias_map()
-    official = known.get(name.strip().lower())
+    key = name.strip().lower()
+    official = _alias_table().get(key)  # fast: TransformerLens's alias file, no import
+    if official is None:
+        official = _alias_map().get(key)
     if official is not None:
         return official
     if "/" in name and " " not in name.strip():
         return name.strip()
-    close = difflib.get_close_matches(name.lower(), list(known), n=3, cutoff=0.6)
+    known = _alias_map()
+    close = difflib.get_close_matches(key, list(known), n=3, cutoff=0.6)
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     raise ModelLoadError(
         f"unknown model name {name!r}.{hint} Use a Hugging Face repository id "
         "('owner/name'), a TransformerLens alias such as 'gpt2' or 'attn-only-4l', or "
         "load_model() with no name for the bundled model."
     )
+
+
+def _alias_table() -> dict[str, str]:
+    """Aliases from TransformerLens's JSON table, read without importing the library."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    try:
+        spec = importlib.util.find_spec("transformer_lens")
+        roots = list(spec.submodule_search_locations or []) if spec else []
+        path = Path(roots[0]) / "tools" / "model_registry" / "data" / "model_aliases.json"
+        table = json.loads(path.read_text(encoding="utf-8"))["aliases"]
+    except (OSError, KeyError, IndexError, ValueError, TypeError):
+        return {}
+    out: dict[str, str] = {}
+    for official, aliases in table.items():
+        out[official.lower()] = official
+        for alias in aliases:
+            out[alias.lower()] = official
+    return out
 
 
 def _alias_map() -> dict[str, str]:
