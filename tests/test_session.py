@@ -109,3 +109,42 @@ def test_truncated_and_newer_files_are_refused(session, tmp_path):  # case 18
         CircuitResult.from_json(json.dumps(broken))
     with pytest.raises(FileFormatError, match="no such file"):
         CircuitResult.from_json(tmp_path / "missing.json")
+
+
+def test_interrupted_run_leaves_the_session_usable(session, monkeypatch):  # engine side of case 20
+    good = session.discover(TASK.positives, TASK.negatives, **FAST)
+    import importlib
+
+    disc = importlib.import_module("sae_circuits_widget.discover")  # the module, not the function
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(disc, "fit_sae", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        session.discover(TASK.positives, TASK.negatives, seed=5, **FAST)
+    assert session.last_result is good  # no partial result poses as final
+    monkeypatch.undo()
+    again = session.discover(TASK.positives, TASK.negatives, seed=5, **FAST)
+    assert session.last_result is again and session.forward_prompts == 12
+
+
+def test_concurrent_runs_are_serialised(session):  # engine side of case 19
+    import threading
+
+    results, errors = [], []
+
+    def run(seed):
+        try:
+            results.append(session.discover(TASK.positives, TASK.negatives, seed=seed, **FAST))
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in (1, 2, 3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == [] and len(results) == 3
+    assert session.last_result is results[-1]
+    assert session.forward_prompts == 12
