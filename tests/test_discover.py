@@ -184,3 +184,12 @@ def test_every_task_on_the_organism(organism):
         if task.ground_truth:
             ev = r.evaluate(task.ground_truth)
             assert 0.0 <= ev["node_auc"] <= 1.0 and ev["n_heads"] == L * H
+
+
+def test_without_edges(tiny_model):
+    r = discover(tiny_model, TASK, edges=False, **FAST)
+    assert r.edge_scores is None and r.extras["edge_head_scores"] is None
+    ev = r.evaluate({(0, 1)})
+    assert ev["edge_auc"] is None and 0.0 <= ev["node_auc"] <= 1.0
+    with pytest.raises(SettingsTypeError, match="edges"):
+        discover(tiny_model, TASK, edges="yes")
