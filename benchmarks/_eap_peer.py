@@ -23,6 +23,20 @@ def main(directory: str) -> None:
     from auto_circuit.prune_algos.mask_gradient import mask_gradient_prune_scores
     from auto_circuit.utils.graph_utils import patchable_model
 
+    import auto_circuit.data as ac_data
+
+    original_collate = ac_data.collate_fn
+
+    def collate(batch):
+        # auto-circuit needs answers and wrong answers both stacked or both lists; with
+        # varying counts of one kind (greater-than) make both lists.
+        out = original_collate(batch)
+        if isinstance(out.answers, list) != isinstance(out.wrong_answers, list):
+            out = ac_data.PromptPairBatch(out.key, out.batch_diverge_idx, out.clean, out.corrupt,
+                                          list(out.answers), list(out.wrong_answers))
+        return out
+
+    ac_data.collate_fn = collate
     d = Path(directory)
     saved = torch.load(d / "model.pt")
     data = torch.load(d / "data.pt")

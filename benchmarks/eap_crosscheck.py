@@ -180,7 +180,7 @@ def main(argv=None) -> int:
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
     for r in rows:
-        cells = [f"{r[c]:.4g}" if isinstance(r[c], float) else str(r[c]) for c in cols]
+        cells = [f"{r[c]:.7g}" if isinstance(r[c], float) else str(r[c]) for c in cols]
         print("| " + " | ".join(cells) + " |")
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

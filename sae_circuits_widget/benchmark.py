@@ -7,8 +7,9 @@ same positives, negatives and ground-truth heads. Each method returns a
 
 - ``node_auc``: ROC AUC of its head scores against the ground-truth heads;
 - ``edge_auc``: for methods with edge scores, the AUC of the edge scores pooled per head
-  with the same rule as the SAE method (how often a head is in the top half of ordered
-  pairs, ``scoring.pool_edge_scores``); ``edge_pair_auc`` when the task has a ground
+  with the SAE method's rule (how often a head is in the top-k head pairs,
+  ``scoring.pool_edge_scores``; for EAP and ACDC k = half of the pairs that can be edges,
+  see ``baselines.eap.edge_head_scores``); ``edge_pair_auc`` when the task has a ground
   truth of head pairs;
 - ``best_f1``: best F1 over thresholds of the head scores;
 - ``faithfulness``: keep the method's top-k heads, k = size of the ground truth,

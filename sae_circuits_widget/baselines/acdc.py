@@ -51,7 +51,7 @@ from tqdm.auto import tqdm
 
 from ..result import CircuitResult
 from ..task import Task
-from .eap import PairBatch, PatchableAttentionOnly, QKVMode, tokenize_pairs
+from .eap import PairBatch, PatchableAttentionOnly, QKVMode, edge_head_scores, tokenize_pairs
 
 Metric = Literal["kl", "logit_diff"]
 DEFAULT_FRACTIONS: tuple[float, ...] = tuple(float(x) for x in np.geomspace(1e-4, 1.0, 10))
@@ -125,6 +125,8 @@ def acdc_prune(
     for layer in reversed(range(pm.n_layers)):
         # outputs of this layer in the current circuit; a test changes one head only
         state = ctx.clean[:, :, 1 + layer * H: 1 + (layer + 1) * H].clone()
+        if layer == pm.n_layers - 1:  # the last layer is only read at the final positions
+            state = state[torch.arange(state.shape[0]), ctx.last].unsqueeze(1)
         for head in reversed(range(H)):
             for c in reversed(range(g.n_channels)):
                 for s in reversed(range(g.senders_before(layer))):
@@ -176,7 +178,8 @@ def acdc(
 
     ``thresholds`` are absolute; if not given, ``fractions`` of the fully corrupted
     model's score are used. ``extras``: ``thresholds``, ``circuits`` (per threshold: heads
-    in circuit ``[L, H]`` bool and number of kept edges), ``n_edges``, ``n_edge_tests``,
+    in circuit ``[L, H]`` bool and number of kept edges), ``edge_head_scores`` (edge scores
+    pooled per head, see :func:`.eap.edge_head_scores`), ``n_edges``, ``n_edge_tests``,
     ``seconds_per_edge_test``, ``full_corruption_score``, ``embed_scores``,
     ``logit_scores``. ``seed`` is accepted for a uniform interface; ACDC is deterministic.
 
@@ -232,6 +235,7 @@ def acdc(
                   "n_pairs": batch.positives.shape[0]},
         task_name=task.name,
         extras={
+            "edge_head_scores": edge_head_scores(edge_scores, L, H),
             "thresholds": thresholds,
             "circuits": circuits,
             "n_edges": g.n_edges,

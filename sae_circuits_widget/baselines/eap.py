@@ -160,6 +160,21 @@ def gpt2_small_edge_count(qkv_separate: bool = True, with_mlps: bool = True) -> 
     return total
 
 
+def edge_head_scores(edge_scores: Float[np.ndarray, "heads heads"], n_layers: int, n_heads: int) -> np.ndarray:
+    """Edge scores pooled per head, ``[n_layers, n_heads]``, for the edge AUC.
+
+    The SAE method's rule (``scoring.pool_edge_scores``: how often a head is in the top
+    ``k`` pairs) with ``k`` = half of the head pairs that can be edges here (sender in an
+    earlier layer than the receiver); the SAE's default ``k`` = half of *all* ordered
+    pairs would count every edge of an attention-only graph and carry no signal.
+    """
+    from ..scoring import pool_edge_scores
+
+    layer_of = np.arange(n_layers * n_heads) // n_heads
+    n_candidates = int((layer_of[:, None] < layer_of[None, :]).sum())
+    return pool_edge_scores(edge_scores, top_k=max(1, n_candidates // 2)).reshape(n_layers, n_heads)
+
+
 # --------------------------------------------------------------------------------------
 # Tokens and the task metric
 # --------------------------------------------------------------------------------------
@@ -307,11 +322,15 @@ class PatchableAttentionOnly:
         xk: Float[Tensor, "batch pos head_or_1 d_model"],
         xv: Float[Tensor, "batch pos head_or_1 d_model"],
         head: Optional[int] = None,
+        query_rows: Optional[Int[Tensor, "batch"]] = None,
     ) -> Float[Tensor, "batch pos head d_model"]:
         """Per-head outputs (``z @ W_O``, no ``b_O``) of ``layer`` from per-head inputs.
 
         An input with a head axis of size 1 is shared by every head (computed once).
         With ``head``, only that head is computed (output ``[batch, pos, 1, d_model]``).
+        With ``query_rows``, only the query at position ``query_rows[i]`` of prompt ``i``
+        is computed (output ``[batch, 1, head, d_model]``): enough for the last layer,
+        whose only reader is the final position's logits.
         """
         ln = self.ln1[layer]
         sel = slice(None) if head is None else slice(head, head + 1)
@@ -330,12 +349,18 @@ class PatchableAttentionOnly:
                 out = out.permute(1, 2, 0, 3)
             return (out + b).transpose(1, 2)  # [b, head, p, d_head]
 
+        if query_rows is not None:
+            xq = xq[torch.arange(xq.shape[0], device=xq.device), query_rows].unsqueeze(1)
         q = proj(xq, self.W_Q[layer, sel], self.b_Q[layer, sel])
         k = proj(xk, self.W_K[layer, sel], self.b_K[layer, sel])
         v = proj(xv, self.W_V[layer, sel], self.b_V[layer, sel])
         scores = q @ k.transpose(-1, -2) / self.scale
         n = scores.shape[-1]
-        causal = torch.triu(torch.ones(n, n, dtype=torch.bool, device=scores.device), diagonal=1)
+        if query_rows is None:
+            causal = torch.triu(torch.ones(n, n, dtype=torch.bool, device=scores.device), diagonal=1)
+        else:
+            keys = torch.arange(n, device=scores.device)
+            causal = (keys[None, :] > query_rows[:, None])[:, None, None, :]  # [b, 1, 1, keys]
         pattern = scores.masked_fill(causal, float("-inf")).softmax(-1)
         z = pattern @ v  # [b, head, p, d_head]
         B, _, P, dh = z.shape
@@ -384,7 +409,8 @@ class PatchableAttentionOnly:
         """Final-position logits with edges patched, recomputing layers ``>= start_layer``.
 
         ``given_output``: the outputs of layer ``start_layer`` under ``masks``, when the
-        caller already has them (ACDC recomputes only the receiver head).
+        caller already has them (ACDC recomputes only the receiver head); for the last
+        layer, at the final positions only (``[batch, 1, head, d_model]``).
 
         ``masks[l]`` is ``[channel, senders_before(l), head]`` with 1 = clean edge, 0 =
         corrupted (the sender's output on the negative prompt); ``final_mask`` the same
@@ -407,25 +433,35 @@ class PatchableAttentionOnly:
                 parts.append(torch.cat(new, dim=-2).index_select(-2, fresh))
             return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-2)
 
-        for layer in range(start_layer, self.n_layers):
+        L = self.n_layers
+        rows = torch.arange(resid.shape[0], device=resid.device)
+        last_delta: list[Tensor] = []  # the same at the final positions
+        resid_last = resid[rows, ctx.last]
+        for layer in range(start_layer, L):
+            final_layer = layer == L - 1  # only the final positions matter there
             if layer == start_layer and given_output is not None:
                 h = given_output
             else:
                 bias = self.bias_before[layer]
                 xs = self._inputs(masks[layer], resid + bias, ctx.corrupt_resid[layer] + bias,
                                   lambda idx: gather(idx, ctx.delta, new_delta))
-                h = self.layer(layer, *xs)
-            new_delta.append(h - ctx.corrupt[:, :, 1 + layer * H: 1 + (layer + 1) * H])
-            resid = resid + h.sum(2)
-        rows = torch.arange(resid.shape[0], device=resid.device)
-        x = resid[rows, ctx.last] + self.bias_before[self.n_layers]
+                h = self.layer(layer, *xs, query_rows=ctx.last if final_layer else None)
+            corrupt_l = ctx.corrupt[:, :, 1 + layer * H: 1 + (layer + 1) * H]
+            if final_layer:
+                last_delta.append(h[:, 0] - corrupt_l[rows, ctx.last])
+                resid_last = resid_last + h[:, 0].sum(1)
+            else:
+                new_delta.append(h - corrupt_l)
+                last_delta.append(new_delta[-1][rows, ctx.last])
+                resid = resid + h.sum(2)
+                resid_last = resid[rows, ctx.last]
+        x = resid_last + self.bias_before[L]
         removed_w = 1.0 - final_mask
         removed = removed_w.nonzero().flatten()
         if removed.numel():
-            d_r = gather(removed, ctx.delta_last, [d[rows, ctx.last] for d in new_delta])  # [b, r, d]
+            d_r = gather(removed, ctx.delta_last, last_delta)  # [b, r, d]
             x = x - torch.einsum("brd,r->bd", d_r, removed_w[removed])
         return self.unembed(x)
-
 
     @staticmethod
     def _inputs(mask: Tensor, x: Tensor, x_corrupt: Tensor, gather) -> list[Tensor]:
@@ -458,11 +494,15 @@ class PatchableAttentionOnly:
     def head_output(
         self, ctx: "PatchContext", masks: list[Tensor], layer: int, head: int
     ) -> Float[Tensor, "batch pos 1 d_model"]:
-        """Output of one head of ``layer`` under ``masks`` (layers below must be unpatched)."""
+        """Output of one head of ``layer`` under ``masks`` (layers below must be unpatched).
+
+        For the last layer, at the final positions only (``[batch, 1, 1, d_model]``).
+        """
         bias = self.bias_before[layer]
         xs = self._inputs(masks[layer][:, :, head: head + 1], ctx.resid[layer] + bias,
                           ctx.corrupt_resid[layer] + bias, lambda idx: ctx.delta.index_select(-2, idx))
-        return self.layer(layer, *xs, head=head)
+        rows = ctx.last if layer == self.n_layers - 1 else None
+        return self.layer(layer, *xs, head=head, query_rows=rows)
 
 
 @dataclass
@@ -546,7 +586,8 @@ def eap(
 
     ``node_scores[l, h]`` = ``|sum of head (l, h)'s outgoing edge scores|`` (head-level
     attribution patching); ``edge_scores[s, r]`` = ``|score|`` of head s -> head r summed
-    over Q/K/V. ``extras``: ``signed_node_scores``, ``signed_edge_scores``,
+    over Q/K/V. ``extras``: ``edge_head_scores`` (edge scores pooled per head, see
+    :func:`edge_head_scores`), ``signed_node_scores``, ``signed_edge_scores``,
     ``embed_scores [LH]`` (embed -> head), ``logit_scores [LH]`` (head -> logits),
     ``edge_names`` and ``edge_values`` (every edge, signed), ``clean_metric``.
     ``seed`` is accepted for a uniform interface; EAP is deterministic.
@@ -582,6 +623,7 @@ def eap(
         settings={"seed": seed, "qkv": qkv, "n_pairs": batch.positives.shape[0]},
         task_name=task.name,
         extras={
+            "edge_head_scores": edge_head_scores(np.abs(signed_edges), L, H),
             "signed_node_scores": signed_nodes.reshape(L, H),
             "signed_edge_scores": signed_edges,
             "embed_scores": embed_scores,
