@@ -8,7 +8,11 @@
 3. Fit one SAE on the head outputs of ``n_train`` prompts (half positives, half
    negatives, drawn with ``seed``), as in the paper (10 prompts). Fewer training
    prompts keep the dictionary coarse, which is what makes codes comparable across
-   prompts; the paper finds AUC falls as this number grows past ~25.
+   prompts; the paper finds AUC falls as this number grows past ~25. The fit is most
+   of a run's time: a pre-fitted SAE can be passed (``sae=``), and a ``Session`` keeps
+   its fits (``sae_cache``) keyed by the training prompts' texts and the settings, so
+   editing a prompt outside the training set skips the fit. The training prompts are
+   chosen by index, so editing one prompt never changes which indices are chosen.
 4. Encode every (prompt, head) vector to a code (``-1`` when no feature fires).
 5. Score heads and head pairs (``scoring``).
 
@@ -32,7 +36,7 @@ from .activations import POSITIONS, HeadOutputCache, check_finite, head_outputs
 from .errors import DegenerateCodesError, SettingsError, SettingsTypeError
 from .model import check_hookable
 from .result import CircuitResult
-from .sae import RECIPES, fit_sae
+from .sae import RECIPES, DiscreteSAE, SAECache, fit_key, fit_sae
 from .scoring import pool_edge_scores, unique_positive_codes, unique_positive_pairs
 from .task import Task
 from .validation import check_prompts
@@ -110,6 +114,8 @@ def discover(
     edges: bool = True,
     answers: Optional[Sequence[str]] = None,
     cache: Optional[HeadOutputCache] = None,
+    sae: Optional[DiscreteSAE] = None,
+    sae_cache: Optional[SAECache] = None,
 ) -> CircuitResult:
     """Find the heads that do task-specific work, with a discrete SAE.
 
@@ -127,15 +133,24 @@ def discover(
         edges: also compute head-pair scores (costs ``O(P * heads^2)`` memory).
         answers: optional answer per positive, checked to be single tokens.
         cache: head-output cache (``Session`` passes its own).
+        sae: a fitted ``DiscreteSAE`` (``fit_sae``, or an earlier result's ``.sae``) to
+            encode with instead of fitting one; its ``d_model`` must be the model's.
+            ``n_features``, ``l1``, ``recipe`` and ``n_train`` then play no part, and the
+            result's settings record the SAE's own ``n_features``, ``l1`` and ``recipe``.
+        sae_cache: fitted SAEs to reuse (``Session`` passes its own): a fit with the same
+            training prompts, settings and training vectors is taken from it, a new fit
+            is stored in it.
 
     Returns:
         A ``CircuitResult`` with ``method="sae"``, ``node_scores [n_layers, n_heads]``,
         ``edge_scores [heads, heads]``, ``codes [P, heads]`` (positives first),
-        ``extras["edge_head_scores"]`` (edge scores pooled per head), the SAE, timings.
+        ``extras["edge_head_scores"]`` (edge scores pooled per head), the SAE, timings,
+        ``extras["sae_source"]``: ``"fit"``, ``"cache"`` (from ``sae_cache``) or ``"given"``.
 
     Raises:
         PromptError / PromptTypeError: bad prompt lists (messages name the prompts).
-        SettingsError / SettingsTypeError: bad settings.
+        SettingsError / SettingsTypeError: bad settings, or an ``sae`` that is not a
+            ``DiscreteSAE`` or was fit on vectors of another width.
         NonFiniteActivationsError: NaN/inf head outputs.
         DegenerateCodesError: no live SAE feature or all codes identical.
 
@@ -161,6 +176,10 @@ def discover(
         if answers is None:
             answers = task.answers
     check_hookable(model)
+    if sae is not None:
+        _check_sae(sae, model)
+    if sae_cache is not None and not isinstance(sae_cache, SAECache):
+        raise SettingsTypeError(f"sae_cache must be an SAECache, got {type(sae_cache).__name__}")
     pos, neg = check_prompts(model, positives, negatives, answers)
     prompts = pos + neg
     is_positive = np.array([True] * len(pos) + [False] * len(neg))
@@ -173,15 +192,16 @@ def discover(
 
     t = time.perf_counter()
     rows = training_rows(is_positive, settings["n_train"], settings["seed"])
-    x_train = x[torch.as_tensor(rows)].reshape(-1, x.shape[-1])
-    sae = fit_sae(
-        x_train, n_features=settings["n_features"], l1=settings["l1"], seed=settings["seed"],
-        recipe=settings["recipe"], device=_model_device(model),
-    )
+    if sae is not None:
+        source = "given"
+        settings.update(n_features=int(sae.cfg.n_features), l1=float(sae.cfg.l1), recipe=str(sae.cfg.recipe))
+    else:
+        sae, source = _fitted_sae(model, x, rows, [prompts[i] for i in rows], settings, sae_cache)
     timings["sae_fit"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    codes = sae.codes(x).numpy().astype(np.int64)  # [P, heads]
+    sae_device = sae.b_pre.device
+    codes = sae.codes(x.to(sae_device)).cpu().numpy().astype(np.int64)  # [P, heads]
     timings["encode"] = time.perf_counter() - t
     _check_codes(codes, settings)
 
@@ -216,7 +236,8 @@ def discover(
         task_name=task.name if task is not None else None,
         extras={
             "edge_head_scores": pooled,
-            "train_rows": rows.tolist(),
+            "train_rows": rows.tolist() if source != "given" else None,
+            "sae_source": source,
             "n_codes": int(len(np.unique(codes[codes >= 0]))),
             "n_dead_vectors": dead,
             "sae_epochs": sae.epochs_run,
@@ -224,6 +245,47 @@ def discover(
             "warnings": notes,
         },
     )
+
+
+def _check_sae(sae: Any, model: Any) -> None:
+    if not isinstance(sae, DiscreteSAE):
+        raise SettingsTypeError(
+            f"sae must be a DiscreteSAE (from fit_sae or an earlier result's .sae), got "
+            f"{type(sae).__name__}; leave it out to fit one"
+        )
+    d_model = int(model.cfg.d_model)
+    if int(sae.cfg.d_model) != d_model:
+        raise SettingsError(
+            f"sae was fit on vectors of width d_model={sae.cfg.d_model}, but this model's head "
+            f"outputs have d_model={d_model}: pass an SAE fit on this model, or leave sae out to fit one"
+        )
+
+
+def _fitted_sae(
+    model: Any,
+    x: torch.Tensor,
+    rows: np.ndarray,
+    train_texts: list[str],
+    settings: dict[str, Any],
+    sae_cache: Optional[SAECache],
+) -> tuple[DiscreteSAE, str]:
+    """Fit the SAE on the training rows of ``x``, or take it from ``sae_cache``."""
+    x_train = x[torch.as_tensor(rows)].reshape(-1, x.shape[-1])  # [n_train * heads, d_model]
+    device = _model_device(model)
+    fit_args = dict(
+        n_features=settings["n_features"], l1=settings["l1"], seed=settings["seed"],
+        recipe=settings["recipe"],
+    )
+    key = None
+    if sae_cache is not None:
+        key = fit_key(train_texts, x_train, position=settings["position"], device=device.type, **fit_args)
+        hit = sae_cache.get(key)
+        if hit is not None:
+            return hit, "cache"
+    sae = fit_sae(x_train, device=device, **fit_args)
+    if sae_cache is not None:
+        sae_cache.put(key, sae)
+    return sae, "fit"
 
 
 def _model_device(model: Any) -> torch.device:

@@ -44,6 +44,10 @@ returned on the CPU.
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
@@ -119,10 +123,20 @@ class DiscreteSAE(nn.Module):
 
     def loss(self, x: Float[Tensor, "n d_model"]) -> Tensor:
         """``MSE + l1 * mean |acts|`` in the scaled units the SAE trains in."""
-        xs = x / self.input_scale
+        return self.scaled_loss(x / self.input_scale)
+
+    def scaled_loss(self, xs: Float[Tensor, "n d_model"]) -> Tensor:
+        """``loss`` of inputs already divided by ``input_scale`` (the training loop
+        divides once, not every epoch).
+
+        The activations are ReLU outputs, so ``|acts| = acts``: the L1 term is their
+        mean. Its gradient differs from that of ``acts.abs().mean()`` only where an
+        activation is 0, and there the ReLU's own gradient is 0, so training is
+        bitwise the same as with ``abs``.
+        """
         acts = torch.relu((xs - self.b_pre) @ self.W_enc + self.b_enc)
         recon = acts @ self.W_dec + self.b_pre
-        return ((recon - xs) ** 2).mean() + self.cfg.l1 * acts.abs().mean()
+        return ((recon - xs) ** 2).mean() + self.cfg.l1 * acts.mean()
 
     @torch.no_grad()
     def codes(self, x: Float[Tensor, "... d_model"]) -> Int[Tensor, "..."]:
@@ -208,16 +222,25 @@ def fit_sae(
 
 
 def _train(sae: DiscreteSAE, opt: torch.optim.Optimizer, x: Tensor, n_epochs: int, recipe: str, tol: float, patience: int, losses: list[float]) -> None:
+    # The per-epoch work is the arithmetic and little else: the inputs are scaled once
+    # (``input_scale`` is fixed while training), gradients are dropped by assignment,
+    # and losses stay tensors until the end instead of a sync to a Python float every
+    # epoch. The floating-point operations are the same as a plain loop's, in the same
+    # order, so results are bitwise unchanged.
     check_every = 10
     last_codes: Optional[Tensor] = None
     stable_since = 0
+    xs = x / sae.input_scale
+    params = list(sae.parameters())
+    trace: list[Tensor] = []
     for epoch in range(1, n_epochs + 1):
-        opt.zero_grad(set_to_none=True)
-        loss = sae.loss(x)
+        for p in params:
+            p.grad = None
+        loss = sae.scaled_loss(xs)
         loss.backward()
         opt.step()
         sae.normalize_decoder()
-        losses.append(float(loss.detach()))
+        trace.append(loss.detach())
         if recipe != "stable" or epoch % check_every:
             continue
         # Convergence stop: the codes of the training vectors have not changed for
@@ -228,10 +251,86 @@ def _train(sae: DiscreteSAE, opt: torch.optim.Optimizer, x: Tensor, n_epochs: in
         else:
             stable_since = 0
         last_codes = codes
-        if stable_since >= patience and len(losses) > patience:
-            before = losses[-patience - 1]
-            if before - losses[-1] <= tol * abs(before):
+        if stable_since >= patience and len(trace) > patience:
+            before, now = float(trace[-patience - 1]), float(trace[-1])
+            if before - now <= tol * abs(before):
                 break
+    if trace:
+        losses.extend(torch.stack(trace).tolist())
+
+
+def fit_key(
+    train_texts: Sequence[str], x_train: Float[Tensor, "n d_model"], **fit_settings: Any
+) -> tuple[Hashable, ...]:
+    """What determines an SAE fit, as a hashable key for ``SAECache``.
+
+    The texts of the training prompts (in order) and the fit settings (position, seed,
+    n_features, l1, recipe, device, ...) identify the fit; a digest of the training
+    vectors themselves is added, so a fit is never reused after the model's weights
+    change under the same texts.
+
+    Example:
+        >>> x = torch.ones(4, 8)
+        >>> fit_key(["a", "b"], x, seed=0) == fit_key(["a", "b"], x, seed=0)
+        True
+        >>> fit_key(["a", "b"], x, seed=0) == fit_key(["a", "c"], x, seed=0)
+        False
+    """
+    data = x_train.detach().float().cpu().contiguous().numpy()
+    digest = hashlib.blake2b(data.tobytes(), digest_size=16).hexdigest()
+    return (tuple(str(t) for t in train_texts), tuple(sorted(fit_settings.items())), tuple(data.shape), digest)
+
+
+class SAECache:
+    """Fitted SAEs by ``fit_key``, at most ``maxsize``, least recently used dropped first.
+
+    ``Session`` keeps one, so that a run after editing a prompt outside the training
+    set reuses the SAE instead of fitting it again (the fit is most of a run's time).
+    ``fits`` and ``hits`` count fits stored and fits reused. Thread-safe.
+
+    Example:
+        >>> cache = SAECache(maxsize=2)
+        >>> sae = fit_sae(torch.randn(20, 8), n_features=16, epochs=5)
+        >>> cache.put(("k",), sae); cache.get(("k",)) is sae
+        True
+    """
+
+    def __init__(self, maxsize: int = 8):
+        if isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1:
+            raise ValueError(f"maxsize must be an int >= 1, got {maxsize!r}")
+        self.maxsize = maxsize
+        self.fits = 0
+        self.hits = 0
+        self._items: "OrderedDict[Hashable, DiscreteSAE]" = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Optional[DiscreteSAE]:
+        """The SAE stored under ``key`` (now the most recently used), or ``None``."""
+        with self._lock:
+            sae = self._items.get(key)
+            if sae is not None:
+                self._items.move_to_end(key)
+                self.hits += 1
+            return sae
+
+    def put(self, key: Hashable, sae: DiscreteSAE) -> None:
+        """Store a freshly fitted SAE, dropping the least recently used beyond ``maxsize``."""
+        with self._lock:
+            self._items[key] = sae
+            self._items.move_to_end(key)
+            self.fits += 1
+            while len(self._items) > self.maxsize:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._items
 
 
 def live_features(sae: DiscreteSAE, x: Float[Tensor, "n d_model"]) -> Int[Tensor, "k"]:

@@ -2,7 +2,12 @@
 
 Editing prompts in a notebook or the widget re-runs discovery often. A ``Session`` keeps
 every head-output vector it has computed, keyed by prompt text and position mode, so a
-run after editing one prompt costs one forward pass (plus the SAE fit, which is cheap).
+run after editing one prompt costs one forward pass. It also keeps its last fitted SAEs
+(``SAECache``, 8 by default), keyed by the texts of the training prompts and the
+settings that change the fit (position, seed, n_features, l1, recipe, device, and the
+training vectors themselves): the fit is most of a run's time, and an edit of a prompt
+outside the training set (chosen by index, so edits never move it) reuses the SAE, codes
+and all. Editing a training prompt, or any fit setting, fits a new one.
 It is the engine object the widgets hold; it knows nothing about widgets.
 
 Example:
@@ -10,6 +15,8 @@ Example:
     >>> r = session.discover(["When Mary and John ...", ...], [...])  # doctest: +SKIP
     >>> session.forward_prompts                                       # doctest: +SKIP
     40
+    >>> session.sae_fits                                              # doctest: +SKIP
+    1
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from typing import Any, Optional
 from .activations import HeadOutputCache, attention_from_final, head_outputs
 from .discover import DEFAULTS, discover
 from .result import CircuitResult
-from .sae import code_meaning
+from .sae import SAECache, code_meaning
 from .serialization import FORMAT_VERSION, check_header, read_json_text, result_from_dict, result_to_dict
 from .errors import FileFormatError
 from .validation import PromptIssue, validate_prompts
@@ -36,9 +43,10 @@ class Session:
     ``last_result`` only ever holds a finished result.
     """
 
-    def __init__(self, model: Any):
+    def __init__(self, model: Any, max_saes: int = 8):
         self.model = model
         self.cache = HeadOutputCache()
+        self.saes = SAECache(max_saes)
         self.last_result: Optional[CircuitResult] = None
         self.last_settings: dict[str, Any] = dict(DEFAULTS)
         self._lock = threading.Lock()
@@ -47,6 +55,11 @@ class Session:
     def forward_prompts(self) -> int:
         """Prompts that went through the model so far (cache misses)."""
         return self.cache.forward_prompts
+
+    @property
+    def sae_fits(self) -> int:
+        """SAEs fitted so far (runs that reused a kept SAE do not count)."""
+        return self.saes.fits
 
     def validate(self, positives: Sequence[str], negatives: Sequence[str], answers: Optional[Sequence[str]] = None) -> list[PromptIssue]:
         """Per-prompt issues (see ``validation.validate_prompts``); never raises on text."""
@@ -60,17 +73,22 @@ class Session:
         """Run ``discover`` on these prompts, reusing cached head outputs.
 
         ``settings`` are ``discover``'s keyword arguments (seed, n_features, l1,
-        position, recipe, n_train, edges, answers).
+        position, recipe, n_train, edges, answers, sae). Without ``sae=``, the SAE is
+        taken from the session's kept fits when the training prompts and fit settings
+        are unchanged (``result.extras["sae_source"] == "cache"``).
         """
-        unknown = set(settings) - set(DEFAULTS) - {"answers", "task"}
+        unknown = set(settings) - set(DEFAULTS) - {"answers", "task", "sae"}
         if unknown:
             raise TypeError(f"unknown setting(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}")
         task = settings.pop("task", None)
         with self._lock:
             if task is not None:
-                result = discover(self.model, task, cache=self.cache, **settings)
+                result = discover(self.model, task, cache=self.cache, sae_cache=self.saes, **settings)
             else:
-                result = discover(self.model, positives=positives, negatives=negatives, cache=self.cache, **settings)
+                result = discover(
+                    self.model, positives=positives, negatives=negatives, cache=self.cache,
+                    sae_cache=self.saes, **settings,
+                )
             self.last_result = result
             self.last_settings = {**DEFAULTS, **{k: v for k, v in settings.items() if k in DEFAULTS}}
         return result

@@ -193,3 +193,21 @@ def test_without_edges(tiny_model):
     assert ev["edge_auc"] is None and 0.0 <= ev["node_auc"] <= 1.0
     with pytest.raises(SettingsTypeError, match="edges"):
         discover(tiny_model, TASK, edges="yes")
+
+
+def test_a_given_sae_is_used_and_checked(tiny_model):
+    from sae_circuits_widget.activations import head_outputs
+    from sae_circuits_widget.sae import fit_sae
+
+    fitted = discover(tiny_model, TASK, n_features=32)
+    x = head_outputs(tiny_model, fitted.prompts)
+    other = fit_sae(x[:3].reshape(-1, x.shape[-1]), n_features=24, l1=0.01, seed=4)
+    r = discover(tiny_model, TASK, sae=other, n_features=32)
+    assert r.sae is other and r.extras["sae_source"] == "given" and r.extras["train_rows"] is None
+    np.testing.assert_array_equal(r.codes, other.codes(x).numpy())
+    assert (r.settings["n_features"], r.settings["l1"]) == (24, 0.01)  # the SAE's own settings
+    with pytest.raises(SettingsTypeError, match="sae must be a DiscreteSAE"):
+        discover(tiny_model, TASK, sae=fitted)  # a result, not its .sae
+    narrow = fit_sae(torch.randn(40, tiny_model.cfg.d_model // 2), n_features=8, epochs=2)
+    with pytest.raises(SettingsError, match=r"d_model=16.*d_model=32"):
+        discover(tiny_model, TASK, sae=narrow)

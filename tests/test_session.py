@@ -148,3 +148,84 @@ def test_concurrent_runs_are_serialised(session):  # engine side of case 19
     assert errors == [] and len(results) == 3
     assert session.last_result is results[-1]
     assert session.forward_prompts == 12
+
+
+# ---------------------------------------------------------------- kept SAE fits
+
+FEW = dict(n_features=32, n_train=4)  # 4 of 12 prompts train the SAE: most edits miss them
+NEW_POSITIVE = "When Anna and Tom went to the park , Tom gave a book to"
+
+
+def _edit(prompts, i, text=NEW_POSITIVE):
+    assert text not in prompts
+    out = list(prompts)
+    out[i] = text
+    return out
+
+
+def test_editing_a_prompt_outside_the_training_set_reuses_the_sae(session, tiny_model):
+    from sae_circuits_widget.discover import discover
+
+    first = session.discover(TASK.positives, TASK.negatives, **FEW)
+    train = first.extras["train_rows"]
+    outside = next(i for i in range(len(TASK.positives)) if i not in train)
+    edited = _edit(TASK.positives, outside)
+    second = session.discover(edited, TASK.negatives, **FEW)
+    assert second.sae is first.sae and second.extras["sae_source"] == "cache"
+    assert session.sae_fits == 1 and session.saes.hits == 1
+    assert second.extras["train_rows"] == train  # the same training prompts by index
+    assert second.prompts[outside] == NEW_POSITIVE and second.timings["sae_fit"] < first.timings["sae_fit"]
+    # the same codes as a run handed that SAE, and as a fit from scratch without the session
+    given = discover(tiny_model, positives=edited, negatives=TASK.negatives, sae=first.sae, **FEW)
+    fresh = discover(tiny_model, positives=edited, negatives=TASK.negatives, **FEW)
+    assert given.extras["sae_source"] == "given" and fresh.extras["sae_source"] == "fit"
+    np.testing.assert_array_equal(second.codes, given.codes)
+    np.testing.assert_array_equal(second.codes, fresh.codes)
+    np.testing.assert_array_equal(second.node_scores, fresh.node_scores)
+    np.testing.assert_array_equal(second.edge_scores, fresh.edge_scores)
+
+
+def test_editing_a_training_prompt_refits(session):
+    first = session.discover(TASK.positives, TASK.negatives, **FEW)
+    inside = next(i for i in first.extras["train_rows"] if i < len(TASK.positives))
+    second = session.discover(_edit(TASK.positives, inside), TASK.negatives, **FEW)
+    assert second.sae is not first.sae and second.extras["sae_source"] == "fit"
+    assert session.sae_fits == 2 and second.extras["train_rows"] == first.extras["train_rows"]
+    # undoing the edit finds the first fit again
+    third = session.discover(TASK.positives, TASK.negatives, **FEW)
+    assert third.sae is first.sae and session.sae_fits == 2
+
+
+@pytest.mark.parametrize("change", [dict(seed=1), dict(position="last"), dict(l1=0.05), dict(n_features=16), dict(recipe="stable")])
+def test_a_fit_setting_change_refits(session, change):
+    first = session.discover(TASK.positives, TASK.negatives, **FEW)
+    other = session.discover(TASK.positives, TASK.negatives, **{**FEW, **change})
+    assert other.sae is not first.sae and session.sae_fits == 2
+    edges_off = session.discover(TASK.positives, TASK.negatives, edges=False, **FEW)  # not a fit setting
+    assert edges_off.sae is first.sae and session.sae_fits == 2
+
+
+def test_kept_fits_are_bounded(tiny_model):
+    session = Session(tiny_model, max_saes=2)
+    fits = [session.discover(TASK.positives, TASK.negatives, seed=s, **FEW).sae for s in (0, 1, 2)]
+    assert len(session.saes) == 2 and session.sae_fits == 3
+    assert session.discover(TASK.positives, TASK.negatives, seed=2, **FEW).sae is fits[2]
+    again = session.discover(TASK.positives, TASK.negatives, seed=0, **FEW)  # dropped: fit anew
+    assert again.sae is not fits[0] and session.sae_fits == 4
+    np.testing.assert_array_equal(again.codes, session.discover(TASK.positives, TASK.negatives, seed=0, **FEW).codes)
+    with pytest.raises(ValueError, match="maxsize"):
+        Session(tiny_model, max_saes=0)
+
+
+def test_changed_weights_refit_under_the_same_texts():
+    import torch
+
+    from sae_circuits_widget.testing import tiny_model as make_tiny
+
+    model = make_tiny()
+    session = Session(model)
+    first = session.discover(TASK.positives, TASK.negatives, **FEW)
+    with torch.no_grad():
+        next(p for p in model.parameters() if p.ndim >= 2).mul_(1.5)
+    second = session.discover(TASK.positives, TASK.negatives, **FEW)
+    assert second.sae is not first.sae and session.sae_fits == 2
