@@ -5,7 +5,9 @@ as the browser does (the panel's ``positives`` trait is set). The timed span run
 that assignment until the grid's new scores are sent: validation and tokens, the
 session's discover (one forward pass for the new prompt, the SAE fit, codes, scores)
 and the grid data. The inspector (codes, meanings, attention) follows and is timed
-separately. The browser adds its typing
+separately. Edits alternate between a prompt the SAE is trained on (the session fits
+a new SAE) and one it is not (the session reuses its kept fit); both are reported.
+The browser adds its typing
 pause (PromptPanel.debounce_ms, 250 ms by default, the time a user is still typing) and
 the paint; ``--browser`` measures the paint in Chromium.
 
@@ -46,12 +48,19 @@ def main() -> None:
     fresh = get_task(args.task, model, n=args.edits + 5, seed=999).positives
     fresh = [p for p in fresh if p not in explorer.panel.positives][: args.edits]
 
+    train = set(explorer.result.extras["train_rows"])  # indices into positives + negatives
+    n_pos = len(explorer.panel.positives)
+    targets = {
+        "training": [i for i in range(n_pos) if i in train],
+        "other": [i for i in range(n_pos) if i not in train],
+    }
     drawn: list[float] = []
     explorer.grid.observe(lambda change: drawn.append(time.perf_counter()), names=["scores"])
-    totals, full, stages = [], [], []
+    totals, full, stages, kinds = [], [], [], []
     for k, text in enumerate(fresh):
+        kind = "training" if k % 2 == 0 and targets["training"] else "other"
         pos = list(explorer.panel.positives)
-        pos[k % len(pos)] = text
+        pos[targets[kind][(k // 2) % len(targets[kind])]] = text
         before = explorer.session.forward_prompts
         t = time.perf_counter()
         drawn.clear()
@@ -62,6 +71,9 @@ def main() -> None:
             raise SystemExit(f"edit {k} failed: {explorer.error}")
         assert explorer.session.forward_prompts - before == 1, "an edit must cost one forward pass"
         stages.append(explorer.result.timings)
+        kinds.append(kind)
+        expected = "fit" if kind == "training" else "cache"
+        assert explorer.result.extras.get("sae_source") == expected, f"edit of a {kind} prompt: SAE {explorer.result.extras.get('sae_source')}"
 
     med = statistics.median(totals)
     print(f"model: bundled organism ({model.cfg.n_layers} layers x {model.cfg.n_heads} heads), task {args.task}, "
@@ -74,15 +86,28 @@ def main() -> None:
         print(f"  {name:12s} median {statistics.median(s[name] for s in stages):.4f} s")
     rest = statistics.median(t - s.get("sae_fit", 0.0) for t, s in zip(totals, stages))
     print(f"edit -> grid data without the SAE fit (cache, model, scores, widget): median {rest:.3f} s")
+    by_kind = {}
+    for kind, label in (("training", "a training prompt (SAE refit)"), ("other", "any other prompt (kept SAE reused)")):
+        ts = [t for t, k in zip(totals, kinds) if k == kind]
+        if ts:
+            by_kind[kind] = statistics.median(ts)
+            print(f"edit of {label}, {len(ts)} edits: median {by_kind[kind]:.3f} s, max {max(ts):.3f} s")
+    n_all = len(explorer.panel.positives) + len(explorer.panel.negatives)
+    share = len(train) / n_all
+    print(f"share of prompts that train the SAE: {len(train)} of {n_all}")
+    if len(by_kind) == 2:
+        mean = share * by_kind["training"] + (1 - share) * by_kind["other"]
+        print(f"edit of a prompt drawn at random: expected {mean:.3f} s")
 
     paint = None
     if args.browser:
         paint = _browser_paint(explorer)
         print(f"grid repaint in Chromium after new scores arrive: median {paint * 1000:.1f} ms")
     target = 0.5
-    total = med + (paint or 0.0)
-    print(f"edit -> redrawn grid: {total:.3f} s (target <= {target} s: {'met' if total <= target else 'NOT met'}); "
-          "plus the browser's typing pause of 0.25 s")
+    for kind, m in [("all edits", med)] + [(f"edits of {k} prompts", v) for k, v in by_kind.items()]:
+        total = m + (paint or 0.0)
+        print(f"edit -> redrawn grid, {kind}: {total:.3f} s (target <= {target} s: {'met' if total <= target else 'NOT met'})")
+    print("plus the browser's typing pause of 0.25 s")
     explorer.close()
 
 
