@@ -7,7 +7,9 @@
         scores of every head for one task or for your own prompts
         (FILE.json: {"positives": [...], "negatives": [...]}).
     sae-circuits bench [--model NAME] [--tasks ioi,docstring] [--seeds 0,1,2] [--json PATH]
-        the discrete SAE side by side with the baselines.
+                       [--threads N]
+        the discrete SAE side by side with the baselines (one torch thread on a CPU
+        unless --threads says otherwise).
 
 Errors on bad input print one line (``sae-circuits: error: ...``) and exit with status 2
 (set ``SAE_CIRCUITS_DEBUG=1`` to see the traceback instead).
@@ -210,12 +212,39 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     if args.methods:
         kwargs["methods"] = [m.strip() for m in args.methods.split(",") if m.strip()]
     model = load_model(args.model)
-    out = run_benchmark(model, tasks, seeds, **kwargs)
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(_bench_threads(args.threads, model))
+    try:
+        out = run_benchmark(model, tasks, seeds, **kwargs)
+    finally:
+        torch.set_num_threads(threads)
     print(format_table(out))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2, default=_json_default), encoding="utf-8")
         print(f"wrote {args.json}")
     return 0
+
+
+def _bench_threads(requested: Optional[int], model: Any) -> int:
+    """Torch CPU threads for ``bench``: as asked, else 1 for a model on the CPU.
+
+    The benchmark runs thousands of small forward passes and SAE steps; on a CPU such
+    small ops gain nothing from more threads and, on cores that other processes keep
+    busy, run 10-100x slower while the threads wait for each other.
+    """
+    if requested is not None:
+        if requested < 1:
+            raise ValueError(f"--threads must be at least 1, got {requested}")
+        return int(requested)
+    try:
+        on_cpu = next(model.parameters()).device.type == "cpu"
+    except (StopIteration, AttributeError, TypeError):
+        on_cpu = True
+    import torch
+
+    return 1 if on_cpu else torch.get_num_threads()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -253,6 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--methods", default=None, help="comma-separated methods (default: all)")
     bench.add_argument("--n", type=int, default=DEMO_PAIRS, help="prompt pairs per task")
     bench.add_argument("--json", metavar="PATH")
+    bench.add_argument(
+        "--threads", type=int, default=None,
+        help="torch CPU threads (default: 1 for a model on the CPU, where small ops run fastest on one thread)",
+    )
     bench.set_defaults(func=_cmd_bench)
     return parser
 

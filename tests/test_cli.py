@@ -97,6 +97,27 @@ def test_bench_delegates(monkeypatch, capsys, on_tiny):
     assert calls["methods"] == ["sae", "eap"] and calls["n"] == 5 and calls["model"] is on_tiny
 
 
+def test_bench_runs_on_one_cpu_thread_unless_told(monkeypatch, capsys, on_tiny):
+    import torch
+
+    import sae_circuits_widget.benchmark as bench
+
+    seen = []
+    monkeypatch.setattr(bench, "run_benchmark", lambda *a, **k: seen.append(torch.get_num_threads()) or {"tasks": {}})
+    monkeypatch.setattr(bench, "format_table", lambda out: "TABLE")
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        assert cli.main(["bench", "--tasks", "ioi"]) == 0
+        assert cli.main(["bench", "--tasks", "ioi", "--threads", "2"]) == 0
+        assert seen == [1, 2]
+        assert torch.get_num_threads() == 2  # restored after the run
+        assert cli.main(["bench", "--tasks", "ioi", "--threads", "0"]) == 2
+        assert "--threads must be at least 1" in capsys.readouterr().err
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_console_script_help():
     out = subprocess.run([sys.executable, "-m", "sae_circuits_widget.cli", "--help"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "demo" in out.stdout and "discover" in out.stdout
