@@ -7,6 +7,13 @@ Example:
     >>> result = discover(model, task, seed=0)
     >>> result.evaluate(task.ground_truth)["node_auc"] > 0.5
     True
+
+The notebook widgets are exported here too (``CircuitExplorer``, ``PromptPanel``,
+``HeadGrid``, ``CodeInspector``) but imported on first use, so that importing the
+package does not load anywidget, ipywidgets and altair:
+
+    >>> from sae_circuits_widget import CircuitExplorer    # doctest: +SKIP
+    >>> CircuitExplorer(task="ioi")                         # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -35,6 +42,30 @@ from .task import Head, Task
 from .validation import PromptIssue, validate_prompts
 
 
+_LAZY = {
+    "CircuitExplorer": ".widgets",
+    "CodeInspector": ".widgets",
+    "HeadGrid": ".widgets",
+    "PromptPanel": ".widgets",
+}
+"""Public names imported on first access (module ``__getattr__``, PEP 562)."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
 def get_task(name: str, model: Any, n: int = 20, seed: int = 0) -> Task:
     """A built-in task ("ioi", "greater_than", "docstring", "induction") for ``model``:
     positives, matched negatives, answers and, when known, the ground-truth circuit.
@@ -48,17 +79,21 @@ def get_task(name: str, model: Any, n: int = 20, seed: int = 0) -> Task:
 
 
 __all__ = [
+    "CircuitExplorer",
     "CircuitResult",
+    "CodeInspector",
     "DegenerateCodesError",
     "DiscreteSAE",
     "FileFormatError",
     "GroundTruthError",
     "Head",
+    "HeadGrid",
     "ModelLoadError",
     "NonFiniteActivationsError",
     "OfflineError",
     "PromptError",
     "PromptIssue",
+    "PromptPanel",
     "SaeCircuitsError",
     "Session",
     "Task",
