@@ -32,7 +32,7 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from .activations import POSITIONS, HeadOutputCache, check_finite, head_outputs
+from .activations import POSITIONS, HeadOutputCache, _is_small, check_finite, few_threads, head_outputs
 from .errors import DegenerateCodesError, SettingsError, SettingsTypeError
 from .model import check_hookable
 from .result import CircuitResult
@@ -186,8 +186,12 @@ def discover(
     timings["validate"] = time.perf_counter() - t0
 
     t = time.perf_counter()
-    x = head_outputs(model, prompts, settings["position"], cache=cache)  # [P, heads, d_model]
-    check_finite(x, prompts)
+    # A small model on the CPU runs every stage on one thread (see ``few_threads``): on
+    # busy cores even the cache gather and the encoding are many-fold slower on two.
+    small = _is_small(model)
+    with few_threads(small):
+        x = head_outputs(model, prompts, settings["position"], cache=cache)  # [P, heads, d_model]
+        check_finite(x, prompts)
     timings["activations"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -196,12 +200,14 @@ def discover(
         source = "given"
         settings.update(n_features=int(sae.cfg.n_features), l1=float(sae.cfg.l1), recipe=str(sae.cfg.recipe))
     else:
-        sae, source = _fitted_sae(model, x, rows, [prompts[i] for i in rows], settings, sae_cache)
+        with few_threads(small):
+            sae, source = _fitted_sae(model, x, rows, [prompts[i] for i in rows], settings, sae_cache)
     timings["sae_fit"] = time.perf_counter() - t
 
     t = time.perf_counter()
     sae_device = sae.b_pre.device
-    codes = sae.codes(x.to(sae_device)).cpu().numpy().astype(np.int64)  # [P, heads]
+    with few_threads(small):
+        codes = sae.codes(x.to(sae_device)).cpu().numpy().astype(np.int64)  # [P, heads]
     timings["encode"] = time.perf_counter() - t
     _check_codes(codes, settings)
 
