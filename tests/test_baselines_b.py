@@ -370,3 +370,17 @@ def test_acdc_single_head_recompute_matches_full_recompute(tiny_model):
         assert torch.equal(a, b)
     assert fast_score == pytest.approx(current, abs=1e-6)
     assert 0 < int(sum(m.sum() for m in masks)) < sum(m.numel() for m in masks)
+
+
+def test_edge_scores_pooled_over_possible_edges(tiny_model):
+    """Half of the 16 possible head->head edges of a 2x4 model are counted, not every pair."""
+    from sae_circuits_widget.baselines.eap import edge_head_scores
+
+    result = eap(tiny_model, make_task(tiny_model))
+    pooled = result.extras["edge_head_scores"]
+    assert pooled.shape == (2, 4)
+    assert pooled.sum() == pytest.approx(2 * 8)  # each counted pair credits sender and receiver
+    assert pooled.std() > 0
+    edges = np.zeros((8, 8))
+    edges[0, 4] = 5.0  # A0.0 -> A1.0 is the only edge with a score
+    assert edge_head_scores(edges, 2, 4).reshape(-1)[[0, 4]].tolist() == [1.0, 1.0]
