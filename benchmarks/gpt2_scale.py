@@ -48,11 +48,12 @@ def time_sae(model, task, seed: int = 0) -> dict:
     from sae_circuits_widget.discover import discover
 
     runs = []
-    for _ in range(2):
+    for _ in range(2):  # two runs, each with a fresh activation cache; the faster one counts
         t0 = time.perf_counter()
         result = discover(model, task, seed=seed, cache=HeadOutputCache())
         runs.append({"seconds": time.perf_counter() - t0, "stages": dict(result.timings)})
-    return {"cold": runs[0], "warm": runs[1]}
+    best = min(runs, key=lambda r: r["seconds"])
+    return {"runs": runs, "best": best}
 
 
 def acdc_cost_per_test_on(model, task, repeats: int = 3) -> dict:
@@ -123,16 +124,17 @@ def main(argv=None) -> int:
         proj[label] = {"per_edge_test": per_test, "one_threshold_s": per_test * edges,
                        "sweep_s": per_test * edges * args.thresholds}
     out["acdc_projection_gpt2_small"] = proj
-    sae = out["sae_gpt2_shaped"]["warm"]["seconds"]
+    sae = out["sae_gpt2_shaped"]["best"]["seconds"]
 
     print(f"SAE method, GPT-2-small-shaped random model (12x12, d_model 768, MLPs), {args.n} pairs, "
-          f"{args.threads} thread(s): {sae:.2f} s measured (first call {out['sae_gpt2_shaped']['cold']['seconds']:.2f} s)")
-    st = out["sae_gpt2_shaped"]["warm"]["stages"]
+          f"{args.threads} thread(s): {sae:.2f} s measured (best of 2 runs: "
+          + ", ".join(f"{r['seconds']:.2f} s" for r in out["sae_gpt2_shaped"]["runs"]) + ")")
+    st = out["sae_gpt2_shaped"]["best"]["stages"]
     print("  stages: " + ", ".join(f"{k} {v:.2f} s" for k, v in st.items()))
     o = out["acdc_organism"]
     print(f"ACDC on the organism (IOI, one threshold): {o['seconds']:.1f} s for {o['n_edge_tests']} edge tests "
           f"= {1e3 * o['seconds_per_edge_test']:.2f} ms per test; SAE on the organism "
-          f"{out['sae_organism']['warm']['seconds']:.2f} s")
+          f"{out['sae_organism']['best']['seconds']:.2f} s")
     a = out["acdc_gpt2_shaped_attn_only"]
     print(f"ACDC per edge test on the GPT-2-shaped attention-only model (measured, edge-weighted): "
           f"{1e3 * a['seconds_per_edge_test']:.1f} ms")
