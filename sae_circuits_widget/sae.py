@@ -343,9 +343,10 @@ def live_features(sae: DiscreteSAE, x: Float[Tensor, "n d_model"]) -> Int[Tensor
 def code_meaning(model: Any, sae: DiscreteSAE, feature: int, k: int = 8) -> list[tuple[str, float]]:
     """What a code writes: the ``k`` tokens its decoder direction promotes most.
 
-    The feature's dictionary vector lives in the residual stream; multiplied by the
-    unembedding ``W_U`` it gives a score per vocabulary token (ignoring the final
-    LayerNorm's scale, which does not change the order).
+    The feature's dictionary vector lives in the residual stream. Read through the final
+    LayerNorm (centred, then scaled elementwise by its weight; the per-prompt scale does
+    not change the order) and the unembedding ``W_U`` it gives a score per vocabulary
+    token. Special tokens (<bos>, <pad>, ...) are never predictions and are left out.
 
     Returns:
         ``[(token_text, logit_contribution), ...]``, best first. ``feature=-1`` (no
@@ -359,12 +360,17 @@ def code_meaning(model: Any, sae: DiscreteSAE, feature: int, k: int = 8) -> list
         return []
     if not (0 <= int(feature) < sae.cfg.n_features):
         raise ValueError(f"code {feature} does not exist: the SAE has codes 0-{sae.cfg.n_features - 1}")
-    direction = sae.W_dec[int(feature)].detach().float()
+    direction = sae.W_dec[int(feature)].detach().float().cpu()
+    ln_weight = getattr(getattr(model, "ln_final", None), "weight", None)
+    if isinstance(ln_weight, torch.Tensor) and ln_weight.shape == direction.shape:
+        direction = (direction - direction.mean()) * ln_weight.detach().float().cpu()
     W_U = model.W_U.detach().float().cpu()  # [d_model, d_vocab]
     logits = direction @ W_U
-    k = max(0, min(int(k), logits.shape[0]))
-    values, ids = torch.topk(logits, k)
     tokenizer = getattr(model, "tokenizer", None)
+    special = [i for i in getattr(tokenizer, "all_special_ids", []) if 0 <= i < logits.shape[0]]
+    logits[special] = float("-inf")
+    k = max(0, min(int(k), logits.shape[0] - len(special)))
+    values, ids = torch.topk(logits, k)
     out = []
     for v, i in zip(values.tolist(), ids.tolist()):
         text = tokenizer.decode([i]) if tokenizer is not None else str(i)

@@ -101,3 +101,13 @@ def test_code_meaning_reads_the_unembedding(tiny_model):
     assert code_meaning(tiny_model, sae, NO_CODE) == []
     with pytest.raises(ValueError, match="does not exist"):
         code_meaning(tiny_model, sae, 99)
+
+
+def test_code_meaning_never_names_special_tokens(tiny_model):
+    sae = DiscreteSAE(SAEConfig(d_model=tiny_model.cfg.d_model, n_features=2))
+    bos = tiny_model.tokenizer.bos_token_id
+    with torch.no_grad():
+        sae.W_dec[0] = tiny_model.W_U[:, bos].detach() * 10  # writes <bos> most of all
+    names = [text for text, _ in code_meaning(tiny_model, sae, 0, k=5)]
+    assert len(names) == 5
+    assert not set(names) & set(tiny_model.tokenizer.all_special_tokens)
