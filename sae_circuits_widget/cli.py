@@ -6,7 +6,7 @@
     sae-circuits discover [--model NAME] (--task TASK | --prompts FILE.json) [--json PATH]
         scores of every head for one task or for your own prompts
         (FILE.json: {"positives": [...], "negatives": [...]}).
-    sae-circuits bench [--model NAME] [--tasks ioi,docstring] [--seeds 0,1,2] [--json PATH]
+    sae-circuits bench [--model NAME] [--tasks ioi,docstring] [--seeds N] [--json PATH]
                        [--threads N]
         the discrete SAE side by side with the baselines (one torch thread on a CPU
         unless --threads says otherwise).
@@ -198,6 +198,19 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+def _parse_seeds(text: str) -> list[int]:
+    """``"3"`` -> seeds 0, 1, 2 (a count, as in ``--seeds N``); ``"4,7"`` -> seeds 4 and 7."""
+    try:
+        if "," not in text:
+            count = int(text)
+            if count < 1:
+                raise ValueError
+            return list(range(count))
+        return [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise ValueError(f"--seeds takes a count (e.g. 3) or a comma-separated list (e.g. 0,4); got {text!r}") from None
+
+
 def _cmd_bench(args: argparse.Namespace) -> int:
     try:
         from .benchmark import format_table, run_benchmark
@@ -207,7 +220,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from .tasks import TASK_NAMES
 
     tasks = list(TASK_NAMES) if args.tasks is None else [t.strip() for t in args.tasks.split(",") if t.strip()]
-    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    seeds = _parse_seeds(args.seeds)
     kwargs: dict[str, Any] = {"n": args.n}
     if args.methods:
         kwargs["methods"] = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -278,7 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="the SAE method side by side with the baselines")
     bench.add_argument("--model", default=None)
     bench.add_argument("--tasks", default=None, help="comma-separated task names (default: all)")
-    bench.add_argument("--seeds", default="0", help="comma-separated seeds")
+    bench.add_argument("--seeds", default="1", help="number of seeds (0..N-1), or a comma-separated list")
     bench.add_argument("--methods", default=None, help="comma-separated methods (default: all)")
     bench.add_argument("--n", type=int, default=DEMO_PAIRS, help="prompt pairs per task")
     bench.add_argument("--json", metavar="PATH")

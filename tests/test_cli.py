@@ -95,6 +95,9 @@ def test_bench_delegates(monkeypatch, capsys, on_tiny):
     assert capsys.readouterr().out.strip() == "TABLE"
     assert calls["tasks"] == ["ioi", "docstring"] and calls["seeds"] == [0, 1]
     assert calls["methods"] == ["sae", "eap"] and calls["n"] == 5 and calls["model"] is on_tiny
+    assert cli.main(["bench", "--tasks", "ioi", "--seeds", "3"]) == 0
+    assert calls["seeds"] == [0, 1, 2]
+    assert cli.main(["bench", "--tasks", "ioi", "--seeds", "0"]) == 2
 
 
 def test_bench_runs_on_one_cpu_thread_unless_told(monkeypatch, capsys, on_tiny):
