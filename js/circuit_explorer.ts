@@ -42,6 +42,8 @@ export interface CircuitExplorerModel {
   error: string;
   /** Seconds the last finished run took. */
   seconds: number;
+  /** False while the grid shows a preview (the previous SAE's codes) and the SAE is refitted. */
+  is_final: boolean;
   /** Number of the newest request; results of older requests are dropped. */
   generation: number;
 }
@@ -108,18 +110,26 @@ export async function renderCircuitExplorer(model: AnyModel<CircuitExplorerModel
   const error = h("div", "scw-error scw-run-error", { role: "alert" });
   const panelBox = h("div", "scw-section scw-panel-box");
   const gridBox = h("div", "scw-section scw-grid-box");
+  const badge = h("div", "scw-preview-badge", {}, "preview: previous SAE, not final");
+  gridBox.append(badge);
   const inspectorBox = h("div", "scw-section scw-inspector-box");
   root.append(settings, status, error, h("div", "scw-main", {}, [gridBox, panelBox]), inspectorBox);
 
   const paintStatus = () => {
     const busy = model.get("busy");
+    const final = model.get("is_final") !== false;
     status.classList.toggle("scw-busy", busy);
-    status.textContent = busy ? "computing…" : model.get("status") || "";
+    status.classList.toggle("scw-preview", !final);
+    gridBox.classList.toggle("scw-preview", !final);
+    badge.style.display = final ? "none" : "block";
+    // a preview keeps its own line ("preview with the previous SAE; refitting…") while busy
+    status.textContent = busy && final ? "computing…" : model.get("status") || "";
     const err = model.get("error") || "";
-    error.textContent = err ? `${err}\n(showing the last good result)` : "";
+    const shown = final ? "showing the last good result" : "showing a preview with the previous SAE, not final";
+    error.textContent = err ? `${err}\n(${shown})` : "";
     error.style.display = err ? "block" : "none";
   };
-  const statusEvents = ["change:busy", "change:status", "change:error"];
+  const statusEvents = ["change:busy", "change:status", "change:error", "change:is_final"];
   statusEvents.forEach((ev) => model.on(ev, paintStatus));
   paintStatus();
 

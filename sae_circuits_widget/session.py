@@ -8,6 +8,11 @@ settings that change the fit (position, seed, n_features, l1, recipe, device, an
 training vectors themselves): the fit is most of a run's time, and an edit of a prompt
 outside the training set (chosen by index, so edits never move it) reuses the SAE, codes
 and all. Editing a training prompt, or any fit setting, fits a new one.
+
+While that new fit runs, ``preview`` gives a stand-in at the cost of an edit outside
+the training set: every prompt encoded with the most recent SAE fitted under the same
+settings. That is what the method does for every prompt the SAE was not trained on, so
+the preview is a real discrete-SAE result, only with the previous training prompts.
 It is the engine object the widgets hold; it knows nothing about widgets.
 
 Example:
@@ -27,13 +32,20 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Optional
 
-from .activations import HeadOutputCache, attention_from_final, head_outputs
-from .discover import DEFAULTS, discover
+import numpy as np
+
+from .activations import HeadOutputCache, _is_small, attention_from_final, few_threads, head_outputs
+from .discover import DEFAULTS, _model_device, check_settings, discover, training_rows
 from .result import CircuitResult
-from .sae import SAECache, code_meaning
+from .sae import DiscreteSAE, SAECache, code_meaning, fit_key
 from .serialization import FORMAT_VERSION, check_header, read_json_text, result_from_dict, result_to_dict
 from .errors import FileFormatError
 from .validation import PromptIssue, validate_prompts
+
+
+def _fit_settings_key(settings: dict[str, Any]) -> tuple:
+    """The settings that make one SAE fit differ from another (not the prompts)."""
+    return tuple((k, settings[k]) for k in ("seed", "n_features", "l1", "position", "recipe", "n_train"))
 
 
 class Session:
@@ -50,6 +62,8 @@ class Session:
         self.last_result: Optional[CircuitResult] = None
         self.last_settings: dict[str, Any] = dict(DEFAULTS)
         self._lock = threading.Lock()
+        # fit settings -> (training texts, SAE) of the latest run that fitted or reused one
+        self._latest_sae: dict[tuple, tuple[tuple[str, ...], DiscreteSAE]] = {}
 
     @property
     def forward_prompts(self) -> int:
@@ -91,6 +105,60 @@ class Session:
                 )
             self.last_result = result
             self.last_settings = {**DEFAULTS, **{k: v for k, v in settings.items() if k in DEFAULTS}}
+            rows = result.extras.get("train_rows")
+            if result.extras.get("sae_source") in ("fit", "cache") and rows is not None:
+                key = _fit_settings_key(result.settings)
+                self._latest_sae[key] = (tuple(result.prompts[i] for i in rows), result.sae)
+        return result
+
+    def preview(self, positives: Sequence[str], negatives: Sequence[str], **settings: Any) -> Optional[CircuitResult]:
+        """A quick stand-in for a run that has to fit a new SAE, or ``None``.
+
+        When ``discover`` with these prompts and settings would fit a new SAE (a training
+        prompt was edited, or prompts were added), this encodes every prompt with the most
+        recent SAE fitted under the same fit settings (seed, n_features, l1, position,
+        recipe, n_train) instead: one forward pass for each new prompt and no fit. The
+        result has ``extras["preview"] = True`` and ``sae_source == "given"``; it does not
+        become ``last_result``. ``None`` when there is nothing to preview: the run would
+        reuse a kept SAE (it is fast anyway), no SAE was fitted under these settings yet
+        (a settings change), or ``sae=``/``task=`` is given. Errors are ``discover``'s.
+
+        Example:
+            >>> session.discover(pos, neg)                    # doctest: +SKIP
+            >>> pos[train_row] = "When Anna and Tom ..."      # doctest: +SKIP
+            >>> quick = session.preview(pos, neg)             # doctest: +SKIP
+            >>> final = session.discover(pos, neg)            # doctest: +SKIP
+        """
+        unknown = set(settings) - set(DEFAULTS) - {"answers", "task", "sae"}
+        if unknown:
+            raise TypeError(f"unknown setting(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}")
+        if settings.get("sae") is not None or settings.get("task") is not None:
+            return None
+        fit = check_settings(*(settings.get(k, DEFAULTS[k]) for k in ("seed", "n_features", "l1", "position", "recipe", "n_train")))
+        with self._lock:
+            latest = self._latest_sae.get(_fit_settings_key(fit))
+            if latest is None:
+                return None
+            prompts = [*positives, *negatives]
+            is_positive = np.array([True] * len(positives) + [False] * len(negatives))
+            texts = tuple(prompts[i] for i in training_rows(is_positive, fit["n_train"], fit["seed"]))
+            if texts == latest[0] or not all(isinstance(p, str) for p in texts):
+                return None  # the same training prompts: the run reuses the kept SAE
+            with few_threads(_is_small(self.model)):
+                x_train = head_outputs(self.model, list(texts), fit["position"], cache=self.cache)
+            key = fit_key(
+                list(texts), x_train.reshape(-1, x_train.shape[-1]), position=fit["position"],
+                device=_model_device(self.model).type, n_features=fit["n_features"], l1=fit["l1"],
+                seed=fit["seed"], recipe=fit["recipe"],
+            )
+            if key in self.saes:
+                return None  # these training prompts were fitted before: the run reuses that SAE
+            rest = {k: v for k, v in settings.items() if k in ("edges", "answers")}
+            result = discover(
+                self.model, positives=positives, negatives=negatives, cache=self.cache,
+                sae=latest[1], seed=fit["seed"], position=fit["position"], n_train=fit["n_train"], **rest,
+            )
+        result.extras["preview"] = True
         return result
 
     def code_meaning(self, feature: int, k: int = 8, result: Optional[CircuitResult] = None) -> list[tuple[str, float]]:

@@ -21,6 +21,7 @@ function setup() {
     status: "updated in 0.12 s",
     error: "",
     seconds: 0.12,
+    is_final: true,
     generation: 1,
   });
   const panel = new FakeModel<PromptPanelModel>({
@@ -85,5 +86,30 @@ describe("CircuitExplorer", () => {
     expect(el.querySelectorAll(".scw-cell")).toHaveLength(4);
     expect(Number((el.querySelectorAll(".scw-cell")[3] as HTMLElement).dataset.value)).toBe(4);
     expect(grid.get("selected")).toBe(-1);
+  });
+
+  it("marks a preview as not final until the refit replaces it", async () => {
+    const { explorer, el } = setup();
+    await renderCircuitExplorer(explorer.asModel(), el);
+    const status = el.querySelector(".scw-status") as HTMLElement;
+    const box = el.querySelector(".scw-grid-box") as HTMLElement;
+    const badge = el.querySelector(".scw-preview-badge") as HTMLElement;
+    expect(badge.style.display).toBe("none");
+    explorer.pySet("is_final", false);
+    explorer.pySet("status", "preview with the previous SAE (0.02 s); refitting the SAE… (not final)");
+    explorer.pySet("busy", true);
+    expect(status.textContent).toContain("preview with the previous SAE");
+    expect(status.classList.contains("scw-busy")).toBe(true);
+    expect(box.classList.contains("scw-preview")).toBe(true);
+    expect(badge.style.display).toBe("block");
+    explorer.pySet("error", "the refit failed");
+    expect(el.querySelector(".scw-run-error")?.textContent).toContain("not final");
+    explorer.pySet("error", "");
+    explorer.pySet("is_final", true);
+    explorer.pySet("status", "updated in 0.70 s (preview after 0.02 s)");
+    explorer.pySet("busy", false);
+    expect(status.textContent).toBe("updated in 0.70 s (preview after 0.02 s)");
+    expect(box.classList.contains("scw-preview")).toBe(false);
+    expect(badge.style.display).toBe("none");
   });
 });

@@ -14,7 +14,18 @@ The live loop:
 * a failed run (unknown word, too few prompts, degenerate codes) shows its message beside
   the last good result, which stays on screen; the user's text is never touched;
 * ``KeyboardInterrupt`` during ``run()`` leaves the last complete result on screen,
-  marked as such, and clears the busy state; partial results are never shown.
+  marked as such, and clears the busy state; partial results are never shown;
+* two phases when a run must fit a new SAE (an edited or added prompt changes the SAE's
+  training prompts, under the settings already on screen): first a *preview*, drawn at
+  once, that encodes every prompt with the most recent SAE fitted under the same
+  settings (``Session.preview``: what the method does for any prompt outside the
+  training set), marked ``is_final = False`` with "preview with the previous SAE;
+  refitting..." in the status line; then the refit, whose result replaces it
+  (``is_final = True``). A newer request supersedes both phases (the refit of a
+  superseded preview is skipped, or its result dropped); a failed or interrupted refit
+  leaves the preview on screen still marked as not final, with the error beside it.
+  A settings change (features, L1, seed, position, task preset) gets no preview: an
+  SAE of other settings is not a preview of anything.
 
 Example:
     >>> explorer = CircuitExplorer(task="ioi")   # bundled model, offline   # doctest: +SKIP
@@ -88,6 +99,8 @@ class CircuitExplorer(anywidget.AnyWidget):
     """Why the newest run failed ("" if it did not); the last good result stays shown."""
     seconds = t.Float(0.0).tag(sync=True)
     """Wall time of the last shown run, request to redraw, in seconds."""
+    is_final = t.Bool(True).tag(sync=True)
+    """False while the grid shows a preview (the previous SAE's codes) instead of the final result."""
     generation = t.Int(0).tag(sync=True)
     """Number of the newest request; results of older ones are dropped."""
 
@@ -175,6 +188,7 @@ class CircuitExplorer(anywidget.AnyWidget):
         self._loading = True
         self._last_prompts: Optional[tuple] = None
         self._selecting = False
+        self._shown_fit: Optional[tuple] = None  # (task, settings) of the result on screen
 
         # the tokenizer is not safe to share between threads: the panel's checks run
         # with the engine's runs, under one lock (see _run_generation)
@@ -364,14 +378,26 @@ class CircuitExplorer(anywidget.AnyWidget):
     def _run_generation(self, gen: int, *, raise_errors: bool) -> Optional[CircuitResult]:
         positives, negatives = list(self.panel.positives), list(self.panel.negatives)
         settings = self.settings()
+        fit_id = (str(self.task), tuple(sorted(settings.items())))
         before = self.session.forward_prompts
         t0 = time.perf_counter()
         self.busy = True
+        preview_s: Optional[float] = None
         try:
             with self._model_lock:
                 if not self.panel.annotated:
                     self.panel.annotate()
+                preview = self._preview(positives, negatives, settings, fit_id)
+            if preview is not None and gen == self.generation:
+                preview_s = self._show(preview, gen, fit_id, t0, before, final=False)
+            if gen != self.generation:
+                return None  # superseded: the newer request runs next, skip this refit
+            with self._model_lock:
                 result = self.session.discover(positives, negatives, **settings)
+            if gen != self.generation:
+                return result  # a newer request exists: never show a stale result
+            # inside the try: an interrupt while drawing never leaves a preview marked final
+            self._show(result, gen, fit_id, t0, before, final=True, preview_s=preview_s)
         except KeyboardInterrupt:
             self._fail(gen, "interrupted: the run was stopped before it finished", None)
             if raise_errors:
@@ -385,26 +411,54 @@ class CircuitExplorer(anywidget.AnyWidget):
         finally:
             if gen == self.generation:
                 self.busy = False
-        if gen != self.generation:
-            return result  # a newer request exists: never show a stale result
+        return result
+
+    def _preview(self, positives: list[str], negatives: list[str], settings: dict[str, Any], fit_id: tuple) -> Optional[CircuitResult]:
+        """The session's preview when this run must refit the SAE under the settings on screen."""
+        if self.result is None or fit_id != self._shown_fit:
+            return None  # first run, or a settings / task change: nothing to preview
+        try:
+            return self.session.preview(positives, negatives, **settings)
+        except (SaeCircuitsError, ValueError, TypeError):
+            return None  # the full run reports the problem
+
+    def _show(
+        self, result: CircuitResult, gen: int, fit_id: tuple, t0: float, before: int, *,
+        final: bool, preview_s: Optional[float] = None,
+    ) -> float:
+        """Draw ``result`` (a preview or the final one); returns edit -> grid seconds."""
         recomputed = self.session.forward_prompts - before
         self.result = result
+        self._shown_fit = fit_id
+        if not final:
+            self.is_final = False  # before the preview is drawn ...
         self._draw_grid(result)
+        if final:
+            self.is_final = True  # ... and only once the final grid is
         elapsed = time.perf_counter() - t0  # edit -> grid data sent
+        n_pos = int(np.sum(result.is_positive))
+        n_neg = len(result.is_positive) - n_pos
         with self.hold_sync():
             self.error = ""
             self.last_error = None
             self.panel.error = ""
             self.seconds = elapsed
-            warn = "; ".join(result.extras.get("warnings", []))
-            self.status = (
-                f"updated in {elapsed:.2f} s · {len(positives)} positives, {len(negatives)} negatives"
-                f" · {recomputed} prompt(s) through the model" + (f" · note: {warn}" if warn else "")
-            )
-            self.busy = False
+            warn = "; ".join(result.extras.get("warnings", []) if result.extras else [])
+            if final:
+                self.status = (
+                    f"updated in {elapsed:.2f} s" + (f" (preview after {preview_s:.2f} s)" if preview_s is not None else "")
+                    + f" · {n_pos} positives, {n_neg} negatives · {recomputed} prompt(s) through the model"
+                    + (f" · note: {warn}" if warn else "")
+                )
+            else:
+                self.status = (
+                    f"preview with the previous SAE ({elapsed:.2f} s); refitting the SAE on the new "
+                    "training prompts… (not final)"
+                )
+            self.busy = not final
         if gen == self.generation:
             self._draw_inspector(result)
-        return result
+        return elapsed
 
     def _fail(self, gen: int, message: str, exc: Optional[BaseException]) -> None:
         if gen != self.generation:
@@ -413,7 +467,9 @@ class CircuitExplorer(anywidget.AnyWidget):
             self.last_error = exc
             self.error = message
             self.busy = False
-            if self.result is not None:
+            if self.result is not None and not self.is_final:
+                self.status = "showing a preview with the previous SAE (not final): the refit did not finish"
+            elif self.result is not None:
                 self.status = "showing the last complete result"
 
     def _draw(self, result: CircuitResult) -> None:

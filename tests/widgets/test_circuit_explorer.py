@@ -255,3 +255,186 @@ def test_load_restores_prompts_and_settings(explorer, tmp_path, tiny_model):
 
     with pytest.raises(FileFormatError):
         CircuitExplorer.load(path, tiny_model, live=False)
+
+
+# ---------------------------------------------------------------- two phases: preview, then the refit
+
+
+def _train_and_other_rows(e):
+    """(a positive the SAE is trained on, a positive it is not)."""
+    rows = set(e.result.extras["train_rows"])
+    n_pos = len(e.panel.positives)
+    return min(i for i in range(n_pos) if i in rows), min(i for i in range(n_pos) if i not in rows)
+
+
+def _record(e):
+    """What each grid draw showed (result, is_final after it) and every status line."""
+    draws, statuses = [], []
+    e.grid.observe(lambda c: draws.append(e.result), names=["scores"])
+    e.observe(lambda c: statuses.append((e.is_final, c["new"])), names=["status"])
+    return draws, statuses
+
+
+EDIT = "When Anna and Tom went to the park , Tom gave a book to"
+
+
+def test_editing_a_training_prompt_previews_then_shows_the_refit(explorer, tiny_model):
+    from sae_circuits_widget.discover import discover
+
+    train, _ = _train_and_other_rows(explorer)
+    old = explorer.result
+    draws, statuses = _record(explorer)
+    pos = list(explorer.panel.positives)
+    pos[train] = EDIT
+    explorer.panel.set_state({"positives": pos})
+    neg = list(explorer.panel.negatives)
+    assert len(draws) == 2, "a preview, then the final grid"
+    preview, final = draws
+    assert preview.extras.get("preview") and preview.sae is old.sae  # the previous SAE
+    assert statuses[0][0] is False and "preview with the previous SAE" in statuses[0][1] and "refitting" in statuses[0][1]
+    assert statuses[-1][0] is True and "preview after" in statuses[-1][1]
+    assert explorer.is_final and explorer.result is final and not explorer.busy
+    assert final.extras["sae_source"] == "fit" and final.sae is not old.sae
+    # the preview encodes every prompt with the previous SAE, the final is a fresh discover
+    settings = dict(position="last", n_features=32)
+    again = discover(tiny_model, positives=pos, negatives=neg, sae=old.sae, **settings)
+    np.testing.assert_array_equal(preview.codes, again.codes)
+    fresh = discover(tiny_model, positives=pos, negatives=neg, **settings)
+    np.testing.assert_array_equal(final.codes, fresh.codes)
+    np.testing.assert_array_equal(final.node_scores, fresh.node_scores)
+    assert not np.array_equal(final.sae.W_dec.detach().numpy(), old.sae.W_dec.detach().numpy())
+    np.testing.assert_allclose(explorer.grid.values, final.node_scores, rtol=1e-6)
+
+
+def test_editing_another_prompt_shows_only_the_final(explorer):
+    _, other = _train_and_other_rows(explorer)
+    old = explorer.result
+    draws, statuses = _record(explorer)
+    pos = list(explorer.panel.positives)
+    pos[other] = EDIT
+    explorer.panel.set_state({"positives": pos})
+    assert len(draws) == 1 and draws[0] is explorer.result
+    assert explorer.result.extras["sae_source"] == "cache" and explorer.result.sae is old.sae
+    assert all(final for final, _ in statuses) and not any("preview" in s for _, s in statuses)
+    assert explorer.is_final
+
+
+def test_adding_pairs_changes_the_training_prompts_and_previews(explorer):
+    old = explorer.result
+    draws, _ = _record(explorer)
+    explorer.panel._on_msg(explorer.panel, {"kind": "more", "n": 2}, [])
+    assert [bool(d.extras.get("preview")) for d in draws] == [True, False]
+    assert draws[0].sae is old.sae and draws[1].extras["sae_source"] == "fit" and explorer.is_final
+
+
+@pytest.mark.parametrize("change", [{"l1": 0.03}, {"seed": 1}, {"n_features": 24}, {"position": "mean"}, {"task": "induction"}])
+def test_a_settings_change_gets_no_preview(explorer, change):
+    draws, statuses = _record(explorer)
+    explorer.set_state(change)
+    assert len(draws) == 1 and not draws[0].extras.get("preview")
+    assert draws[0].extras["sae_source"] == "fit" and explorer.is_final
+    assert not any("preview" in s for _, s in statuses)
+
+
+def test_session_preview_is_none_when_the_kept_sae_applies(tiny_model):
+    session = Session(tiny_model)
+    settings = dict(n_features=32, position="last")
+    assert session.preview(POS * 3, NEG * 3, **settings) is None  # nothing fitted yet
+    first = session.discover(POS * 3, NEG * 3, **settings)
+    assert session.preview(POS * 3, NEG * 3, **settings) is None  # the same training prompts
+    assert session.preview(POS * 3, NEG * 3, seed=4, n_features=32, position="last") is None  # other settings
+    pos = POS * 3
+    pos[first.extras["train_rows"][0]] = EDIT
+    quick = session.preview(pos, NEG * 3, **settings)
+    assert quick is not None and quick.sae is first.sae and session.last_result is first
+    with pytest.raises(TypeError, match="unknown setting"):
+        session.preview(pos, NEG * 3, colour="red")
+
+
+class GatedSession(Session):
+    """A real session whose ``discover`` (the refit) waits for the test, or fails, on cue."""
+
+    def __init__(self, model):
+        super().__init__(model)
+        self.gate = threading.Event()
+        self.gate.set()
+        self.entered = threading.Event()
+        self.fail_with = None
+        self.returned = []
+
+    def discover(self, positives, negatives, **settings):
+        self.entered.set()
+        assert self.gate.wait(10)
+        if self.fail_with is not None:
+            raise self.fail_with
+        result = super().discover(positives, negatives, **settings)
+        self.returned.append(result)
+        return result
+
+
+def _gated(tiny_model, **kw):
+    session = GatedSession(tiny_model)
+    e = CircuitExplorer(tiny_model, "ioi", position="last", session=session, **{**FAST, **kw})
+    return e, session
+
+
+def test_a_newer_edit_during_the_refit_wins(tiny_model):
+    e, session = _gated(tiny_model, live=True, debounce_s=0.01)
+    assert e.wait(20) and e.result is not None
+    train, other = _train_and_other_rows(e)
+    draws, _ = _record(e)
+    session.gate.clear()
+    session.entered.clear()
+    first = list(e.panel.positives)
+    first[train] = EDIT
+    e.panel.set_state({"positives": first})
+    assert session.entered.wait(10)  # the first edit's refit is running, its preview is shown
+    assert not e.is_final and e.busy and "preview" in e.status
+    n_before = len(session.returned)
+    second = list(first)
+    second[train] = "When Tom and Anna went to the store , Anna gave a drink to"
+    e.panel.set_state({"positives": second})  # a newer edit, while the refit runs
+    session.gate.set()
+    assert e.wait(20)
+    stale = session.returned[n_before]  # the first edit's refit finished ...
+    assert stale.prompts[train] == EDIT and all(d is not stale for d in draws)  # ... and was never drawn
+    assert e.result.prompts[train] == second[train] and e.result.extras["sae_source"] == "fit"
+    assert e.is_final and not e.busy and e.error == ""
+    assert [d.prompts[train] for d in draws][-2:] == [second[train]] * 2  # its own preview, then its final
+    e.close()
+
+
+@pytest.mark.parametrize("failure", ["error", "interrupt"])
+def test_a_failed_refit_leaves_the_preview_marked_not_final(tiny_model, failure):
+    from sae_circuits_widget.errors import DegenerateCodesError
+
+    e, session = _gated(tiny_model)
+    train, _ = _train_and_other_rows(e)
+    session.fail_with = DegenerateCodesError("every head output got the same code") if failure == "error" else KeyboardInterrupt()
+    pos = list(e.panel.positives)
+    pos[train] = EDIT
+    e.panel.set_state({"positives": pos})
+    assert e.result.extras.get("preview") and e.result.prompts[train] == EDIT
+    assert not e.is_final and not e.busy
+    assert ("same code" if failure == "error" else "interrupted") in e.error
+    assert "preview" in e.status and "not final" in e.status
+    if failure == "interrupt":
+        with pytest.raises(KeyboardInterrupt):
+            e.run()
+        assert not e.is_final and not e.busy
+    session.fail_with = None
+    e.run()  # the next run that finishes replaces the preview
+    assert e.is_final and e.error == "" and e.result.extras["sae_source"] == "fit"
+    e.close()
+
+
+def test_returning_to_earlier_settings_gets_no_preview(explorer):
+    # seed 0's SAE is kept, but the prompts changed under seed 1: going back is a settings change
+    explorer.set_state({"seed": 1})
+    train, _ = _train_and_other_rows(explorer)
+    pos = list(explorer.panel.positives)
+    pos[train] = EDIT
+    explorer.panel.set_state({"positives": pos})
+    draws, _ = _record(explorer)
+    explorer.set_state({"seed": 0})
+    assert len(draws) == 1 and not draws[0].extras.get("preview") and explorer.is_final
