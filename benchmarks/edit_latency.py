@@ -10,6 +10,9 @@ a new SAE) and one it is not (the session reuses its kept fit); both are reporte
 An edit of a training prompt redraws twice: first a preview (every prompt encoded with
 the previous SAE, drawn before the refit starts), then the final grid of the refit;
 both times from the edit are reported (edit -> first redrawn grid, edit -> final grid).
+``--during-refit N`` also times, in live mode (worker thread, 50 ms debounce), an edit
+made while the previous edit's refit is still running: its grid waits for that refit
+to end (the fit cannot be stopped half way; its result is dropped, its SAE kept).
 The browser adds its typing
 pause (PromptPanel.debounce_ms, 250 ms by default, the time a user is still typing) and
 the paint; ``--browser`` measures the paint in Chromium.
@@ -34,6 +37,7 @@ def main() -> None:
     parser.add_argument("--edits", type=int, default=8, help="number of timed edits")
     parser.add_argument("--task", default="ioi")
     parser.add_argument("--browser", action="store_true", help="also time the grid repaint in Chromium")
+    parser.add_argument("--during-refit", type=int, default=3, help="live-mode edits made during a refit (0: skip)")
     args = parser.parse_args()
 
     import torch
@@ -114,6 +118,11 @@ def main() -> None:
         mean_final = share * final_by_kind["training"] + (1 - share) * final_by_kind["other"]
         print(f"edit of a prompt drawn at random: first redrawn grid expected {mean:.3f} s, final grid {mean_final:.3f} s")
 
+    if args.during_refit > 0 and targets["training"] and targets["other"]:
+        waits = _edits_during_refit(explorer, targets, get_task(args.task, model, n=4 * args.during_refit + 8, seed=998).positives, args.during_refit)
+        print(f"live mode, an edit 0.1 s after a training-prompt edit (its refit running), {len(waits)} edits: "
+              f"edit -> its first redrawn grid median {statistics.median(waits):.3f} s, max {max(waits):.3f} s")
+
     paint = None
     if args.browser:
         paint = _browser_paint(explorer)
@@ -126,6 +135,49 @@ def main() -> None:
         print(f"edit -> {kind}: {total:.3f} s (target <= {target} s: {'met' if total <= target else 'NOT met'})")
     print("plus the browser's typing pause of 0.25 s")
     explorer.close()
+
+
+def _edits_during_refit(explorer, targets, pool, n: int) -> list[float]:
+    """Live mode: edit a training prompt, and 0.1 s after its preview is drawn edit another
+    prompt; returns the seconds from the second edit to the first grid that shows it."""
+    import threading
+
+    from sae_circuits_widget.widgets import CircuitExplorer
+
+    pool = [p for p in pool if p not in explorer.panel.positives]
+    live = CircuitExplorer(explorer.model, explorer.task, session=explorer.session, live=True,
+                           positives=list(explorer.panel.positives), negatives=list(explorer.panel.negatives))
+    drawn: list[tuple[float, list[str]]] = []
+    seen = threading.Condition()
+
+    def on_scores(change) -> None:
+        with seen:
+            drawn.append((time.perf_counter(), list(live.result.prompts)))
+            seen.notify_all()
+
+    def wait_for(text: str) -> float:
+        with seen:
+            assert seen.wait_for(lambda: any(text in p for _, p in drawn), timeout=30), "edit never drawn"
+            return next(t for t, p in drawn if text in p)
+
+    live.grid.observe(on_scores, names=["scores"])
+    waits = []
+    for k in range(n):
+        first, second = pool[2 * k], pool[2 * k + 1]
+        pos = list(live.panel.positives)
+        pos[targets["training"][k % len(targets["training"])]] = first
+        live.panel.positives = pos
+        wait_for(first)  # its preview
+        time.sleep(0.1)
+        assert live.busy and not live.is_final, "the refit should still be running"
+        pos = list(pos)
+        pos[targets["other"][k % len(targets["other"])]] = second
+        t = time.perf_counter()
+        live.panel.positives = pos
+        waits.append(wait_for(second) - t)
+        assert live.wait(30) and live.is_final and live.result.prompts[: len(pos)] == pos
+    live.close()
+    return waits
 
 
 def _browser_paint(explorer) -> float:
