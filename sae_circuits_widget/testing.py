@@ -1,13 +1,22 @@
-"""Small in-process models for tests and examples: no files, no downloads."""
+"""Small in-process models and prompt sets for tests and examples: no files, no downloads.
+
+``tiny_model`` builds a random attention-only model whose word-level vocabulary covers
+``toy_ioi_task``'s prompts, an indirect-object-identification (IOI) set: each positive
+repeats the subject so the next word should be the indirect object; its negative names a
+third person instead. ``zero_head_output`` silences one head, which gives tests a head
+whose true effect and attribution are known to be zero.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import torch
 from transformer_lens.config import TransformerBridgeConfig
 from transformer_lens.model_bridge import TransformerBridge
 
 from .organism.tokenizer import word_tokenizer
+from .task import Task
 
 TINY_WORDS: tuple[str, ...] = (
     "When", "Mary", "John", "Tom", "Anna", "and", "went", "to", "the", "store", ",",
@@ -46,3 +55,69 @@ def tiny_model(
     model = TransformerBridge.boot_native(cfg, tokenizer=tokenizer)
     model.eval()
     return model
+
+
+# (indirect object, subject, third name, place, object) of each toy IOI pair
+_TOY_IOI = (
+    ("Mary", "John", "Tom", "store", "drink"),
+    ("Anna", "Tom", "John", "park", "book"),
+    ("John", "Mary", "Anna", "store", "book"),
+    ("Tom", "Anna", "Mary", "park", "drink"),
+)
+
+
+def toy_ioi_task(model=None, n: int = 4, *, ragged: bool = False) -> Task:
+    """Up to four IOI pairs in ``TINY_WORDS``; token ids filled when ``model`` is given.
+
+    Positive: "When Mary and John went to the store , John gave a drink to" (answer Mary,
+    counted against John). Negative: the same with the second "John" replaced by "Tom".
+    Every pair has the same token length unless ``ragged``: then the fourth pair ends one
+    word early ("... gave a drink"), for tests of padding and grouping by length.
+
+    Example:
+        >>> model = tiny_model()
+        >>> task = toy_ioi_task(model, n=2)
+        >>> task.answers
+        ['Mary', 'Anna']
+        >>> task.correct_ids[0] == (model.to_single_token("Mary"),)
+        True
+    """
+    if not 1 <= n <= len(_TOY_IOI):
+        raise ValueError(f"toy_ioi_task has {len(_TOY_IOI)} pairs; n must be 1..{len(_TOY_IOI)}, got {n}")
+    pos, neg = [], []
+    for i, (io, s, other, place, obj) in enumerate(_TOY_IOI[:n]):
+        end = "" if ragged and i == 3 else " to"
+        stem = f"When {io} and {s} went to the {place} ,"
+        pos.append(f"{stem} {s} gave a {obj}{end}")
+        neg.append(f"{stem} {other} gave a {obj}{end}")
+    correct = incorrect = None
+    if model is not None:
+        vocab = model.tokenizer.get_vocab()
+        correct = [(vocab[io],) for io, *_ in _TOY_IOI[:n]]
+        incorrect = [(vocab[s],) for _, s, *_ in _TOY_IOI[:n]]
+    return Task(
+        "toy_ioi",
+        positives=pos,
+        negatives=neg,
+        answers=[io for io, *_ in _TOY_IOI[:n]],
+        correct_ids=correct,
+        incorrect_ids=incorrect,
+    )
+
+
+def zero_head_output(model: TransformerBridge, layer: int, head: int) -> None:
+    """Zero, in place, the block of the output projection that reads head ``(layer, head)``.
+
+    The head still attends, but writes nothing to the residual stream: ablating,
+    patching or attributing it must give exactly zero.
+
+    Example:
+        >>> model = tiny_model()
+        >>> zero_head_output(model, 1, 2)
+        >>> bool((model.W_O[1, 2] == 0).all())
+        True
+    """
+    d = model.cfg.d_head
+    with torch.no_grad():
+        w = model.blocks[layer].attn.o.original_component.weight  # [d_model, n_heads * d_head]
+        w[:, head * d:(head + 1) * d] = 0.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -9,42 +11,11 @@ import torch
 from sae_circuits_widget import ablation as ab
 from sae_circuits_widget.task import Task
 from sae_circuits_widget.testing import tiny_model as make_tiny
+from sae_circuits_widget.testing import toy_ioi_task, zero_head_output
 
-POS = [
-    "When Mary and John went to the store , John gave a drink to",
-    "When Anna and Tom went to the park , Tom gave a book to",
-    "When John and Mary went to the store , Mary gave a book to",
-    "When Tom and Anna went to the park , Anna gave a drink",
-]
-NEG = [
-    "When Mary and John went to the store , Tom gave a drink to",
-    "When Anna and Tom went to the park , John gave a book to",
-    "When John and Mary went to the store , Anna gave a book to",
-    "When Tom and Anna went to the park , Mary gave a drink",
-]
-ANS = [("Mary", "John"), ("Anna", "Tom"), ("John", "Mary"), ("Tom", "Anna")]
 ZEROED = (0, 2)
-
-
-def make_task(model, positives=POS, negatives=NEG, answers=ANS) -> Task:
-    vocab = model.tokenizer.get_vocab()
-    return Task(
-        "toy_ioi",
-        positives=list(positives),
-        negatives=list(negatives),
-        answers=[a for a, _ in answers],
-        correct_ids=[(vocab[a],) for a, _ in answers],
-        incorrect_ids=[(vocab[b],) for _, b in answers],
-    )
-
-
-def zero_head_output(model, layer: int, head: int) -> None:
-    """Zero the columns of the output projection that read head ``(layer, head)``."""
-    d = model.cfg.d_head
-    with torch.no_grad():
-        w = model.blocks[layer].attn.o.original_component.weight  # [d_model, H * d_head]
-        w[:, head * d:(head + 1) * d] = 0.0
-
+POS = toy_ioi_task(ragged=True).positives  # four pairs; the last is one word shorter
+NEG = toy_ioi_task(ragged=True).negatives
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -66,7 +37,7 @@ def zeroed_model():
 
 @pytest.fixture(scope="module")
 def task(zeroed_model):
-    return make_task(zeroed_model)
+    return toy_ioi_task(zeroed_model, ragged=True)
 
 
 def test_pair_groups_batch_by_length(zeroed_model, task):
@@ -87,8 +58,8 @@ def test_right_padding_leaves_final_logits_unchanged(zeroed_model):
             torch.testing.assert_close(padded[i], zeroed_model(zeroed_model.to_tokens(p))[0, -1], atol=1e-5, rtol=1e-5)
 
 
-def test_unaligned_pair_is_rejected(zeroed_model):
-    bad = make_task(zeroed_model, negatives=[NEG[0] + " the", *NEG[1:]])
+def test_unaligned_pair_is_rejected(zeroed_model, task):
+    bad = replace(task, negatives=[NEG[0] + " the", *NEG[1:]])
     with pytest.raises(ValueError, match="not aligned"):
         ab.pair_groups(zeroed_model, bad)
 
@@ -114,7 +85,8 @@ def test_mean_replacement_keeps_the_bos_position(zeroed_model, task):
         bos = cache[f"blocks.{l}.attn.hook_z"][:, 0]
         torch.testing.assert_close(bos[0], bos[1])  # the same on every prompt
         torch.testing.assert_close(rep[l, 0], bos[0], atol=1e-5, rtol=1e-5)
-    same_len = make_task(zeroed_model, POS[:3], NEG[:3], ANS[:3])
+    same_len = toy_ioi_task(zeroed_model, n=3)
+    assert same_len.positives == POS[:3]
     per_pos = ab.mean_replacement(zeroed_model, same_len)
     torch.testing.assert_close(per_pos, ab.head_means(zeroed_model, same_len, per_position=True))
 
@@ -183,8 +155,8 @@ def test_effects_match_one_at_a_time(zeroed_model, task):
         assert eff[l, h] == pytest.approx(float(torch.stack(vals).mean() - base), abs=1e-4)
 
 
-def test_resample_with_identical_pairs_is_zero(zeroed_model):
-    same = make_task(zeroed_model, negatives=POS)
+def test_resample_with_identical_pairs_is_zero(zeroed_model, task):
+    same = replace(task, negatives=POS)
     eff = ab.ablation_effects(zeroed_model, same, kind="resample")
     np.testing.assert_allclose(eff, 0.0, atol=1e-5)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -19,33 +21,9 @@ from sae_circuits_widget.baselines.trivial import (
 from sae_circuits_widget.result import CircuitResult
 from sae_circuits_widget.task import Task
 from sae_circuits_widget.testing import tiny_model as make_tiny
+from sae_circuits_widget.testing import toy_ioi_task, zero_head_output
 
-POS = [
-    "When Mary and John went to the store , John gave a drink to",
-    "When Anna and Tom went to the park , Tom gave a book to",
-    "When John and Mary went to the store , Mary gave a book to",
-    "When Tom and Anna went to the park , Anna gave a drink",
-]
-NEG = [
-    "When Mary and John went to the store , Tom gave a drink to",
-    "When Anna and Tom went to the park , John gave a book to",
-    "When John and Mary went to the store , Anna gave a book to",
-    "When Tom and Anna went to the park , Mary gave a drink",
-]
-ANS = [("Mary", "John"), ("Anna", "Tom"), ("John", "Mary"), ("Tom", "Anna")]
 ZEROED = (0, 2)
-
-
-def make_task(model, positives=POS, negatives=NEG) -> Task:
-    vocab = model.tokenizer.get_vocab()
-    return Task(
-        "toy_ioi",
-        positives=list(positives),
-        negatives=list(negatives),
-        correct_ids=[(vocab[a],) for a, _ in ANS],
-        incorrect_ids=[(vocab[b],) for _, b in ANS],
-    )
-
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -60,15 +38,13 @@ def _one_thread():
 @pytest.fixture(scope="module")
 def model():
     m = make_tiny(seed=1)
-    d = m.cfg.d_head
-    with torch.no_grad():
-        m.blocks[ZEROED[0]].attn.o.original_component.weight[:, ZEROED[1] * d:(ZEROED[1] + 1) * d] = 0.0
+    zero_head_output(m, *ZEROED)
     return m
 
 
 @pytest.fixture(scope="module")
 def task(model):
-    return make_task(model)
+    return toy_ioi_task(model, ragged=True)  # the last pair is one word shorter
 
 
 def _check_result(res: CircuitResult, method: str, task: Task) -> None:
@@ -217,5 +193,5 @@ def test_output_diff_norm(model, task, position):
 
     want = float((mean_out(task.positives) - mean_out(task.negatives)).norm())
     assert res.node_scores[l, h] == pytest.approx(want, rel=1e-4)
-    same = output_diff_norm(model, make_task(model, negatives=POS), position=position)
+    same = output_diff_norm(model, replace(task, negatives=task.positives), position=position)
     np.testing.assert_allclose(same.node_scores, 0.0, atol=1e-6)

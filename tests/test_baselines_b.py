@@ -16,42 +16,18 @@ from sae_circuits_widget.baselines.eap import (
 )
 from sae_circuits_widget.task import Task
 from sae_circuits_widget.testing import tiny_model as make_tiny
+from sae_circuits_widget.testing import toy_ioi_task
+from sae_circuits_widget.testing import zero_head_output
 
-POS = [
-    "When Mary and John went to the store , John gave a drink to",
-    "When Tom and Anna went to the park , Anna gave a book to",
-    "When John and Tom went to the store , Tom gave a book to",
-    "When Anna and Mary went to the park , Mary gave a drink to",
-]
-NEG = [
-    "When Mary and John went to the store , Tom gave a drink to",
-    "When Tom and Anna went to the park , John gave a book to",
-    "When John and Tom went to the store , Anna gave a book to",
-    "When Anna and Mary went to the park , John gave a drink to",
-]
-IO = ["Mary", "Tom", "John", "Anna"]
-S = ["John", "Anna", "Tom", "Mary"]
-
-
-def make_task(model, n: int = 4) -> Task:
-    ids = model.tokenizer.convert_tokens_to_ids
-    return Task(
-        "toy_ioi",
-        positives=POS[:n],
-        negatives=NEG[:n],
-        correct_ids=[(ids(w),) for w in IO[:n]],
-        incorrect_ids=[(ids(w),) for w in S[:n]],
-    )
+POS = toy_ioi_task().positives
+NEG = toy_ioi_task().negatives
 
 
 @pytest.fixture(scope="module")
 def zeroed_model():
     """A tiny model whose head (1, 2) writes nothing (its W_O block is zero)."""
     model = make_tiny()
-    o = model.blocks[1].attn.original_component.o
-    d_head = model.cfg.d_head
-    with torch.no_grad():
-        o.weight[:, 2 * d_head: 3 * d_head] = 0.0
+    zero_head_output(model, 1, 2)
     return model
 
 
@@ -138,7 +114,7 @@ def naive_patched_logits(pm, batch, masks, final_mask):
 @pytest.mark.parametrize("keep", [0.6, 0.03])  # few patched edges / few kept edges
 def test_run_patched_matches_naive_patching(tiny_model, qkv, keep):
     pm = PatchableAttentionOnly(tiny_model, qkv=qkv)
-    batch = tokenize_pairs(tiny_model, make_task(tiny_model))
+    batch = tokenize_pairs(tiny_model, toy_ioi_task(tiny_model))
     ctx = pm.context(batch)
     g = pm.graph
     gen = torch.Generator().manual_seed(1)
@@ -162,7 +138,7 @@ def test_run_patched_matches_naive_patching(tiny_model, qkv, keep):
 def test_bad_inputs_raise(tiny_model):
     with pytest.raises(ValueError, match="qkv"):
         PatchableAttentionOnly(tiny_model, qkv="split")
-    task = make_task(tiny_model)
+    task = toy_ioi_task(tiny_model)
     bad = Task("bad", positives=[POS[0]], negatives=["When Mary went"],
                correct_ids=task.correct_ids[:1], incorrect_ids=task.incorrect_ids[:1])
     with pytest.raises(ValueError, match="not aligned"):
@@ -194,7 +170,7 @@ def test_model_with_mlps_is_rejected():
 
 
 def test_eap_of_a_silent_head_is_zero(zeroed_model):
-    task = make_task(zeroed_model)
+    task = toy_ioi_task(zeroed_model)
     result = eap(zeroed_model, task)
     H = zeroed_model.cfg.n_heads
     assert result.method == "eap" and result.node_scores.shape == (2, 4)
@@ -209,7 +185,7 @@ def test_eap_of_a_silent_head_is_zero(zeroed_model):
 
 def test_eap_matches_actual_head_patching(tiny_model):
     """Random small model, one-token corruptions: first order is close to the real effect."""
-    task = make_task(tiny_model)
+    task = toy_ioi_task(tiny_model)
     result = eap(tiny_model, task)
     actual = head_patch_effects(tiny_model, task)
     predicted = result.extras["signed_node_scores"]
@@ -221,7 +197,7 @@ def test_eap_matches_actual_head_patching(tiny_model):
 
 
 def test_eap_pooled_and_separate_agree_per_head(tiny_model):
-    task = make_task(tiny_model)
+    task = toy_ioi_task(tiny_model)
     a = eap(tiny_model, task, qkv="pooled")
     b = eap(tiny_model, task, qkv="separate")
     np.testing.assert_allclose(a.extras["signed_node_scores"], b.extras["signed_node_scores"],
@@ -232,7 +208,7 @@ def test_eap_pooled_and_separate_agree_per_head(tiny_model):
 
 def test_eap_edge_matches_patching_one_edge(tiny_model):
     """Patch the single edge A0.1 -> logits and compare with its EAP score."""
-    task = make_task(tiny_model)
+    task = toy_ioi_task(tiny_model)
     pm = PatchableAttentionOnly(tiny_model, qkv="pooled")
     batch = tokenize_pairs(tiny_model, task)
     ctx = pm.context(batch)
@@ -258,7 +234,7 @@ def test_eap_edge_matches_patching_one_edge(tiny_model):
 
 
 def test_acdc_threshold_zero_keeps_what_matters_and_huge_removes_all(zeroed_model):
-    task = make_task(zeroed_model)
+    task = toy_ioi_task(zeroed_model)
     result = acdc(zeroed_model, task, thresholds=[0.0, 1e9], progress=False)
     zero, huge = result.extras["circuits"]
     # threshold 0: the circuit is as good as the model, and every head that writes is kept
@@ -274,7 +250,7 @@ def test_acdc_threshold_zero_keeps_what_matters_and_huge_removes_all(zeroed_mode
 
 
 def test_acdc_is_deterministic_and_scores_follow_the_sweep(tiny_model):
-    task = make_task(tiny_model)
+    task = toy_ioi_task(tiny_model)
     a = acdc(tiny_model, task, fractions=[1e-3, 1e-2, 1e-1, 1.0], progress=False)
     b = acdc(tiny_model, task, fractions=[1e-3, 1e-2, 1e-1, 1.0], progress=False)
     np.testing.assert_array_equal(a.node_scores, b.node_scores)
@@ -288,7 +264,7 @@ def test_acdc_is_deterministic_and_scores_follow_the_sweep(tiny_model):
 
 
 def test_acdc_logit_diff_metric(tiny_model):
-    task = make_task(tiny_model)
+    task = toy_ioi_task(tiny_model)
     result = acdc(tiny_model, task, metric="logit_diff", thresholds=[0.0, 1e9], progress=False)
     zero, huge = result.extras["circuits"]
     assert zero["score"] <= 1e-5
@@ -303,7 +279,7 @@ def test_run_benchmark_shape_and_table(tiny_model, monkeypatch):
 
     from sae_circuits_widget import benchmark
 
-    task = replace(make_task(tiny_model), ground_truth=frozenset({(0, 2), (1, 1)}))
+    task = replace(toy_ioi_task(tiny_model), ground_truth=frozenset({(0, 2), (1, 1)}))
     monkeypatch.setitem(benchmark._REGISTRY, "broken", ("sae_circuits_widget.no_such_module", ("x",), {}))
     out = benchmark.run_benchmark(
         tiny_model, [task], seeds=1, methods=["eap", "acdc", "random", "broken"],
@@ -343,7 +319,7 @@ def test_acdc_single_head_recompute_matches_full_recompute(tiny_model):
     from sae_circuits_widget.baselines.acdc import _Scorer, acdc_prune
 
     pm = PatchableAttentionOnly(tiny_model, qkv="separate")
-    scorer = _Scorer(pm, tokenize_pairs(tiny_model, make_task(tiny_model)), "kl")
+    scorer = _Scorer(pm, tokenize_pairs(tiny_model, toy_ioi_task(tiny_model)), "kl")
     tau = 0.02 * scorer.fully_corrupted()
     fast_masks, fast_final, fast_score = acdc_prune(scorer, tau)
 
@@ -376,7 +352,7 @@ def test_edge_scores_pooled_over_possible_edges(tiny_model):
     """Half of the 16 possible head->head edges of a 2x4 model are counted, not every pair."""
     from sae_circuits_widget.baselines.eap import edge_head_scores
 
-    result = eap(tiny_model, make_task(tiny_model))
+    result = eap(tiny_model, toy_ioi_task(tiny_model))
     pooled = result.extras["edge_head_scores"]
     assert pooled.shape == (2, 4)
     assert pooled.sum() == pytest.approx(2 * 8)  # each counted pair credits sender and receiver
