@@ -3,6 +3,7 @@
     python benchmarks/bench.py                       # all tasks, seed 0, one thread
     python benchmarks/bench.py --seeds 3 --json out/bench.json
     python benchmarks/bench.py --tasks ioi,induction --methods sae,acdc,eap
+    python benchmarks/bench.py --chart out/roc.svg   # every method's ROC, one panel per task
 
 Same run as ``sae-circuits bench``; see ``sae_circuits_widget.benchmark`` for what each
 column means. The last lines state the SAE method's speed-up over ACDC and whether it
@@ -26,9 +27,12 @@ def main(argv=None) -> int:
     parser.add_argument("--methods", default=None, help="comma-separated methods (default: all)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    parser.add_argument("--chart", metavar="PATH", help="also draw every method's ROC curve per task (.svg or .png)")
     parser.add_argument("--organism-dir", default=None, help="load the organism from this folder")
     parser.add_argument("--quiet", action="store_true", help="no per-method lines or progress bars")
     args = parser.parse_args(argv)
+    if args.chart and Path(args.chart).suffix.lower() not in (".svg", ".png", ".json", ".html"):
+        parser.error(f"--chart {args.chart}: name the file .svg or .png (or .json / .html)")
 
     import torch
 
@@ -60,6 +64,12 @@ def main(argv=None) -> int:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(out, indent=2, default=float), encoding="utf-8")
         print(f"wrote {args.json}")
+    if args.chart:
+        from sae_circuits_widget.charts import benchmark_roc_chart, save_chart
+
+        Path(args.chart).parent.mkdir(parents=True, exist_ok=True)
+        save_chart(benchmark_roc_chart(out), args.chart)
+        print(f"wrote {args.chart}")
     return 0
 
 

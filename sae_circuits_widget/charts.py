@@ -5,7 +5,8 @@ and the head scores as a classifier's output; sweeping the threshold traces the 
 positive rate against the false positive rate. The area under it (AUC, from the engine's
 ``CircuitResult.evaluate``) is 1 when every circuit head outranks every other head and
 0.5 for chance. ``roc_chart`` draws one curve per method so the discrete SAE and the
-baselines can be compared on one plot (the benchmark reuses it).
+baselines can be compared on one plot; ``benchmark_roc_chart`` draws the benchmark's
+stored curves the same way, one panel per task.
 
 Colours come from the Okabe-Ito palette (distinguishable with common colour-vision
 deficiencies); curves also differ by stroke dash, so they stay apart in greyscale print.
@@ -17,7 +18,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Optional
 
@@ -72,7 +73,11 @@ def roc_chart(
         df = roc_points(result.node_scores, labels)
         df["method"] = f"{name} (AUC {auc:.2f})"
         frames.append(df)
-    data = pd.concat(frames, ignore_index=True)
+    return _roc_layers(pd.concat(frames, ignore_index=True), title, width, height)
+
+
+def _roc_layers(data: pd.DataFrame, title: Optional[str], width: int, height: int) -> alt.LayerChart:
+    """The chance diagonal under one styled step curve per ``method`` label of ``data``."""
     methods = list(dict.fromkeys(data["method"]))
     diagonal = alt.Chart(pd.DataFrame({"fpr": [0, 1], "tpr": [0, 1]})).mark_line(color="#999", strokeDash=[3, 3]).encode(x="fpr", y="tpr")
     curves = alt.Chart(data).mark_line(interpolate="step-after", strokeWidth=2).encode(
@@ -83,6 +88,51 @@ def roc_chart(
         tooltip=["method:N", alt.Tooltip("fpr:Q", format=".2f"), alt.Tooltip("tpr:Q", format=".2f")],
     )
     return (diagonal + curves).properties(title=title or "ROC of head scores vs the known circuit", width=width, height=height)
+
+
+def roc_chart_from_points(
+    points_by_method: Mapping[str, Mapping[str, Sequence[float]]],
+    *,
+    title: Optional[str] = None,
+    width: int = 320,
+    height: int = 300,
+) -> alt.LayerChart:
+    """``roc_chart`` from ready-made curves: method name -> ``{"fpr": [...], "tpr": [...]}``.
+
+    This is the form ``run_benchmark`` stores under ``"roc"``; the legend's AUC is the
+    area under the given points (trapezoids, as for a step-free ROC).
+
+    Example:
+        >>> chart = roc_chart_from_points({"sae": {"fpr": [0, 0, 1], "tpr": [0, 1, 1]}})
+        >>> chart.to_dict()["layer"][1]["mark"]["type"]
+        'line'
+    """
+    if not points_by_method:
+        raise ValueError("roc_chart_from_points needs at least one curve: pass {'method name': {'fpr': [...], 'tpr': [...]}}")
+    frames = []
+    for name, pts in points_by_method.items():
+        fpr, tpr = np.asarray(pts["fpr"], dtype=float), np.asarray(pts["tpr"], dtype=float)
+        if fpr.shape != tpr.shape or fpr.ndim != 1 or fpr.size < 2:
+            raise ValueError(f"ROC points of {name!r} need equally long 'fpr' and 'tpr' lists of at least 2 values")
+        auc = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+        frames.append(pd.DataFrame({"fpr": fpr, "tpr": tpr, "method": f"{name} (AUC {auc:.2f})"}))
+    return _roc_layers(pd.concat(frames, ignore_index=True), title, width, height)
+
+
+def benchmark_roc_chart(bench: Mapping[str, Any], *, columns: int = 2, width: int = 280, height: int = 260) -> alt.ConcatChart:
+    """Every method's ROC curve, one panel per task, from ``run_benchmark``'s output.
+
+    Tasks without curves (no known circuit, or every method failed) get no panel.
+
+    Example:
+        >>> chart = benchmark_roc_chart(run_benchmark(None, ["ioi"], methods=["sae", "eap"]))  # doctest: +SKIP
+        >>> save_chart(chart, "bench_roc.svg")                                                # doctest: +SKIP
+    """
+    roc = bench.get("roc") or {}
+    panels = [roc_chart_from_points(curves, title=task, width=width, height=height) for task, curves in roc.items() if curves]
+    if not panels:
+        raise ValueError("the benchmark holds no ROC curves: run it on tasks with a known circuit (bench['roc'] is empty)")
+    return alt.concat(*panels, columns=columns).resolve_scale(color="independent", strokeDash="independent")
 
 
 def score_bars(

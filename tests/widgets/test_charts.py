@@ -4,7 +4,7 @@ import altair as alt
 import numpy as np
 import pytest
 
-from sae_circuits_widget.charts import roc_chart, roc_points, save_chart, score_bars
+from sae_circuits_widget.charts import benchmark_roc_chart, roc_chart, roc_points, save_chart, score_bars
 from sae_circuits_widget.result import CircuitResult
 
 GT = {(1, 0), (1, 2)}
@@ -51,3 +51,20 @@ def test_save_chart_formats(tmp_path):
     assert json.loads(save_chart(chart, tmp_path / "c.json").read_text())["mark"]["type"] == "bar"
     with pytest.raises(ValueError, match="use .png"):
         save_chart(chart, tmp_path / "c.gif")
+
+
+def test_benchmark_roc_chart_one_panel_per_task_one_line_per_method():
+    bench = {"roc": {
+        "ioi": {"sae": {"fpr": [0, 0, 1], "tpr": [0, 1, 1]}, "eap": {"fpr": [0, 0.5, 1], "tpr": [0, 0.5, 1]},
+                "random": {"fpr": [0, 1, 1], "tpr": [0, 0, 1]}},
+        "induction": {"sae": {"fpr": [0, 0.25, 1], "tpr": [0, 1, 1]}},
+        "no_ground_truth": {},
+    }}
+    spec = benchmark_roc_chart(bench).to_dict()
+    panels = spec["concat"]
+    assert [p["title"] for p in panels] == ["ioi", "induction"]
+    for panel, want in zip(panels, [["sae (AUC 1.00)", "eap (AUC 0.50)", "random (AUC 0.00)"], ["sae (AUC 0.88)"]]):
+        rows = spec["datasets"][panel["layer"][1]["data"]["name"]]
+        assert list(dict.fromkeys(r["method"] for r in rows)) == want
+    with pytest.raises(ValueError, match="no ROC curves"):
+        benchmark_roc_chart({"roc": {"ioi": {}}})
