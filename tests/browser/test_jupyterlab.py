@@ -84,6 +84,11 @@ def test_quickstart_edit_updates_grid_and_kernel(tmp_path, page):
             " return v.length === before.length && v.some((x, i) => x !== before[i]); }",
             arg=before, timeout=120000,
         )
+        page.wait_for_function(  # a training-prompt edit draws a preview first: wait for the final grid
+            "() => { const s = document.querySelector('.scw-explorer .scw-status');"
+            " return !!s && !s.classList.contains('scw-preview') && s.textContent.startsWith('updated in'); }",
+            timeout=120000,
+        )
         after = _cell_values(page)
         page.wait_for_function(KERNEL_READY, timeout=60000)
         index = page.evaluate(
