@@ -20,7 +20,8 @@ import torch
 from ..tasks import words as W
 from ..tasks.generators import IOI_TEMPLATES, greater_than_text, sample_docstring, sample_induction
 
-MIX: dict[str, float] = {"ioi": 0.25, "greater_than": 0.15, "docstring": 0.3, "induction": 0.15, "filler": 0.15}
+MIX: dict[str, float] = {"ioi": 0.25, "greater_than": 0.15, "docstring": 0.3, "induction": 0.15, "filler": 0.15,
+                         "lists": 0.0}
 
 
 @dataclass
@@ -106,6 +107,22 @@ class DataSource:
     def induction(self) -> Example:
         ex = sample_induction(self.ind_pool, self.rng)
         return Example(ex["positive"], ex["answer"], "induction", train_from=len(ex["seq"]) + 1)
+
+    def lists(self) -> Example:
+        """Comma-separated lists, repeated in part: "x , y , z , w . y ," -> "z".
+
+        The docstring task looks up the argument after a name in the signature, two
+        tokens on (a comma between); this teaches that lookup on its own.
+        """
+        r = self.rng
+        pool = self.doc_pools["args"] if r.random() < 0.5 else self.ind_pool
+        n = r.randint(4, 7)
+        items = r.sample(pool, n)
+        i = r.randint(0, n - 2)
+        head = " , ".join(items)
+        mid = " ".join(r.sample(self.doc_pools["desc"], r.randint(0, 3)))
+        t = f"( {head} ) {mid} {items[i]} ,".replace("  ", " ")
+        return Example(t, items[i + 1], "lists")
 
     def filler(self) -> Example:
         r = self.rng

@@ -154,11 +154,20 @@ def main(argv=None) -> None:
                     help="share of greater-than examples in the plain evaluation template")
     ap.add_argument("--ioi-plain", type=float, default=0.4,
                     help="share of IOI examples without a third-name clause")
+    ap.add_argument("--mix", default="", help="override mixture shares, e.g. lists=0.1,filler=0.05")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     t0 = time.time()
-    train(seed=args.seed, out=args.out, steps=args.steps, batch=args.batch, lr=args.lr,
+    from .data import MIX
+
+    mix = dict(MIX)
+    for item in filter(None, args.mix.split(",")):
+        k, v = item.split("=")
+        if k not in mix:
+            raise ValueError(f"unknown mixture part {k!r}; choose from {', '.join(mix)}")
+        mix[k] = float(v)
+    train(mix=mix, seed=args.seed, out=args.out, steps=args.steps, batch=args.batch, lr=args.lr,
           n_layers=args.layers, n_heads=args.heads, d_model=args.d_model, head_dropout=args.head_dropout,
           gt_plain=args.gt_plain, ioi_plain=args.ioi_plain)
     print(f"saved to {args.out} in {time.time() - t0:.0f} s")

@@ -1,0 +1,89 @@
+"""The bundled organism: loading, pinned accuracy, training, ground-truth consistency."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from sae_circuits_widget.organism import WEIGHTS_DIR, is_organism, load_organism
+from sae_circuits_widget.organism.train import train
+from sae_circuits_widget.tasks import TASK_NAMES, get_task
+
+# Accuracy of the shipped organism on get_task(name, model, n=40, seed=123), as measured
+# when it was shipped (top-1 on the answer; greater-than: probability on years above the
+# start year). Pinned within TOLERANCE: a broken model, tokenizer or loader moves it.
+MEASURED = {"ioi": 1.0, "greater_than": 0.8689, "docstring": 0.2, "induction": 1.0}
+TOLERANCE = 0.1
+
+
+@pytest.fixture(scope="module")
+def organism():
+    return load_organism()
+
+
+@pytest.fixture(scope="module")
+def circuits():
+    return json.loads((WEIGHTS_DIR / "circuits.json").read_text())
+
+
+def test_loads_offline_with_its_name(organism):
+    assert is_organism(organism)
+    conf = json.loads((WEIGHTS_DIR / "config.json").read_text())
+    assert organism.cfg.n_layers == conf["n_layers"] and organism.cfg.n_heads == conf["n_heads"]
+    assert organism.cfg.d_vocab == len(organism.tokenizer)
+    assert organism.to_tokens(["When Mary"])[0, 0].item() == organism.tokenizer.bos_token_id
+
+
+def test_shipped_files_small():
+    total = sum(p.stat().st_size for p in WEIGHTS_DIR.iterdir() if p.is_file())
+    assert total < 10 * 1024 * 1024
+    for name in ("model.safetensors", "config.json", "circuits.json", "MODEL_CARD.md", "tokenizer.json"):
+        assert (WEIGHTS_DIR / name).exists(), name
+
+
+@pytest.mark.parametrize("name", TASK_NAMES)
+@torch.no_grad()
+def test_pinned_accuracy(organism, name):
+    task = get_task(name, organism, n=40, seed=123)
+    hits = []
+    for i, p in enumerate(task.positives):
+        logits = organism(organism.to_tokens(p))[0, -1]
+        if name == "greater_than":
+            hits.append(float(logits.softmax(-1)[list(task.correct_ids[i])].sum()))
+        else:
+            hits.append(float(int(logits.argmax()) == task.correct_ids[i][0]))
+    assert abs(np.mean(hits) - MEASURED[name]) <= TOLERANCE, (name, np.mean(hits))
+
+
+@torch.no_grad()
+def test_negatives_lose_the_behaviour(organism):
+    task = get_task("ioi", organism, n=30, seed=7)
+    pos = torch.stack([organism(organism.to_tokens(p))[0, -1] for p in task.positives])
+    neg = torch.stack([organism(organism.to_tokens(p))[0, -1] for p in task.negatives])
+    assert task.metric(pos).mean() > task.metric(neg).mean() + 1.0
+
+
+def test_ground_truth_matches_geometry(organism, circuits):
+    L, H = organism.cfg.n_layers, organism.cfg.n_heads
+    assert circuits["n_layers"] == L and circuits["n_heads"] == H
+    assert set(circuits["tasks"]) == set(TASK_NAMES)
+    for name, entry in circuits["tasks"].items():
+        heads = {tuple(h) for h in entry["heads"]}
+        assert heads and all(0 <= l < L and 0 <= h < H for l, h in heads)
+        assert np.asarray(entry["mean_ablation_effect"]).shape == (L, H)
+        assert np.asarray(entry["resample_ablation_effect"]).shape == (L, H)
+        for s, r in entry.get("edges", []):
+            assert tuple(s) in heads and tuple(r) in heads and s[0] < r[0]
+        assert entry["search"]["faithfulness"] >= circuits["threshold"]
+        task = get_task(name, organism, n=2)
+        assert task.ground_truth == frozenset(heads)
+
+
+def test_few_training_steps_lower_the_loss():
+    torch.manual_seed(0)
+    _, _, _, hist = train(seed=0, out=None, steps=40, batch=16, lr=3e-3, warmup=5, n_layers=1, n_heads=2,
+                          d_model=32, progress=False, log_every=0)
+    assert np.mean(hist[-8:]) < np.mean(hist[:8]) - 0.3
