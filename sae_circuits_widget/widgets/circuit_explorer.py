@@ -182,6 +182,7 @@ class CircuitExplorer(anywidget.AnyWidget):
         self._debounce_s = float(debounce_s)
         self._wake = threading.Condition()
         self._pending: Optional[int] = None
+        self._pending_at = 0.0  # time.monotonic() of the newest request
         self._worker: Optional[threading.Thread] = None
         self._in_flight: Optional[int] = None
         self._closed = False
@@ -319,6 +320,7 @@ class CircuitExplorer(anywidget.AnyWidget):
             return gen
         with self._wake:
             self._pending = gen
+            self._pending_at = time.monotonic()
             self._ensure_worker()
             self._wake.notify()
         return gen
@@ -335,12 +337,13 @@ class CircuitExplorer(anywidget.AnyWidget):
                     self._wake.wait()
                 if self._closed:
                     return
-                # debounce: wait until no newer request for debounce_s
-                while True:
-                    seen = self._pending
-                    self._wake.wait(self._debounce_s)
-                    if self._pending == seen or self._closed:
+                # debounce: wait until no newer request for debounce_s (a request that
+                # arrived while the previous run was busy has waited long enough already)
+                while not self._closed:
+                    left = self._pending_at + self._debounce_s - time.monotonic()
+                    if left <= 0:
                         break
+                    self._wake.wait(left)
                 gen, self._pending = self._pending, None
                 self._in_flight = gen
             try:
