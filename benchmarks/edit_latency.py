@@ -61,8 +61,14 @@ def main() -> None:
         "training": [i for i in range(n_pos) if i in train],
         "other": [i for i in range(n_pos) if i not in train],
     }
-    drawn: list[float] = []
-    explorer.grid.observe(lambda change: drawn.append(time.perf_counter()), names=["scores"])
+    drawn: list[float] = []  # when each grid draw's data was sent (even if the scores did not change)
+    draw_grid = explorer._draw_grid
+
+    def timed_draw(result) -> None:
+        draw_grid(result)
+        drawn.append(time.perf_counter())
+
+    explorer._draw_grid = timed_draw
     totals, finals, full, stages, kinds = [], [], [], [], []
     for k, text in enumerate(fresh):
         kind = "training" if k % 2 == 0 and targets["training"] else "other"
@@ -73,8 +79,8 @@ def main() -> None:
         drawn.clear()
         explorer.panel.positives = pos  # what the browser sends after the typing pause
         full.append(time.perf_counter() - t)
-        totals.append((drawn[0] if drawn else time.perf_counter()) - t)  # first redrawn grid
-        finals.append((drawn[-1] if drawn else time.perf_counter()) - t)  # final grid
+        totals.append(drawn[0] - t)  # first redrawn grid
+        finals.append(drawn[-1] - t)  # final grid
         if explorer.error:
             raise SystemExit(f"edit {k} failed: {explorer.error}")
         n_draws = 2 if kind == "training" else 1  # a preview, then the final grid
