@@ -122,7 +122,10 @@ def discover(
     Args:
         model: a TransformerBridge (``load_model()``).
         task: a ``Task`` (its positives/negatives are used), or give ``positives`` and
-            ``negatives`` as lists of strings instead.
+            ``negatives`` as lists of strings instead. At least 2 prompts per side. The
+            two lists may differ in length (scores compare *sets* of codes; no pairing),
+            and duplicate prompts are allowed: a repeated prompt's codes count once, so
+            duplicates never inflate a score (``validate_prompts`` warns about them).
         seed: seeds the choice of training prompts and the SAE initialisation.
         n_features: SAE dictionary size (the paper: 200).
         l1: sparsity coefficient (the paper: 0.02; 0.05 for docstring).

@@ -31,7 +31,13 @@ def read_json_text(text_or_path: Any) -> Any:
         path = Path(text_or_path)
         if not path.exists():
             raise FileFormatError(f"no such file: {str(path)!r}")
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise FileFormatError(
+                f"the file {str(path)!r} is not a text (UTF-8 JSON) file: open a file written by "
+                "to_json / the widget's save button"
+            ) from None
         where = f"file {str(path)!r}"
     elif isinstance(text_or_path, str):
         text, where = text_or_path, "text"
@@ -129,5 +135,9 @@ def result_from_dict(data: Any):
             task_name=data.get("task_name"),
             extras=extras,
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise FileFormatError(f"the saved result is incomplete or damaged ({type(exc).__name__}: {exc})") from None
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # RuntimeError: SAE weights of the wrong shape
+        first = (str(exc).strip().splitlines() or [""])[0]
+        raise FileFormatError(
+            f"the saved result is incomplete or damaged ({type(exc).__name__}: {first}); "
+            "save it again from the notebook"
+        ) from None

@@ -201,14 +201,21 @@ class Session:
         """
         data = read_json_text(text_or_path)
         check_header(data, "session")
+        for side in ("positives", "negatives"):  # texts as saved, never coerced or split
+            texts = data.get(side)
+            if not isinstance(texts, list) or not all(isinstance(p, str) for p in texts):
+                raise FileFormatError(
+                    f"the saved session's {side} are missing or not a list of texts; the file is "
+                    "damaged: save the session again from the notebook"
+                )
         try:
             out = {
-                "positives": [str(p) for p in data["positives"]],
-                "negatives": [str(p) for p in data["negatives"]],
+                "positives": list(data["positives"]),
+                "negatives": list(data["negatives"]),
                 "settings": dict(data.get("settings") or {}),
                 "result": None if data.get("result") is None else result_from_dict(data["result"]),
             }
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             raise FileFormatError(f"the saved session is incomplete ({type(exc).__name__}: {exc})") from None
         return out
 

@@ -155,6 +155,13 @@ def validate_prompts(
 ) -> list[PromptIssue]:
     """All problems with the prompt lists, errors and warnings, in list order.
 
+    Errors (discovery refuses): fewer than ``min_prompts`` on a side, an empty or
+    whitespace-only prompt, a prompt longer than the model's context, words the
+    tokenizer does not know (named), an answer that is not one known token.
+    Allowed: different numbers of positives and negatives (scores compare *sets* of
+    codes, no pairing is needed); duplicate prompts and a text in both lists (warnings:
+    a repeated prompt's codes count once, so it never inflates a score).
+
     Example:
         >>> issues = validate_prompts(model, ["When Mary went"], [])  # doctest: +SKIP
         >>> [i.kind for i in issues]  # doctest: +SKIP
@@ -180,11 +187,14 @@ def validate_prompts(
             ))
         for i, a in enumerate(ans):
             n = int(model.to_tokens(a, prepend_bos=False, truncate=False).shape[-1]) if a.strip() else 0
-            if n != 1 or _unknown_words(model, a):
+            unknown = _unknown_words(model, a) if n == 1 else []
+            if n != 1 or unknown:
+                what = "a word the model's tokenizer does not know" if unknown else f"{n} tokens"
                 issues.append(PromptIssue(
                     "answers", i, "answer_not_single_token",
-                    f"answer {a!r} of positives[{i}] is {n} tokens; the next-token metric needs "
+                    f"answer {a!r} of positives[{i}] is {what}; the next-token metric needs "
                     "exactly one known token (e.g. ' Mary' with its leading space)",
+                    words=tuple(unknown),
                 ))
     return issues
 

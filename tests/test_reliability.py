@@ -1,0 +1,161 @@
+"""Reliability cases of issue 6 that the per-module tests leave open.
+
+Each test names its case number. The scoring cases use prompts whose scores are not all
+zero (``position="last"`` on the tiny model), so a double count would show.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from engine_helpers import toy_ioi
+from sae_circuits_widget import discover
+from sae_circuits_widget.activations import HeadOutputCache
+from sae_circuits_widget.errors import FileFormatError, PromptError, UnsupportedModelError
+from sae_circuits_widget.result import CircuitResult
+from sae_circuits_widget.scoring import unique_positive_codes, unique_positive_pairs
+from sae_circuits_widget.session import Session
+from sae_circuits_widget.validation import check_prompts, validate_prompts
+
+# the warning for a ranking with no signal is tested in test_discover
+pytestmark = pytest.mark.filterwarnings("ignore:no head has a code unique")
+
+TASK = toy_ioi(6)
+LAST = dict(n_features=32, position="last")  # the tiny model shows codes unique to positives here
+
+
+# ---------------------------------------------------------------- case 3 and 5: policy
+
+
+def test_unequal_counts_and_duplicates_are_documented_where_users_read():  # cases 3, 5
+    for fn in (discover, validate_prompts):
+        doc = " ".join(inspect.getdoc(fn).split())
+        assert "differ in length" in doc or "different numbers of positives and negatives" in doc, fn
+        assert "count once" in doc and "duplicate" in doc.lower(), fn
+
+
+def test_duplicate_prompts_change_no_score(tiny_model):  # case 5
+    first = discover(tiny_model, TASK, **LAST)
+    assert first.node_scores.any() and first.edge_scores.any()  # otherwise a double count could not show
+    doubled = discover(
+        tiny_model,
+        positives=TASK.positives + TASK.positives[::-1],  # every positive twice
+        negatives=TASK.negatives + TASK.negatives[:1],
+        sae=first.sae,
+        **LAST,
+    )
+    np.testing.assert_array_equal(doubled.node_scores, first.node_scores)
+    np.testing.assert_array_equal(doubled.edge_scores, first.edge_scores)
+    np.testing.assert_array_equal(doubled.extras["edge_head_scores"], first.extras["edge_head_scores"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_repeating_a_prompt_never_changes_scores(data):  # case 5, property
+    n_prompts = data.draw(st.integers(2, 8))
+    n_heads = data.draw(st.integers(2, 5))
+    codes = data.draw(arrays(np.int64, (n_prompts, n_heads), elements=st.integers(-1, 5)))
+    pos = data.draw(arrays(np.bool_, (n_prompts,), elements=st.booleans()))
+    extra = data.draw(st.lists(st.integers(0, n_prompts - 1), min_size=1, max_size=4))
+    more_codes, more_pos = np.vstack([codes, codes[extra]]), np.concatenate([pos, pos[extra]])
+    np.testing.assert_array_equal(unique_positive_codes(more_codes, more_pos), unique_positive_codes(codes, pos))
+    np.testing.assert_array_equal(unique_positive_pairs(more_codes, more_pos), unique_positive_pairs(codes, pos))
+
+
+def test_unequal_counts_run_both_ways(tiny_model):  # case 3
+    for pos, neg in ((TASK.positives, TASK.negatives[:2]), (TASK.positives[:2], TASK.negatives)):
+        r = discover(tiny_model, positives=pos, negatives=neg, **LAST)
+        assert r.is_positive.tolist() == [True] * len(pos) + [False] * len(neg)
+        np.testing.assert_array_equal(r.node_scores.reshape(-1), unique_positive_codes(r.codes, r.is_positive))
+
+
+# ---------------------------------------------------------------- prompt text
+
+
+def test_too_long_prompt_stops_discovery_before_compute(tiny_model):  # case 6
+    long = " ".join(["Mary"] * (tiny_model.cfg.n_ctx + 5))
+    cache = HeadOutputCache()
+    with pytest.raises(PromptError, match=rf"negatives\[6\] is {tiny_model.cfg.n_ctx + 6} tokens.*shorten it"):
+        discover(tiny_model, positives=TASK.positives, negatives=TASK.negatives + [long], cache=cache)
+    assert cache.forward_prompts == 0
+
+
+def test_unknown_answer_word_is_named_as_unknown(tiny_model):  # cases 7, 10
+    issues = validate_prompts(tiny_model, TASK.positives[:2], TASK.negatives[:2], ["Mary", "Zelda"])
+    assert [(i.index, i.kind) for i in issues] == [(1, "answer_not_single_token")]
+    assert "'Zelda'" in issues[0].message and "does not know" in issues[0].message
+    assert "1 tokens" not in issues[0].message
+    assert issues[0].words == ("Zelda",)
+
+
+@pytest.mark.parametrize("text", ["When Zoë went 🙂 to the store", "<script>alert('Mary')</script> & <b>John</b>"])
+def test_odd_text_survives_validation_and_saving(tiny_model, text, tmp_path):  # cases 8, 9
+    pos = TASK.positives[:2] + [text]
+    issues = validate_prompts(tiny_model, pos, TASK.negatives)
+    assert [i.kind for i in issues] == ["unknown_words"]
+    assert all(w in text for w in issues[0].words)
+    with pytest.raises(PromptError) as info:
+        check_prompts(tiny_model, pos, TASK.negatives)
+    assert info.value.issues[0].index == 2
+    # the text the user typed is saved and read back exactly, whatever it contains
+    session = Session(tiny_model)
+    path = tmp_path / "session.json"
+    session.to_json(path, positives=pos, negatives=TASK.negatives)
+    assert Session.read_saved(path)["positives"] == pos
+
+
+# ---------------------------------------------------------------- models
+
+
+def test_discover_refuses_a_model_without_heads_before_anything_else():  # case 13
+    with pytest.raises(UnsupportedModelError, match="no attention heads.*load_model"):
+        discover(torch.nn.Linear(3, 3), positives=TASK.positives, negatives=TASK.negatives)
+    assert issubclass(UnsupportedModelError, ValueError)
+
+
+# ---------------------------------------------------------------- saved files
+
+
+@pytest.fixture(scope="module")
+def saved(tiny_model):
+    session = Session(tiny_model)
+    session.discover(TASK.positives, TASK.negatives, n_features=16)
+    return session.to_json(), session.last_result.to_json(include_sae=True)
+
+
+def test_a_binary_file_is_a_format_error(tmp_path, saved):  # case 18
+    path = tmp_path / "weights.json"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe\x00 not json")
+    for read in (CircuitResult.from_json, Session.read_saved):
+        with pytest.raises(FileFormatError, match="not a text.*to_json"):
+            read(path)
+
+
+def test_a_newer_result_file_is_refused(saved):  # case 18
+    data = json.loads(saved[1])
+    data["format_version"] += 1
+    with pytest.raises(FileFormatError, match="newer version.*upgrade"):
+        CircuitResult.from_json(json.dumps(data))
+
+
+def test_damaged_sae_weights_are_a_format_error(saved):  # case 18
+    data = json.loads(saved[1])
+    data["sae"]["weights"]["W_dec"] = [[1.0, 2.0]]
+    with pytest.raises(FileFormatError, match=r"damaged \(RuntimeError: [^\n]*\); save it again"):
+        CircuitResult.from_json(json.dumps(data))
+
+
+@pytest.mark.parametrize("value", ["When Mary and John went", ["ok", 3], None])
+def test_saved_prompts_are_never_coerced(saved, value):  # case 18 (nothing typed is mangled)
+    data = json.loads(saved[0])
+    data["positives"] = value
+    with pytest.raises(FileFormatError, match="positives are missing or not a list of texts"):
+        Session.read_saved(json.dumps(data))
