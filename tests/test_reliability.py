@@ -159,3 +159,45 @@ def test_saved_prompts_are_never_coerced(saved, value):  # case 18 (nothing type
     data["positives"] = value
     with pytest.raises(FileFormatError, match="positives are missing or not a list of texts"):
         Session.read_saved(json.dumps(data))
+
+
+# ---------------------------------------------------------------- safe files
+
+
+UNSAFE_MODULES = {"pickle", "cPickle", "_pickle", "dill", "joblib", "cloudpickle", "shelve", "marshal"}
+UNSAFE_CALLS = {"torch.load", "torch.jit.load", "np.load", "numpy.load", "pd.read_pickle", "pandas.read_pickle"}
+
+
+def _unsafe_uses(source: str) -> list[str]:
+    """Imports of pickle-like modules and calls of pickle-based loaders, from the syntax tree."""
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name.split(".")[0] in UNSAFE_MODULES]
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in UNSAFE_MODULES:
+            found.append(node.module)
+        elif isinstance(node, ast.Call):
+            name = ast.unparse(node.func)
+            if name in UNSAFE_CALLS:
+                found.append(name)
+    return found
+
+
+def test_no_pickle_based_loading_by_syntax_tree():  # safe files
+    from pathlib import Path
+
+    import sae_circuits_widget
+
+    root = Path(sae_circuits_widget.__file__).parent
+    offenders = {
+        str(p.relative_to(root)): uses
+        for p in sorted(root.rglob("*.py"))
+        if (uses := _unsafe_uses(p.read_text(encoding="utf-8")))
+    }
+    assert offenders == {}
+    # the scanner sees the forms a line-by-line pattern can miss
+    assert _unsafe_uses("from pickle import loads\nimport dill as d\nx = torch.load(\n  p)\ny = pd.read_pickle(p)") == [
+        "pickle", "dill", "torch.load", "pd.read_pickle"
+    ]
