@@ -66,7 +66,17 @@ def as_prompt_list(value: Any, name: str) -> list[str]:
             f"{name} must be a list of strings, got a single string ({value[:40]!r}...); "
             f"wrap it in a list: {name}=[...]"
         )
-    if value is None or not isinstance(value, (list, tuple)):
+    if value is None:
+        raise PromptTypeError(
+            f"{name} is missing (got NoneType): pass {name}=[...] as a list of prompt strings, "
+            "or a task from get_task"
+        )
+    if getattr(getattr(value, "dtype", None), "kind", "") in ("U", "S", "O"):
+        raise PromptTypeError(
+            f"{name} must be a list of strings, got {type(value).__name__} of texts; pass "
+            f"{name}=list(...) (e.g. array.tolist())"
+        )
+    if not isinstance(value, (list, tuple)):
         raise PromptTypeError(
             f"{name} must be a list of strings, got {type(value).__name__}; "
             "convert token tensors back to text (model.to_string) and pass a list of str"

@@ -19,7 +19,7 @@ from hypothesis.extra.numpy import arrays
 from engine_helpers import toy_ioi
 from sae_circuits_widget import discover
 from sae_circuits_widget.activations import HeadOutputCache
-from sae_circuits_widget.errors import FileFormatError, PromptError, UnsupportedModelError
+from sae_circuits_widget.errors import FileFormatError, PromptError, PromptTypeError, UnsupportedModelError
 from sae_circuits_widget.result import CircuitResult
 from sae_circuits_widget.scoring import unique_positive_codes, unique_positive_pairs
 from sae_circuits_widget.session import Session
@@ -201,3 +201,16 @@ def test_no_pickle_based_loading_by_syntax_tree():  # safe files
     assert _unsafe_uses("from pickle import loads\nimport dill as d\nx = torch.load(\n  p)\ny = pd.read_pickle(p)") == [
         "pickle", "dill", "torch.load", "pd.read_pickle"
     ]
+
+
+# ---------------------------------------------------------------- wrong types, missing lists
+
+
+def test_a_missing_list_says_to_pass_it_not_to_convert_tensors(tiny_model):  # cases 1, 16
+    with pytest.raises(PromptTypeError, match=r"negatives is missing.*negatives=\[\.\.\.\]") as info:
+        discover(tiny_model, positives=TASK.positives)
+    assert "tensor" not in str(info.value)
+    with pytest.raises(PromptTypeError, match=r"got ndarray of texts.*tolist"):
+        validate_prompts(tiny_model, np.array(TASK.positives), TASK.negatives)
+    with pytest.raises(PromptTypeError, match=r"got Tensor; convert token tensors"):
+        validate_prompts(tiny_model, torch.tensor([[1, 2]]), TASK.negatives)
