@@ -19,7 +19,7 @@ def code_tables(draw, max_prompts=10, max_heads=6, max_code=6):
     return codes, pos
 
 
-fast = settings(max_examples=60, deadline=None)
+fast = settings(max_examples=60, deadline=None, derandomize=True)  # the same examples every run
 
 
 @fast
