@@ -63,6 +63,8 @@ class CircuitResult:
 
     def top_heads(self, k: int) -> list[Head]:
         """The ``k`` highest-scoring heads as (layer, head), best first (ties by index)."""
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+            raise TypeError(f"top_heads takes a whole number of heads k >= 0, got {k!r}")
         flat = self.node_scores.reshape(-1)
         order = np.argsort(-flat, kind="stable")[:k]
         return [(int(i) // self.n_heads, int(i) % self.n_heads) for i in order]

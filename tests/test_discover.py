@@ -60,17 +60,6 @@ def test_free_text_prompts_and_unequal_counts(tiny_model):
     assert r.codes.shape[0] == 8 and r.task_name is None
 
 
-def test_duplicate_prompts_do_not_double_count(tiny_model):  # case 5
-    pos = TASK.positives + TASK.positives[:2]
-    r = discover(tiny_model, positives=pos, negatives=TASK.negatives, seed=0, **FAST)
-    assert r.codes.shape[0] == 14
-    np.testing.assert_array_equal(r.codes[0], r.codes[6])  # same text, same codes
-    keep = [i for i in range(14) if i not in (6, 7)]
-    np.testing.assert_array_equal(
-        r.node_scores.reshape(-1), unique_positive_codes(r.codes[keep], r.is_positive[keep])
-    )
-
-
 def test_training_rows_are_balanced_and_seeded():
     pos = np.array([True] * 20 + [False] * 20)
     rows = training_rows(pos, 10, 0)

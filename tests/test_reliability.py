@@ -214,3 +214,13 @@ def test_a_missing_list_says_to_pass_it_not_to_convert_tensors(tiny_model):  # c
         validate_prompts(tiny_model, np.array(TASK.positives), TASK.negatives)
     with pytest.raises(PromptTypeError, match=r"got Tensor; convert token tensors"):
         validate_prompts(tiny_model, torch.tensor([[1, 2]]), TASK.negatives)
+
+
+def test_top_heads_takes_a_whole_number():
+    from sae_circuits_widget.result import CircuitResult
+
+    r = CircuitResult("x", node_scores=np.array([[0.1, 0.9], [0.5, 0.0]]))
+    assert r.top_heads(2) == [(0, 1), (1, 0)]
+    for bad in (3.5, "2", -1, True):
+        with pytest.raises(TypeError, match="whole number"):
+            r.top_heads(bad)
