@@ -18,12 +18,12 @@ Definition (per task, on ``N_GT`` held-out prompt pairs from ``get_task(..., see
    faithfulness most until >= 0.9, followed by the same pruning; the smaller result
    wins (ties: higher faithfulness). Verification: every single-head removal from ``S``
    must drop below 0.9 (1-minimality, always checked), and when the number of head sets
-   of size ``|S| - 1`` is at most ``EXHAUSTIVE_BUDGET`` all of them are evaluated; if one
+   of size ``|S| - 1`` is at most ``EXHAUSTIVE_BUDGET`` (6000) all of them are evaluated; if one
    reaches 0.9 the search restarts from it (so the reported size is then a proven
    minimum).
 3. Edges: path patching (``ablation.path_patching_matrix``) of every sender head to
    every later head; an edge ``(s, r)`` with both heads in the circuit is part of the
-   edge ground truth when ``|effect| >= EDGE_FRACTION`` x the clean logit difference.
+   edge ground truth when ``|effect| >= EDGE_FRACTION`` (3%) of the clean logit difference.
    Edges into the logits are reported in the evidence only. Composition (property 3):
    path patching from all circuit heads of layers < l to all circuit heads of layer l;
    the circuit composes when some layer's grouped path carries >= ``COMPOSITION_FRACTION``

@@ -24,7 +24,7 @@ from .tokenizer import load_tokenizer, word_tokenizer
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
-DEFAULT_ARCH: dict[str, Any] = dict(n_layers=4, n_heads=8, d_model=128, n_ctx=64)
+DEFAULT_ARCH: dict[str, Any] = dict(n_layers=5, n_heads=4, d_model=128, n_ctx=64)
 
 
 def organism_words() -> list[str]:

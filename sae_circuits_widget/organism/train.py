@@ -89,7 +89,7 @@ def quick_accuracy(model: NativeModel, data: DataSource, n: int = 256) -> dict[s
 
 
 def train(seed: int = 0, out: str | Path | None = None, steps: int = 6000, batch: int = 64,
-          lr: float = 2e-3, warmup: int = 300, n_layers: int = 4, n_heads: int = 8, d_model: int = 128,
+          lr: float = 2e-3, warmup: int = 300, n_layers: int = 5, n_heads: int = 4, d_model: int = 128,
           head_dropout: float = 0.0, weight_decay: float = 0.01, progress: bool = True,
           mix: dict | None = None, log_every: int = 500, gt_plain: float = 0.3,
           ioi_plain: float = 0.4):
@@ -146,8 +146,8 @@ def main(argv=None) -> None:
     ap.add_argument("--steps", type=int, default=6000)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--layers", type=int, default=4)
-    ap.add_argument("--heads", type=int, default=8)
+    ap.add_argument("--layers", type=int, default=5)
+    ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--d-model", type=int, default=128)
     ap.add_argument("--head-dropout", type=float, default=0.0)
     ap.add_argument("--gt-plain", type=float, default=0.3,
