@@ -3,7 +3,7 @@
 ``python -m sae_circuits_widget.organism.ground_truth --model DIR`` writes
 ``DIR/circuits.json`` (circuits plus the full evidence table) and ``DIR/MODEL_CARD.md``.
 
-Definition (per task, on ``N_GT`` held-out prompt pairs from ``get_task(..., seed=GT_SEED)``):
+Definition (per task, on N_GT = 32 held-out prompt pairs from ``get_task(..., seed=GT_SEED = 1000)``):
 
 1. Evidence: the change of the task's mean logit difference when each head alone is
    mean-ablated (replacement = the head's mean ``z`` over the task's positives and
@@ -55,7 +55,7 @@ THRESHOLD = 0.9
 EDGE_FRACTION = 0.03
 COMPOSITION_FRACTION = 0.1
 EXHAUSTIVE_BUDGET = 6000
-N_GT = 48
+N_GT = 32
 GT_SEED = 1000
 N_EVAL = 200
 EVAL_SEED = 2000
@@ -354,7 +354,7 @@ def main(argv=None) -> None:
     ap.add_argument("--tasks", nargs="*", default=list(TASK_NAMES))
     ap.add_argument("--no-edges", action="store_true")
     ap.add_argument("--no-write", action="store_true", help="print only (diagnostics)")
-    ap.add_argument("--n", type=int, default=48, help="prompt pairs per task for the analysis")
+    ap.add_argument("--n", type=int, default=N_GT, help="prompt pairs per task for the analysis")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     directory = Path(args.model)
