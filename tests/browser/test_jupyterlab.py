@@ -44,7 +44,15 @@ def _choose_edit():
         e = CircuitExplorer(task="ioi", live=False)
         before = e.grid.values.copy()
         pos, neg = list(e.panel.positives), list(e.panel.negatives)
-        candidates = [neg[0], neg[1], pos[1], neg[2]]
+        words = pos[0].split()
+        # whole other prompts first, then one-word edits that take the word at the same
+        # place in another prompt (names, places, objects of the task's vocabulary)
+        candidates = [*neg, *pos[1:]] + [
+            " ".join(words[:i] + [other.split()[i]] + words[i + 1:])
+            for other in [*pos[1:], *neg]
+            for i in range(min(len(words), len(other.split())))
+            if other.split()[i] != words[i]
+        ]
         for text in candidates:
             if text == pos[0]:
                 continue
