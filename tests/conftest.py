@@ -23,3 +23,13 @@ def _seed_everything():
 def tiny_model():
     """A random 2-layer x 4-head attention-only model with a word-level tokenizer."""
     return _tiny_model()
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One intra-op torch thread for a module: on a busy 2-core machine more threads make
+    small operations far slower. Use with ``pytestmark = pytest.mark.usefixtures(...)``."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -18,13 +18,7 @@ POS = toy_ioi_task(ragged=True).positives  # four pairs; the last is one word sh
 NEG = toy_ioi_task(ragged=True).negatives
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    """One intra-op thread: on a shared 2-core machine more threads make small ops far slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
