@@ -520,10 +520,18 @@ class CircuitExplorer(anywidget.AnyWidget):
     def save(self, path: Any) -> Path:
         """Save prompts, settings and the result on screen as JSON (no model weights).
 
-        Read it back with ``Session.read_saved(path)``.
+        Read it back with ``Session.read_saved(path)``. While the grid shows a preview, this
+        waits for the refit; a preview whose refit failed is not saved as a result.
         """
         if self.result is None:
             raise ValueError("nothing to save yet: the explorer has no finished result (fix the prompts shown in red)")
+        if not self.is_final:
+            self.wait()
+        if not self.is_final:
+            raise ValueError(
+                "the grid shows a preview with the previous SAE, not a final result "
+                f"({self.error or 'the refit is still running'}); fix the prompts or run again, then save"
+            )
         path = Path(path)
         saved_last = self.session.last_result
         self.session.last_result = self.result

@@ -405,7 +405,7 @@ def test_a_newer_edit_during_the_refit_wins(tiny_model):
 
 
 @pytest.mark.parametrize("failure", ["error", "interrupt"])
-def test_a_failed_refit_leaves_the_preview_marked_not_final(tiny_model, failure):
+def test_a_failed_refit_leaves_the_preview_marked_not_final(tiny_model, failure, tmp_path):
     from sae_circuits_widget.errors import DegenerateCodesError
 
     e, session = _gated(tiny_model)
@@ -418,6 +418,9 @@ def test_a_failed_refit_leaves_the_preview_marked_not_final(tiny_model, failure)
     assert not e.is_final and not e.busy
     assert ("same code" if failure == "error" else "interrupted") in e.error
     assert "preview" in e.status and "not final" in e.status
+    with pytest.raises(ValueError, match="preview"):  # a preview is never saved as a result
+        e.save(tmp_path / "circuit.json")
+    assert not (tmp_path / "circuit.json").exists()
     if failure == "interrupt":
         with pytest.raises(KeyboardInterrupt):
             e.run()
