@@ -29,7 +29,7 @@ import json
 import random
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from ..task import Head, Task
 from . import words as W
@@ -158,6 +158,24 @@ def _ground_truth(model: Any, task_name: str) -> tuple[Optional[frozenset[Head]]
     return published_ground_truth(key, task_name), None
 
 
+def _aligned_pairs(tok: Any, n: int, draw: Callable[[], tuple]) -> tuple[dict, list]:
+    """Call ``draw()`` until ``n`` pairs have a positive and a negative of one token count.
+
+    ``draw()`` returns ``(positive, negative, answer, correct_ids, incorrect_ids, extra)``;
+    the task's columns come back as a dict, with each kept pair's ``extra`` in a list.
+    """
+    cols: dict[str, list] = {k: [] for k in ("positives", "negatives", "answers", "correct_ids", "incorrect_ids")}
+    extras: list = []
+    while len(cols["positives"]) < n:
+        p, q, answer, good, bad, extra = draw()
+        if _n_tokens(tok, p) != _n_tokens(tok, q):
+            continue
+        for key, value in zip(cols, (p, q, answer, good, bad)):
+            cols[key].append(value)
+        extras.append(extra)
+    return cols, extras
+
+
 # ----------------------------------------------------------------------------- IOI
 def _ioi(tok: Any, n: int, rng: random.Random) -> dict:
     names = _pool(tok, W.NAMES, 3, "names")
@@ -176,24 +194,18 @@ def _ioi(tok: Any, n: int, rng: random.Random) -> dict:
             for t in templates]
     modal = max(sorted(set(lens)), key=lens.count)
     templates = [t for t, n_ in zip(templates, lens) if n_ == modal]
-    pos, neg, ans, cor, inc, order = [], [], [], [], [], []
-    while len(pos) < n:
+
+    def draw() -> tuple:
         io, s, c = rng.sample(names, 3)
         tpl = rng.choice(templates)
         abba = rng.random() < 0.5
         a, b = (io, s) if abba else (s, io)
         place, obj = rng.choice(places), rng.choice(objs)
-        p = tpl.format(A=a, B=b, S=s, place=place, obj=obj)
-        q = tpl.format(A=a, B=b, S=c, place=place, obj=obj)
-        if _n_tokens(tok, p) != _n_tokens(tok, q):
-            continue
-        pos.append(p)
-        neg.append(q)
-        ans.append(" " + io)
-        cor.append((_single_id(tok, " " + io),))
-        inc.append((_single_id(tok, " " + s),))
-        order.append("ABBA" if abba else "BABA")
-    return dict(positives=pos, negatives=neg, answers=ans, correct_ids=cor, incorrect_ids=inc,
+        return (tpl.format(A=a, B=b, S=s, place=place, obj=obj), tpl.format(A=a, B=b, S=c, place=place, obj=obj),
+                " " + io, (_single_id(tok, " " + io),), (_single_id(tok, " " + s),), "ABBA" if abba else "BABA")
+
+    cols, order = _aligned_pairs(tok, n, draw)
+    return dict(**cols,
                 description="Indirect object identification: predict the name that is not repeated.",
                 meta={"order": order, "chance_top1": 0.5,
                       "chance_note": "the ABC negative leaves the two first names equally likely"})
@@ -238,23 +250,19 @@ def _greater_than(tok: Any, n: int, rng: random.Random) -> dict:
             "greater_than needs every two-digit number 00..99 as a single token; "
             "this tokenizer lacks some; use the organism or GPT-2"
         )
-    pos, neg, ans, cor, inc, yys = [], [], [], [], [], []
-    while len(pos) < n:
+
+    def draw() -> tuple:
         yy = rng.randint(2, 98)
         century = rng.choice(centuries)
         event = rng.choice(events)
         p, _ = greater_than_text(tok, event, century, yy)
         q, _ = greater_than_text(tok, event, century, 1)
-        if _n_tokens(tok, p) != _n_tokens(tok, q):
-            continue
-        pos.append(p)
-        neg.append(q)
-        ans.append(f"{yy + 1:02d}")
-        cor.append(tuple(ids[y] for y in range(yy + 1, 100)))
-        inc.append(tuple(ids[y] for y in range(0, yy + 1)))
-        yys.append(yy)
+        return (p, q, f"{yy + 1:02d}", tuple(ids[y] for y in range(yy + 1, 100)),
+                tuple(ids[y] for y in range(0, yy + 1)), yy)
+
+    cols, yys = _aligned_pairs(tok, n, draw)
     chance = sum((99 - y) / 100 for y in yys) / len(yys)
-    return dict(positives=pos, negatives=neg, answers=ans, correct_ids=cor, incorrect_ids=inc,
+    return dict(**cols,
                 description="Greater-than: the end year should be above the start year.",
                 meta={"start_yy": yys, "chance_prob_above": chance,
                       "chance_note": "probability on years above YY if the model ignored YY (uniform over 00..99)"})
@@ -303,19 +311,16 @@ def _docstring(tok: Any, n: int, rng: random.Random, gaps: bool) -> dict:
     pools = {"args": _pool(tok, W.ARG_NAMES, 12, "argument names"),
              "funcs": _pool(tok, W.FUNC_NAMES, 2, "function names"),
              "desc": _pool(tok, W.DESC_WORDS, 4, "description words")}
-    pos, neg, ans, cor, inc, chance = [], [], [], [], [], []
-    while len(pos) < n:
+
+    def draw() -> tuple:
         ex = sample_docstring(pools, rng, gaps, fixed_shape=True)
-        if _n_tokens(tok, ex["positive"]) != _n_tokens(tok, ex["negative"]):
-            continue
-        pos.append(ex["positive"])
-        neg.append(ex["negative"])
-        ans.append(" " + ex["answer"])
-        cor.append((_single_id(tok, " " + ex["answer"]),))
-        inc.append(tuple(_single_id(tok, " " + a) for a in ex["args"] if a != ex["answer"]))
-        # Best guess without the documented names: any argument after the k-th.
-        chance.append(1.0 / (len(ex["args"]) - len(ex["documented"])))
-    return dict(positives=pos, negatives=neg, answers=ans, correct_ids=cor, incorrect_ids=inc,
+        return (ex["positive"], ex["negative"], " " + ex["answer"], (_single_id(tok, " " + ex["answer"]),),
+                tuple(_single_id(tok, " " + a) for a in ex["args"] if a != ex["answer"]),
+                # Best guess without the documented names: any argument after the k-th.
+                1.0 / (len(ex["args"]) - len(ex["documented"])))
+
+    cols, chance = _aligned_pairs(tok, n, draw)
+    return dict(**cols,
                 description="Docstring: predict the argument after the last documented one.",
                 meta={"gaps": gaps, "chance_top1": sum(chance) / len(chance),
                       "chance_note": "best guess among the arguments from the number of :param lines alone"})
@@ -346,17 +351,14 @@ def _induction(tok: Any, n: int, rng: random.Random) -> dict:
     except ValueError:  # small vocabularies: any alphabetic single-token word will do
         vocab = [w.lstrip("\u0120 ") for w in tok.get_vocab()]
         pool = _pool(tok, tuple(sorted(w for w in vocab if w.isalpha())), 7, "words")
-    pos, neg, ans, cor, inc = [], [], [], [], []
-    while len(pos) < n:
+
+    def draw() -> tuple:
         ex = sample_induction(pool, rng, total=min(10, 2 * ((len(pool) - 1) // 2) - 1))
-        if _n_tokens(tok, ex["positive"]) != _n_tokens(tok, ex["negative"]):
-            continue
-        pos.append(ex["positive"])
-        neg.append(ex["negative"])
-        ans.append(" " + ex["answer"])
-        cor.append((_single_id(tok, " " + ex["answer"]),))
-        inc.append(tuple(_single_id(tok, " " + w) for w in ex["seq"] if w != ex["answer"]))
-    return dict(positives=pos, negatives=neg, answers=ans, correct_ids=cor, incorrect_ids=inc,
+        return (ex["positive"], ex["negative"], " " + ex["answer"], (_single_id(tok, " " + ex["answer"]),),
+                tuple(_single_id(tok, " " + w) for w in ex["seq"] if w != ex["answer"]), None)
+
+    cols, _ = _aligned_pairs(tok, n, draw)
+    return dict(**cols,
                 description="Induction: continue a sequence that repeats.",
                 meta={"chance_top1": 1.0 / len(pool),
                       "chance_note": "uniform guess over the word pool"})
