@@ -49,6 +49,42 @@ def add_head_dropout(model: NativeModel, p: float) -> list:
     return handles
 
 
+class HeadOutputNorms:
+    """Records, on every forward pass, the mean over tokens of each head's output norm.
+
+    ``penalty()`` is a group-lasso term (sum over heads of ``||z_h W_O^h||``, averaged
+    over real tokens): it pushes each computation onto few heads, so circuits come out
+    sparse instead of smeared over every head of a layer.
+    """
+
+    def __init__(self, model: NativeModel):
+        self.H = model.cfg.n_heads
+        self.norms: list[torch.Tensor] = []
+        self.handles = [b.attn.o.register_forward_pre_hook(self._hook) for b in model.layers]
+        self.mask: torch.Tensor | None = None
+
+    def _hook(self, module, args):
+        if not module.training:
+            return None
+        (x,) = args
+        b, s, hd = x.shape
+        z = x.view(b, s, self.H, hd // self.H)
+        w = module.weight.view(module.weight.shape[0], self.H, hd // self.H)  # [d_model, H, d_head]
+        out = torch.einsum("bshd,mhd->bshm", z, w)
+        self.norms.append(out.norm(dim=-1))  # [b, s, H]
+        return None
+
+    def penalty(self, tokens_mask: torch.Tensor) -> torch.Tensor:
+        total = sum(n.sum(-1) for n in self.norms)  # [b, s]
+        self.norms = []
+        m = tokens_mask.to(total.dtype)
+        return (total * m).sum() / m.sum().clamp(min=1)
+
+    def remove(self) -> None:
+        for h in self.handles:
+            h.remove()
+
+
 def loss_fn(model: NativeModel, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     logits = model(ids)[:, :-1]
     ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1), reduction="none")
@@ -92,13 +128,14 @@ def train(seed: int = 0, out: str | Path | None = None, steps: int = 6000, batch
           lr: float = 2e-3, warmup: int = 300, n_layers: int = 5, n_heads: int = 4, d_model: int = 128,
           head_dropout: float = 0.0, weight_decay: float = 0.01, progress: bool = True,
           mix: dict | None = None, log_every: int = 500, gt_plain: float = 0.3,
-          ioi_plain: float = 0.4):
+          ioi_plain: float = 0.4, head_l1: float = 0.0):
     """Train and (if ``out``) save. Returns (model, cfg, tokenizer, history)."""
     torch.manual_seed(seed)
     random.seed(seed)
     model, cfg, tok = build(seed, n_layers, n_heads, d_model)
     data = DataSource(tok, seed=seed, mix=mix, gt_plain=gt_plain, ioi_plain=ioi_plain)
     handles = add_head_dropout(model, head_dropout) if head_dropout > 0 else []
+    norms = HeadOutputNorms(model) if head_l1 > 0 else None
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, betas=(0.9, 0.98))
 
     def schedule(step: int) -> float:
@@ -115,6 +152,8 @@ def train(seed: int = 0, out: str | Path | None = None, steps: int = 6000, batch
     for step in bar:
         ids, mask, _ = data.batch(batch)
         loss = loss_fn(model, ids, mask)
+        if norms is not None:
+            loss = loss + head_l1 * norms.penalty(ids != data.pad)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -130,11 +169,13 @@ def train(seed: int = 0, out: str | Path | None = None, steps: int = 6000, batch
             tqdm.write(f"step {step + 1} loss {ema:.3f} acc " + " ".join(f"{k}={v:.2f}" for k, v in acc.items()))
     for h in handles:
         h.remove()
+    if norms is not None:
+        norms.remove()
     model.eval()
     if out is not None:
         save_native(model, cfg, tok, Path(out), extra=dict(
             train=dict(seed=seed, steps=steps, batch=batch, lr=lr, warmup=warmup,
-                       head_dropout=head_dropout, weight_decay=weight_decay, mix=data.mix,
+                       head_dropout=head_dropout, head_l1=head_l1, weight_decay=weight_decay, mix=data.mix,
                        gt_plain=gt_plain, ioi_plain=ioi_plain, n_ctx=cfg.n_ctx)))
     return model, cfg, tok, history
 
@@ -150,6 +191,8 @@ def main(argv=None) -> None:
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--d-model", type=int, default=128)
     ap.add_argument("--head-dropout", type=float, default=0.0)
+    ap.add_argument("--head-l1", type=float, default=0.0,
+                    help="weight of the group-lasso penalty on per-head output norms")
     ap.add_argument("--gt-plain", type=float, default=0.3,
                     help="share of greater-than examples in the plain evaluation template")
     ap.add_argument("--ioi-plain", type=float, default=0.4,
@@ -169,7 +212,7 @@ def main(argv=None) -> None:
         mix[k] = float(v)
     train(mix=mix, seed=args.seed, out=args.out, steps=args.steps, batch=args.batch, lr=args.lr,
           n_layers=args.layers, n_heads=args.heads, d_model=args.d_model, head_dropout=args.head_dropout,
-          gt_plain=args.gt_plain, ioi_plain=args.ioi_plain)
+          head_l1=args.head_l1, gt_plain=args.gt_plain, ioi_plain=args.ioi_plain)
     print(f"saved to {args.out} in {time.time() - t0:.0f} s")
 
 
