@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from sae_circuits_widget.organism import WEIGHTS_DIR, is_organism, load_organism
-from sae_circuits_widget.organism.train import train
+from sae_circuits_widget.organism.data import DataSource
+from sae_circuits_widget.organism.train import HeadOutputNorms, train
 from sae_circuits_widget.tasks import TASK_NAMES, get_task
 
 # Accuracy of the shipped organism on get_task(name, model, n=40, seed=123), as measured
@@ -84,6 +85,40 @@ def test_ground_truth_matches_geometry(organism, circuits):
 
 def test_few_training_steps_lower_the_loss():
     torch.manual_seed(0)
-    _, _, _, hist = train(seed=0, out=None, steps=40, batch=16, lr=3e-3, warmup=5, n_layers=1, n_heads=2,
+    _, _, _, hist = train(seed=0, out=None, steps=80, batch=16, lr=3e-3, warmup=5, n_layers=1, n_heads=2,
                           d_model=32, progress=False, log_every=0)
     assert np.mean(hist[-8:]) < np.mean(hist[:8]) - 0.3
+
+
+def _mean_head_norm(model, data) -> float:
+    norms = HeadOutputNorms(model)
+    model.train()
+    ids, _, _ = data.batch(16)
+    with torch.no_grad():
+        model(ids)
+    value = float(norms.penalty(ids != data.pad))
+    norms.remove()
+    return value
+
+
+def test_head_output_penalty_shrinks_head_outputs():
+    kw = dict(seed=0, out=None, steps=30, batch=16, lr=3e-3, warmup=5, n_layers=1, n_heads=2, d_model=32,
+              progress=False, log_every=0)
+    plain, _, tok, _ = train(**kw)
+    sparse, _, _, _ = train(head_l1=1.0, **kw)
+    data = DataSource(tok, seed=5)
+    assert _mean_head_norm(sparse, data) < 0.5 * _mean_head_norm(plain, data)
+
+
+def test_training_data_depends_only_on_the_seed():
+    """Two fresh processes draw the same first batch (no hash- or dict-order leaks)."""
+    import subprocess
+    import sys
+
+    code = ("from sae_circuits_widget.organism.data import DataSource;"
+            "from sae_circuits_widget.organism.model import new_tokenizer;"
+            "ids, mask, _ = DataSource(new_tokenizer(), seed=3).batch(32);"
+            "print(ids.tolist(), mask.tolist())")
+    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**__import__("os").environ, "PYTHONHASHSEED": str(s)}).stdout for s in (1, 2)]
+    assert runs[0] == runs[1]

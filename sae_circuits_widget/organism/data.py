@@ -45,7 +45,9 @@ class DataSource:
         self.mix = dict(mix or MIX)
         vocab = tokenizer.get_vocab()
         self.vocab = vocab
-        self.words = [w for w in vocab if not w.startswith("<")]
+        # sorted: get_vocab() order differs between processes, which would make training
+        # data (and so the trained model) depend on more than the seed
+        self.words = sorted(w for w in vocab if not w.startswith("<"))
         self.doc_pools = {"args": list(W.ARG_NAMES), "funcs": list(W.FUNC_NAMES), "desc": list(W.DESC_WORDS)}
         self.ind_pool = list(dict.fromkeys(W.FILLER_WORDS + W.DESC_WORDS + W.ARG_NAMES))
         self.bos = tokenizer.bos_token_id
