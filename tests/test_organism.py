@@ -122,3 +122,15 @@ def test_training_data_depends_only_on_the_seed():
     runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                            env={**__import__("os").environ, "PYTHONHASHSEED": str(s)}).stdout for s in (1, 2)]
     assert runs[0] == runs[1]
+
+
+@pytest.mark.parametrize("kind", ["ioi", "greater_than", "docstring", "induction", "filler", "lists", "stories"])
+def test_every_training_kind_is_in_vocabulary_and_fits_the_context(kind):
+    from sae_circuits_widget.organism.model import new_tokenizer
+
+    tok = new_tokenizer()
+    data = DataSource(tok, seed=0)
+    ids, mask, _ = data.encode([getattr(data, kind)() for _ in range(300)])
+    assert int((ids == tok.unk_token_id).sum()) == 0
+    assert ids.shape[1] <= 64
+    assert float(mask.sum()) > 0

@@ -21,7 +21,7 @@ from ..tasks import words as W
 from ..tasks.generators import IOI_TEMPLATES, greater_than_text, sample_docstring, sample_induction
 
 MIX: dict[str, float] = {"ioi": 0.25, "greater_than": 0.15, "docstring": 0.3, "induction": 0.15, "filler": 0.15,
-                         "lists": 0.0}
+                         "lists": 0.0, "stories": 0.0}
 
 
 @dataclass
@@ -143,6 +143,45 @@ class DataSource:
             ]))
         return Example(" ".join(parts), None, "filler")
 
+    def stories(self) -> Example:
+        """Structured filler trained on every token: a small cast of names re-mentioned,
+        counting numbers, code that re-uses its arguments and repeated phrases.
+
+        It gives heads work on the same kinds of tokens the tasks use (names, numbers,
+        argument names, repeats) without being any of the tasks, as ordinary text does
+        for a real language model.
+        """
+        r = self.rng
+        cast = r.sample(W.NAMES, 3)
+        parts = []
+        for _ in range(r.randint(3, 6)):
+            a, b = r.sample(cast, 2)
+            kind = r.randrange(6)
+            if kind == 0:
+                parts.append(r.choice([f"{a} and {b} went to the {r.choice(W.PLACES)} .",
+                                       f"{a} gave the {r.choice(W.OBJECTS)} to {b} .",
+                                       f"then {b} said {a} was {r.choice(W.DESC_WORDS)} .",
+                                       f"{a} saw {b} at the {r.choice(W.PLACES)} and {a} left ."]))
+            elif kind == 1:
+                n = r.randint(0, 95)
+                step = r.choice([1, 1, 2])
+                parts.append(" , ".join(f"{min(99, n + i * step):02d}" for i in range(r.randint(3, 5))) + " .")
+            elif kind == 2:
+                c, y = r.randint(11, 19), r.randint(0, 90)
+                parts.append(f"from {c:02d} {y:02d} to {c:02d} {r.randint(y, 99):02d} the {r.choice(W.EVENTS)} was {r.choice(W.DESC_WORDS)} .")
+            elif kind == 3:
+                args = r.sample(W.ARG_NAMES, r.randint(2, 4))
+                f = r.choice(W.FUNC_NAMES)
+                parts.append(f"def {f} ( {' , '.join(args)} ) : return {r.choice(args)} . {f} ( {' , '.join(args)} ) .")
+            elif kind == 4:
+                phrase = " ".join(r.sample(W.FILLER_WORDS, r.randint(2, 4)))
+                parts.append(f"{phrase} , {phrase} .")
+            else:
+                parts.append(f"the {r.choice(W.FILLER_WORDS)} of {a} was {r.choice(W.DESC_WORDS)} and {b} had it .")
+        while len(" ".join(parts).split()) > 60 and len(parts) > 1:  # fit n_ctx with <bos>
+            parts.pop()
+        return Example(" ".join(parts), None, "stories")
+
     def sample(self) -> Example:
         kinds, weights = zip(*self.mix.items())
         kind = self.rng.choices(kinds, weights)[0]
@@ -159,7 +198,7 @@ class DataSource:
             if e.answer is not None:
                 ids.append(self.vocab[e.answer])
             m = [0.0] * (len(ids) - 1)
-            if e.kind == "filler":
+            if e.kind in ("filler", "stories"):
                 m = [1.0] * (len(ids) - 1)
             elif e.kind == "induction":
                 # words: bos, w0, seq (m words), repeat...; train on every prediction made
