@@ -57,10 +57,11 @@ class HeadOutputNorms:
     sparse instead of smeared over every head of a layer.
     """
 
-    def __init__(self, model: NativeModel):
+    def __init__(self, model: NativeModel, layers: list[int] | None = None):
         self.H = model.cfg.n_heads
         self.norms: list[torch.Tensor] = []
-        self.handles = [b.attn.o.register_forward_pre_hook(self._hook) for b in model.layers]
+        layers = range(len(model.layers)) if layers is None else layers
+        self.handles = [model.layers[l].attn.o.register_forward_pre_hook(self._hook) for l in layers]
         self.mask: torch.Tensor | None = None
 
     def _hook(self, module, args):
@@ -128,14 +129,14 @@ def train(seed: int = 0, out: str | Path | None = None, steps: int = 6000, batch
           lr: float = 2e-3, warmup: int = 300, n_layers: int = 5, n_heads: int = 4, d_model: int = 128,
           head_dropout: float = 0.0, weight_decay: float = 0.01, progress: bool = True,
           mix: dict | None = None, log_every: int = 500, gt_plain: float = 0.3,
-          ioi_plain: float = 0.4, head_l1: float = 0.0):
+          ioi_plain: float = 0.4, head_l1: float = 0.0, head_l1_layers: list[int] | None = None):
     """Train and (if ``out``) save. Returns (model, cfg, tokenizer, history)."""
     torch.manual_seed(seed)
     random.seed(seed)
     model, cfg, tok = build(seed, n_layers, n_heads, d_model)
     data = DataSource(tok, seed=seed, mix=mix, gt_plain=gt_plain, ioi_plain=ioi_plain)
     handles = add_head_dropout(model, head_dropout) if head_dropout > 0 else []
-    norms = HeadOutputNorms(model) if head_l1 > 0 else None
+    norms = HeadOutputNorms(model, head_l1_layers) if head_l1 > 0 else None
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, betas=(0.9, 0.98))
 
     def schedule(step: int) -> float:
@@ -175,7 +176,7 @@ def train(seed: int = 0, out: str | Path | None = None, steps: int = 6000, batch
     if out is not None:
         save_native(model, cfg, tok, Path(out), extra=dict(
             train=dict(seed=seed, steps=steps, batch=batch, lr=lr, warmup=warmup,
-                       head_dropout=head_dropout, head_l1=head_l1, weight_decay=weight_decay, mix=data.mix,
+                       head_dropout=head_dropout, head_l1=head_l1, head_l1_layers=head_l1_layers, weight_decay=weight_decay, mix=data.mix,
                        gt_plain=gt_plain, ioi_plain=ioi_plain, n_ctx=cfg.n_ctx)))
     return model, cfg, tok, history
 
@@ -193,6 +194,7 @@ def main(argv=None) -> None:
     ap.add_argument("--head-dropout", type=float, default=0.0)
     ap.add_argument("--head-l1", type=float, default=0.0,
                     help="weight of the group-lasso penalty on per-head output norms")
+    ap.add_argument("--head-l1-layers", default="", help="comma list of layers the penalty applies to (default: all)")
     ap.add_argument("--gt-plain", type=float, default=0.3,
                     help="share of greater-than examples in the plain evaluation template")
     ap.add_argument("--ioi-plain", type=float, default=0.4,
@@ -212,7 +214,8 @@ def main(argv=None) -> None:
         mix[k] = float(v)
     train(mix=mix, seed=args.seed, out=args.out, steps=args.steps, batch=args.batch, lr=args.lr,
           n_layers=args.layers, n_heads=args.heads, d_model=args.d_model, head_dropout=args.head_dropout,
-          head_l1=args.head_l1, gt_plain=args.gt_plain, ioi_plain=args.ioi_plain)
+          head_l1=args.head_l1, head_l1_layers=[int(x) for x in args.head_l1_layers.split(",") if x] or None,
+          gt_plain=args.gt_plain, ioi_plain=args.ioi_plain)
     print(f"saved to {args.out} in {time.time() - t0:.0f} s")
 
 
