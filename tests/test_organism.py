@@ -134,3 +134,21 @@ def test_every_training_kind_is_in_vocabulary_and_fits_the_context(kind):
     assert int((ids == tok.unk_token_id).sum()) == 0
     assert ids.shape[1] <= 64
     assert float(mask.sum()) > 0
+
+
+def test_property_checklist_flags_each_broken_property(circuits):
+    import copy
+
+    from sae_circuits_widget.organism.ground_truth import property_checks
+
+    base = {what: ok for what, ok, _ in property_checks(circuits)}
+    assert len(base) == 4 * 4 + 1
+    broken = copy.deepcopy(circuits)
+    broken["tasks"]["ioi"]["properties"]["fraction_of_heads"] = 0.6
+    broken["tasks"]["docstring"]["behaviour"]["positives"]["top1"] = 0.5
+    broken["tasks"]["induction"]["trivial_auc"]["output_diff_norm_last"] = 0.95
+    broken["jaccard_max_ioi_gt_doc"] = 0.9
+    after = {what: ok for what, ok, _ in property_checks(broken)}
+    assert not after["P3 ioi"] and not after["P1 docstring"] and not after["P5 induction"] and not after["P4"]
+    unchanged = set(base) - {"P3 ioi", "P1 docstring", "P5 induction", "P4"}
+    assert all(after[k] == base[k] for k in unchanged)

@@ -348,6 +348,48 @@ def overall_lines(result: dict) -> str:
         f"\nP4 max Jaccard among ioi/greater_than/docstring = {result['jaccard_max_ioi_gt_doc']:.2f}"
 
 
+P5_SCORES = ("layer_index", "layer_index_reverse", "output_diff_norm_mean", "output_diff_norm_last", "random_mean")
+
+
+def property_checks(result: dict) -> list[tuple[str, bool, str]]:
+    """(property, holds, evidence) for properties 1-5 of the organism's specification.
+
+    1. held-out top-1 >= 0.95 (greater-than: probability above the start year >= 0.9);
+    2. the corruption removes the behaviour: the negatives' mean metric is at most 10% of
+       the positives' (chance levels are printed with the behaviour lines above);
+    3. each circuit holds 10%-40% of the heads, spans >= 2 layers and composes;
+    4. pairwise Jaccard of the IOI, greater-than and docstring circuits <= 0.5;
+    5. every trivial score (both layer orders, output-difference norm at the mean and at
+       the last position, random) has ROC AUC <= 0.8 against every circuit.
+    """
+    tasks = result["tasks"]
+    out = []
+    for name, e in tasks.items():
+        pos, neg = e["behaviour"]["positives"], e["behaviour"]["negatives"]
+        acc = pos["prob_above_start_year"] if name == "greater_than" else pos["top1"]
+        need = 0.9 if name == "greater_than" else 0.95
+        out.append((f"P1 {name}", acc >= need, f"{acc:.3f} (needs >= {need})"))
+    for name, e in tasks.items():
+        pos, neg = e["behaviour"]["positives"]["logit_diff"], e["behaviour"]["negatives"]["logit_diff"]
+        out.append((f"P2 {name}", neg <= 0.1 * pos, f"metric negatives {neg:.2f} vs positives {pos:.2f}"))
+    for name, e in tasks.items():
+        p = e["properties"]
+        ok = 0.1 <= p["fraction_of_heads"] <= 0.4 and p["n_layers_spanned"] >= 2 and p["composition"]
+        out.append((f"P3 {name}", ok, f"{p['fraction_of_heads']:.0%} of heads, layers {p['layers']}, "
+                                      f"composition path {p['composition_fraction']:.2f}"))
+    j = result["jaccard_max_ioi_gt_doc"]
+    out.append(("P4", j <= 0.5, f"max Jaccard {j:.2f} (needs <= 0.5)"))
+    for name, e in tasks.items():
+        worst = max(P5_SCORES, key=lambda k: e["trivial_auc"][k])
+        v = e["trivial_auc"][worst]
+        out.append((f"P5 {name}", v <= 0.8, f"highest trivial AUC {v:.3f} ({worst})"))
+    return out
+
+
+def checklist_lines(result: dict) -> str:
+    return "\n".join(f"{'PASS' if ok else 'FAIL'}  {what}: {why}" for what, ok, why in property_checks(result))
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description="Derive the organism's ground-truth circuits.")
     ap.add_argument("--model", required=True, help="directory written by organism.train")
@@ -367,6 +409,7 @@ def main(argv=None) -> None:
 
     result = analyse(model, args.tasks, edges=not args.no_edges, log=log, n=args.n)
     log(overall_lines(result))
+    log(checklist_lines(result))
     if not args.no_write:
         (directory / "circuits.json").write_text(json.dumps(result, indent=None) + "\n")
         (directory / "MODEL_CARD.md").write_text(model_card(directory, result, "\n".join(printed)))
