@@ -104,7 +104,7 @@ def _mean_head_norm(model, data) -> float:
 def test_head_output_penalty_shrinks_head_outputs():
     kw = dict(seed=0, out=None, steps=30, batch=16, lr=3e-3, warmup=5, n_layers=1, n_heads=2, d_model=32,
               progress=False, log_every=0)
-    plain, _, tok, _ = train(**kw)
+    plain, _, tok, _ = train(head_l1=0.0, **kw)
     sparse, _, _, _ = train(head_l1=1.0, **kw)
     data = DataSource(tok, seed=5)
     assert _mean_head_norm(sparse, data) < 0.5 * _mean_head_norm(plain, data)

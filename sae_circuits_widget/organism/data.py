@@ -20,8 +20,8 @@ import torch
 from ..tasks import words as W
 from ..tasks.generators import IOI_TEMPLATES, greater_than_text, sample_docstring, sample_induction
 
-MIX: dict[str, float] = {"ioi": 0.25, "greater_than": 0.15, "docstring": 0.3, "induction": 0.15, "filler": 0.15,
-                         "lists": 0.0, "stories": 0.0}
+MIX: dict[str, float] = {"ioi": 0.25, "greater_than": 0.15, "docstring": 0.3, "induction": 0.15, "filler": 0.05,
+                         "lists": 0.0, "stories": 0.2}
 
 
 @dataclass

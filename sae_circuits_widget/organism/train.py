@@ -4,8 +4,14 @@ The model is TransformerLens's native attention-only transformer (trained direct
 plain ``nn.Module``, then wrapped as a TransformerBridge when loaded). Optimiser: AdamW
 with linear warmup and cosine decay. Loss: cross-entropy on the answer token of task
 sentences (every token of the repeat for induction) and on every token of filler
-(see ``data.py``). Optional head dropout zeroes whole heads at random during training
-(a forward pre-hook on each attention output projection).
+(see ``data.py``), plus a group-lasso penalty (``--head-l1``, 0.01 by default) on the
+norm of every head's output at every token. Without it the tasks spread over most heads
+of a layer and share them (IOI's heads a subset of docstring's, greater-than on 58% of
+the heads in a 3 x 8 model); with it each task settles on a few heads of its own.
+Optional head dropout zeroes whole heads at random during training (a forward pre-hook
+on each attention output projection).
+
+The defaults reproduce the shipped model with ``--seed 1``.
 
 Writes model.safetensors, config.json and the tokenizer files to ``--out``; run
 ``python -m sae_circuits_widget.organism.ground_truth --model DIR`` afterwards for
@@ -125,11 +131,11 @@ def quick_accuracy(model: NativeModel, data: DataSource, n: int = 256) -> dict[s
     return out
 
 
-def train(seed: int = 0, out: str | Path | None = None, steps: int = 6000, batch: int = 64,
-          lr: float = 2e-3, warmup: int = 300, n_layers: int = 5, n_heads: int = 4, d_model: int = 128,
+def train(seed: int = 0, out: str | Path | None = None, steps: int = 5000, batch: int = 64,
+          lr: float = 2e-3, warmup: int = 300, n_layers: int = 3, n_heads: int = 8, d_model: int = 128,
           head_dropout: float = 0.0, weight_decay: float = 0.01, progress: bool = True,
           mix: dict | None = None, log_every: int = 500, gt_plain: float = 0.3,
-          ioi_plain: float = 0.4, head_l1: float = 0.0, head_l1_layers: list[int] | None = None):
+          ioi_plain: float = 0.4, head_l1: float = 0.01, head_l1_layers: list[int] | None = None):
     """Train and (if ``out``) save. Returns (model, cfg, tokenizer, history)."""
     torch.manual_seed(seed)
     random.seed(seed)
@@ -185,14 +191,14 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--steps", type=int, default=6000)
+    ap.add_argument("--steps", type=int, default=5000)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--layers", type=int, default=5)
-    ap.add_argument("--heads", type=int, default=4)
+    ap.add_argument("--layers", type=int, default=3)
+    ap.add_argument("--heads", type=int, default=8)
     ap.add_argument("--d-model", type=int, default=128)
     ap.add_argument("--head-dropout", type=float, default=0.0)
-    ap.add_argument("--head-l1", type=float, default=0.0,
+    ap.add_argument("--head-l1", type=float, default=0.01,
                     help="weight of the group-lasso penalty on per-head output norms")
     ap.add_argument("--head-l1-layers", default="", help="comma list of layers the penalty applies to (default: all)")
     ap.add_argument("--gt-plain", type=float, default=0.3,
