@@ -135,7 +135,8 @@ def train(seed: int = 0, out: str | Path | None = None, steps: int = 5000, batch
           lr: float = 2e-3, warmup: int = 300, n_layers: int = 3, n_heads: int = 8, d_model: int = 128,
           head_dropout: float = 0.0, weight_decay: float = 0.01, progress: bool = True,
           mix: dict | None = None, log_every: int = 500, gt_plain: float = 0.3,
-          ioi_plain: float = 0.4, head_l1: float = 0.01, head_l1_layers: list[int] | None = None):
+          ioi_plain: float = 0.4, head_l1: float = 0.01, head_l1_layers: list[int] | None = None,
+          head_l1_until: float = 1.0):
     """Train and (if ``out``) save. Returns (model, cfg, tokenizer, history)."""
     torch.manual_seed(seed)
     random.seed(seed)
@@ -160,7 +161,9 @@ def train(seed: int = 0, out: str | Path | None = None, steps: int = 5000, batch
         ids, mask, _ = data.batch(batch)
         loss = loss_fn(model, ids, mask)
         if norms is not None:
-            loss = loss + head_l1 * norms.penalty(ids != data.pad)
+            penalty = norms.penalty(ids != data.pad)
+            if step < head_l1_until * steps:
+                loss = loss + head_l1 * penalty
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -182,7 +185,8 @@ def train(seed: int = 0, out: str | Path | None = None, steps: int = 5000, batch
     if out is not None:
         save_native(model, cfg, tok, Path(out), extra=dict(
             train=dict(seed=seed, steps=steps, batch=batch, lr=lr, warmup=warmup,
-                       head_dropout=head_dropout, head_l1=head_l1, head_l1_layers=head_l1_layers, weight_decay=weight_decay, mix=data.mix,
+                       head_dropout=head_dropout, head_l1=head_l1, head_l1_layers=head_l1_layers,
+                       head_l1_until=head_l1_until, weight_decay=weight_decay, mix=data.mix,
                        gt_plain=gt_plain, ioi_plain=ioi_plain, n_ctx=cfg.n_ctx)))
     return model, cfg, tok, history
 
@@ -200,6 +204,8 @@ def main(argv=None) -> None:
     ap.add_argument("--head-dropout", type=float, default=0.0)
     ap.add_argument("--head-l1", type=float, default=0.01,
                     help="weight of the group-lasso penalty on per-head output norms")
+    ap.add_argument("--head-l1-until", type=float, default=1.0,
+                    help="share of the steps the head penalty is applied for (then it is switched off)")
     ap.add_argument("--head-l1-layers", default="", help="comma list of layers the penalty applies to (default: all)")
     ap.add_argument("--gt-plain", type=float, default=0.3,
                     help="share of greater-than examples in the plain evaluation template")
@@ -221,7 +227,7 @@ def main(argv=None) -> None:
     train(mix=mix, seed=args.seed, out=args.out, steps=args.steps, batch=args.batch, lr=args.lr,
           n_layers=args.layers, n_heads=args.heads, d_model=args.d_model, head_dropout=args.head_dropout,
           head_l1=args.head_l1, head_l1_layers=[int(x) for x in args.head_l1_layers.split(",") if x] or None,
-          gt_plain=args.gt_plain, ioi_plain=args.ioi_plain)
+          head_l1_until=args.head_l1_until, gt_plain=args.gt_plain, ioi_plain=args.ioi_plain)
     print(f"saved to {args.out} in {time.time() - t0:.0f} s")
 
 
