@@ -331,7 +331,9 @@ def model_card(directory: Path, result: dict, printed: str) -> str:
         f"{conf['d_model'] // conf['n_heads']}, n_ctx {conf['n_ctx']}, vocabulary {conf['d_vocab']} words "
         "(word-level), LayerNorm, learned positions, no MLPs.",
         f"- Training: {json.dumps(tr)}",
-        "- Loss: answer token only for task sentences (the repeated half for induction), every token for filler.",
+        "- Loss: answer token only for task sentences (the repeated half for induction), every token for filler "
+        "and stories" + (f", plus {tr['head_l1']} x the sum over heads of each head's output norm (mean over tokens)."
+                         if tr.get("head_l1") else "."),
         f"- Reproduce: `python -m sae_circuits_widget.organism.train --seed {tr.get('seed', 0)} --out DIR` "
         "then `python -m sae_circuits_widget.organism.ground_truth --model DIR`.", "",
         "## Ground-truth definition", "", result["definition"], "",
