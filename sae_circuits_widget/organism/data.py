@@ -37,8 +37,9 @@ class DataSource:
     """Draws training examples and turns them into padded id batches with loss masks."""
 
     def __init__(self, tokenizer, seed: int = 0, mix: dict[str, float] | None = None, gt_plain: float = 1.0,
-                 ioi_plain: float = 1.0):
+                 ioi_plain: float = 1.0, task_lm: float = 0.0):
         self.tok = tokenizer
+        self.task_lm = task_lm  # loss weight on the other next tokens of task sentences
         self.ioi_plain = ioi_plain
         self.gt_plain = gt_plain
         self.rng = random.Random(seed)
@@ -197,7 +198,7 @@ class DataSource:
             ids = [self.bos, *ids]
             if e.answer is not None:
                 ids.append(self.vocab[e.answer])
-            m = [0.0] * (len(ids) - 1)
+            m = [self.task_lm] * (len(ids) - 1)
             if e.kind in ("filler", "stories"):
                 m = [1.0] * (len(ids) - 1)
             elif e.kind == "induction":

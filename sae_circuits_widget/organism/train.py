@@ -63,8 +63,9 @@ class HeadOutputNorms:
     sparse instead of smeared over every head of a layer.
     """
 
-    def __init__(self, model: NativeModel, layers: list[int] | None = None):
+    def __init__(self, model: NativeModel, layers: list[int] | None = None, free: int = 0):
         self.H = model.cfg.n_heads
+        self.free = free  # the last ``free`` heads of every layer are not penalised
         self.norms: list[torch.Tensor] = []
         layers = range(len(model.layers)) if layers is None else layers
         self.handles = [model.layers[l].attn.o.register_forward_pre_hook(self._hook) for l in layers]
@@ -78,7 +79,7 @@ class HeadOutputNorms:
         z = x.view(b, s, self.H, hd // self.H)
         w = module.weight.view(module.weight.shape[0], self.H, hd // self.H)  # [d_model, H, d_head]
         out = torch.einsum("bshd,mhd->bshm", z, w)
-        self.norms.append(out.norm(dim=-1))  # [b, s, H]
+        self.norms.append(out.norm(dim=-1)[..., : self.H - self.free])  # [b, s, H - free]
         return None
 
     def penalty(self, tokens_mask: torch.Tensor) -> torch.Tensor:
@@ -136,14 +137,14 @@ def train(seed: int = 0, out: str | Path | None = None, steps: int = 5000, batch
           head_dropout: float = 0.0, weight_decay: float = 0.01, progress: bool = True,
           mix: dict | None = None, log_every: int = 500, gt_plain: float = 0.3,
           ioi_plain: float = 0.4, head_l1: float = 0.01, head_l1_layers: list[int] | None = None,
-          head_l1_until: float = 1.0):
+          head_l1_until: float = 1.0, head_l1_free: int = 0, task_lm: float = 0.0):
     """Train and (if ``out``) save. Returns (model, cfg, tokenizer, history)."""
     torch.manual_seed(seed)
     random.seed(seed)
     model, cfg, tok = build(seed, n_layers, n_heads, d_model)
-    data = DataSource(tok, seed=seed, mix=mix, gt_plain=gt_plain, ioi_plain=ioi_plain)
+    data = DataSource(tok, seed=seed, mix=mix, gt_plain=gt_plain, ioi_plain=ioi_plain, task_lm=task_lm)
     handles = add_head_dropout(model, head_dropout) if head_dropout > 0 else []
-    norms = HeadOutputNorms(model, head_l1_layers) if head_l1 > 0 else None
+    norms = HeadOutputNorms(model, head_l1_layers, head_l1_free) if head_l1 > 0 else None
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, betas=(0.9, 0.98))
 
     def schedule(step: int) -> float:
@@ -186,7 +187,8 @@ def train(seed: int = 0, out: str | Path | None = None, steps: int = 5000, batch
         save_native(model, cfg, tok, Path(out), extra=dict(
             train=dict(seed=seed, steps=steps, batch=batch, lr=lr, warmup=warmup,
                        head_dropout=head_dropout, head_l1=head_l1, head_l1_layers=head_l1_layers,
-                       head_l1_until=head_l1_until, weight_decay=weight_decay, mix=data.mix,
+                       head_l1_until=head_l1_until, head_l1_free=head_l1_free, task_lm=task_lm,
+                       weight_decay=weight_decay, mix=data.mix,
                        gt_plain=gt_plain, ioi_plain=ioi_plain, n_ctx=cfg.n_ctx)))
     return model, cfg, tok, history
 
@@ -206,6 +208,9 @@ def main(argv=None) -> None:
                     help="weight of the group-lasso penalty on per-head output norms")
     ap.add_argument("--head-l1-until", type=float, default=1.0,
                     help="share of the steps the head penalty is applied for (then it is switched off)")
+    ap.add_argument("--head-l1-free", type=int, default=0, help="the last N heads of each layer go unpenalised")
+    ap.add_argument("--task-lm", type=float, default=0.0,
+                    help="loss weight on every other next token of task sentences (the answer has weight 1)")
     ap.add_argument("--head-l1-layers", default="", help="comma list of layers the penalty applies to (default: all)")
     ap.add_argument("--gt-plain", type=float, default=0.3,
                     help="share of greater-than examples in the plain evaluation template")
@@ -227,7 +232,8 @@ def main(argv=None) -> None:
     train(mix=mix, seed=args.seed, out=args.out, steps=args.steps, batch=args.batch, lr=args.lr,
           n_layers=args.layers, n_heads=args.heads, d_model=args.d_model, head_dropout=args.head_dropout,
           head_l1=args.head_l1, head_l1_layers=[int(x) for x in args.head_l1_layers.split(",") if x] or None,
-          head_l1_until=args.head_l1_until, gt_plain=args.gt_plain, ioi_plain=args.ioi_plain)
+          head_l1_until=args.head_l1_until, head_l1_free=args.head_l1_free, task_lm=args.task_lm,
+          gt_plain=args.gt_plain, ioi_plain=args.ioi_plain)
     print(f"saved to {args.out} in {time.time() - t0:.0f} s")
 
 
