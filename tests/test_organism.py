@@ -152,3 +152,31 @@ def test_property_checklist_flags_each_broken_property(circuits):
     assert not after["P3 ioi"] and not after["P1 docstring"] and not after["P5 induction"] and not after["P4"]
     unchanged = set(base) - {"P3 ioi", "P1 docstring", "P5 induction", "P4"}
     assert all(after[k] == base[k] for k in unchanged)
+
+
+def test_free_heads_are_left_out_of_the_penalty():
+    from sae_circuits_widget.organism.train import build
+
+    model, _, tok = build(0, 1, 4, 32)
+    data = DataSource(tok, seed=0)
+    ids, _, _ = data.batch(8)
+    values = []
+    for free in (0, 2, 4):
+        norms = HeadOutputNorms(model, free=free)
+        model.train()
+        with torch.no_grad():
+            model(ids)
+        values.append(float(norms.penalty(ids != data.pad)))
+        norms.remove()
+    assert values[0] > values[1] > 0 and values[2] == 0.0
+
+
+def test_task_lm_weights_the_other_tokens_of_task_sentences():
+    from sae_circuits_widget.organism.model import new_tokenizer
+
+    tok = new_tokenizer()
+    plain = DataSource(tok, seed=4).encode([DataSource(tok, seed=4).ioi()])[1][0]
+    weighted = DataSource(tok, seed=4, task_lm=0.1).encode([DataSource(tok, seed=4).ioi()])[1][0]
+    n = int((plain > 0).sum())
+    assert n == 1 and float(plain.max()) == 1.0
+    assert float(weighted.max()) == 1.0 and torch.isclose(weighted[weighted < 1], torch.tensor(0.1)).all()
