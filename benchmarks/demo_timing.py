@@ -42,7 +42,11 @@ def main() -> None:
 
     t = time.perf_counter()
     model = load_model()
-    print(f"load_model(): {time.perf_counter() - t:.2f} s")
+    first = time.perf_counter() - t
+    t = time.perf_counter()
+    model = load_model()
+    print(f"load_model(): first call {first:.2f} s (includes importing TransformerLens), "
+          f"again {time.perf_counter() - t:.3f} s")
     stages = ("validate", "activations", "sae_fit", "encode", "scores")
     print(f"{'task':<14}" + "".join(f"{s:>12}" for s in stages) + f"{'total':>10}")
     for name in TASK_NAMES:
