@@ -69,7 +69,6 @@ class HeadOutputNorms:
         self.norms: list[torch.Tensor] = []
         layers = range(len(model.layers)) if layers is None else layers
         self.handles = [model.layers[l].attn.o.register_forward_pre_hook(self._hook) for l in layers]
-        self.mask: torch.Tensor | None = None
 
     def _hook(self, module, args):
         if not module.training:
@@ -159,12 +158,13 @@ def train(seed: int = 0, out: str | Path | None = None, steps: int = 5000, batch
     bar = tqdm(range(steps), disable=not progress, desc="train", mininterval=2)
     ema = None
     for step in bar:
+        if norms is not None and step >= head_l1_until * steps:  # the penalty is switched off
+            norms.remove()
+            norms = None
         ids, mask, _ = data.batch(batch)
         loss = loss_fn(model, ids, mask)
         if norms is not None:
-            penalty = norms.penalty(ids != data.pad)
-            if step < head_l1_until * steps:
-                loss = loss + head_l1 * penalty
+            loss = loss + head_l1 * norms.penalty(ids != data.pad)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
