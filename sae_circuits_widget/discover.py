@@ -280,21 +280,28 @@ def _fitted_sae(
 ) -> tuple[DiscreteSAE, str]:
     """Fit the SAE on the training rows of ``x``, or take it from ``sae_cache``."""
     x_train = x[torch.as_tensor(rows)].reshape(-1, x.shape[-1])  # [n_train * heads, d_model]
-    device = _model_device(model)
-    fit_args = dict(
-        n_features=settings["n_features"], l1=settings["l1"], seed=settings["seed"],
-        recipe=settings["recipe"],
-    )
     key = None
     if sae_cache is not None:
-        key = fit_key(train_texts, x_train, position=settings["position"], device=device.type, **fit_args)
+        key = sae_fit_key(model, train_texts, x_train, settings)
         hit = sae_cache.get(key)
         if hit is not None:
             return hit, "cache"
-    sae = fit_sae(x_train, device=device, **fit_args)
+    sae = fit_sae(
+        x_train, n_features=settings["n_features"], l1=settings["l1"], seed=settings["seed"],
+        recipe=settings["recipe"], device=_model_device(model),
+    )
     if sae_cache is not None:
         sae_cache.put(key, sae)
     return sae, "fit"
+
+
+def sae_fit_key(model: Any, train_texts: list[str], x_train: torch.Tensor, settings: dict[str, Any]) -> tuple:
+    """The ``SAECache`` key of the fit ``discover`` makes on these training prompts and
+    vectors ``[n, d_model]`` under ``settings`` (seed, n_features, l1, position, recipe)."""
+    return fit_key(
+        train_texts, x_train, position=settings["position"], device=_model_device(model).type,
+        n_features=settings["n_features"], l1=settings["l1"], seed=settings["seed"], recipe=settings["recipe"],
+    )
 
 
 def _model_device(model: Any) -> torch.device:

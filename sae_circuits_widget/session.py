@@ -35,9 +35,9 @@ from typing import Any, Optional
 import numpy as np
 
 from .activations import HeadOutputCache, _is_small, attention_from_final, few_threads, head_outputs
-from .discover import DEFAULTS, _model_device, check_settings, discover, training_rows
+from .discover import DEFAULTS, check_settings, discover, sae_fit_key, training_rows
 from .result import CircuitResult
-from .sae import DiscreteSAE, SAECache, code_meaning, fit_key
+from .sae import DiscreteSAE, SAECache, code_meaning
 from .serialization import FORMAT_VERSION, check_header, read_json_text, result_from_dict, result_to_dict
 from .errors import FileFormatError
 from .validation import PromptIssue, validate_prompts
@@ -146,11 +146,7 @@ class Session:
                 return None  # the same training prompts: the run reuses the kept SAE
             with few_threads(_is_small(self.model)):
                 x_train = head_outputs(self.model, list(texts), fit["position"], cache=self.cache)
-            key = fit_key(
-                list(texts), x_train.reshape(-1, x_train.shape[-1]), position=fit["position"],
-                device=_model_device(self.model).type, n_features=fit["n_features"], l1=fit["l1"],
-                seed=fit["seed"], recipe=fit["recipe"],
-            )
+            key = sae_fit_key(self.model, list(texts), x_train.reshape(-1, x_train.shape[-1]), fit)
             if key in self.saes:
                 return None  # these training prompts were fitted before: the run reuses that SAE
             rest = {k: v for k, v in settings.items() if k in ("edges", "answers")}
