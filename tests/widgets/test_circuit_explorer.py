@@ -278,15 +278,23 @@ def _record(e):
 EDIT = "When Anna and Tom went to the park , Tom gave a book to"
 
 
+def _edit_positive(e, row):
+    """Record the draws, then replace positive ``row`` with ``EDIT`` as the browser would.
+
+    Returns (result before the edit, draws, statuses, the new positives)."""
+    old = e.result
+    draws, statuses = _record(e)
+    pos = list(e.panel.positives)
+    pos[row] = EDIT
+    e.panel.set_state({"positives": pos})
+    return old, draws, statuses, pos
+
+
 def test_editing_a_training_prompt_previews_then_shows_the_refit(explorer, tiny_model):
     from sae_circuits_widget.discover import discover
 
     train, _ = _train_and_other_rows(explorer)
-    old = explorer.result
-    draws, statuses = _record(explorer)
-    pos = list(explorer.panel.positives)
-    pos[train] = EDIT
-    explorer.panel.set_state({"positives": pos})
+    old, draws, statuses, pos = _edit_positive(explorer, train)
     neg = list(explorer.panel.negatives)
     assert len(draws) == 2, "a preview, then the final grid"
     preview, final = draws
@@ -308,11 +316,7 @@ def test_editing_a_training_prompt_previews_then_shows_the_refit(explorer, tiny_
 
 def test_editing_another_prompt_shows_only_the_final(explorer):
     _, other = _train_and_other_rows(explorer)
-    old = explorer.result
-    draws, statuses = _record(explorer)
-    pos = list(explorer.panel.positives)
-    pos[other] = EDIT
-    explorer.panel.set_state({"positives": pos})
+    old, draws, statuses, _ = _edit_positive(explorer, other)
     assert len(draws) == 1 and draws[0] is explorer.result
     assert explorer.result.extras["sae_source"] == "cache" and explorer.result.sae is old.sae
     assert all(final for final, _ in statuses) and not any("preview" in s for _, s in statuses)
