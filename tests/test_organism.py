@@ -180,3 +180,17 @@ def test_task_lm_weights_the_other_tokens_of_task_sentences():
     n = int((plain > 0).sum())
     assert n == 1 and float(plain.max()) == 1.0
     assert float(weighted.max()) == 1.0 and torch.isclose(weighted[weighted < 1], torch.tensor(0.1)).all()
+
+
+def test_penalty_can_be_limited_to_task_sentences():
+    from sae_circuits_widget.organism.model import new_tokenizer
+    from sae_circuits_widget.organism.train import penalty_mask
+
+    data = DataSource(new_tokenizer(), seed=2)
+    ids, _, kinds = data.encode([data.ioi(), data.stories(), data.docstring(), data.filler()])
+    everywhere = penalty_mask(ids, kinds, data.pad, "all")
+    tasks = penalty_mask(ids, kinds, data.pad, "tasks")
+    assert torch.equal(everywhere, ids != data.pad)
+    assert torch.equal(tasks[[0, 2]], everywhere[[0, 2]]) and not tasks[[1, 3]].any()
+    with pytest.raises(ValueError, match="head_l1_on"):
+        train(seed=0, out=None, steps=1, head_l1_on="filler", progress=False)

@@ -92,6 +92,20 @@ class HeadOutputNorms:
             h.remove()
 
 
+PENALTY_TEXT = ("all", "tasks")
+TASK_KINDS = ("ioi", "greater_than", "docstring", "induction")
+
+
+def penalty_mask(ids: torch.Tensor, kinds: list[str], pad: int, on: str = "all") -> torch.Tensor:
+    """The tokens whose head outputs the group lasso sees: real tokens of every sequence
+    (``on="all"``) or only of task sentences (``on="tasks"``)."""
+    real = ids != pad
+    if on == "all":
+        return real
+    task_rows = torch.tensor([k in TASK_KINDS for k in kinds])
+    return real & task_rows[:, None]
+
+
 def loss_fn(model: NativeModel, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     logits = model(ids)[:, :-1]
     ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1), reduction="none")
@@ -136,8 +150,15 @@ def train(seed: int = 0, out: str | Path | None = None, steps: int = 5000, batch
           head_dropout: float = 0.0, weight_decay: float = 0.01, progress: bool = True,
           mix: dict | None = None, log_every: int = 500, gt_plain: float = 0.3,
           ioi_plain: float = 0.4, head_l1: float = 0.01, head_l1_layers: list[int] | None = None,
-          head_l1_until: float = 1.0, head_l1_free: int = 0, task_lm: float = 0.0):
-    """Train and (if ``out``) save. Returns (model, cfg, tokenizer, history)."""
+          head_l1_until: float = 1.0, head_l1_free: int = 0, task_lm: float = 0.0,
+          head_l1_on: str = "all"):
+    """Train and (if ``out``) save. Returns (model, cfg, tokenizer, history).
+
+    ``head_l1_on``: ``"all"`` penalises head outputs on every sequence, ``"tasks"`` only
+    on task sentences (filler and stories are left free).
+    """
+    if head_l1_on not in PENALTY_TEXT:
+        raise ValueError(f"head_l1_on must be one of {PENALTY_TEXT}, got {head_l1_on!r}")
     torch.manual_seed(seed)
     random.seed(seed)
     model, cfg, tok = build(seed, n_layers, n_heads, d_model)
@@ -161,10 +182,10 @@ def train(seed: int = 0, out: str | Path | None = None, steps: int = 5000, batch
         if norms is not None and step >= head_l1_until * steps:  # the penalty is switched off
             norms.remove()
             norms = None
-        ids, mask, _ = data.batch(batch)
+        ids, mask, kinds = data.batch(batch)
         loss = loss_fn(model, ids, mask)
         if norms is not None:
-            loss = loss + head_l1 * norms.penalty(ids != data.pad)
+            loss = loss + head_l1 * norms.penalty(penalty_mask(ids, kinds, data.pad, head_l1_on))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -188,7 +209,7 @@ def train(seed: int = 0, out: str | Path | None = None, steps: int = 5000, batch
             train=dict(seed=seed, steps=steps, batch=batch, lr=lr, warmup=warmup,
                        head_dropout=head_dropout, head_l1=head_l1, head_l1_layers=head_l1_layers,
                        head_l1_until=head_l1_until, head_l1_free=head_l1_free, task_lm=task_lm,
-                       weight_decay=weight_decay, mix=data.mix,
+                       head_l1_on=head_l1_on, weight_decay=weight_decay, mix=data.mix,
                        gt_plain=gt_plain, ioi_plain=ioi_plain, n_ctx=cfg.n_ctx)))
     return model, cfg, tok, history
 
@@ -211,6 +232,8 @@ def main(argv=None) -> None:
     ap.add_argument("--head-l1-free", type=int, default=0, help="the last N heads of each layer go unpenalised")
     ap.add_argument("--task-lm", type=float, default=0.0,
                     help="loss weight on every other next token of task sentences (the answer has weight 1)")
+    ap.add_argument("--head-l1-on", choices=PENALTY_TEXT, default="all",
+                    help="penalise head outputs on all text, or on task sentences only")
     ap.add_argument("--head-l1-layers", default="", help="comma list of layers the penalty applies to (default: all)")
     ap.add_argument("--gt-plain", type=float, default=0.3,
                     help="share of greater-than examples in the plain evaluation template")
@@ -233,7 +256,7 @@ def main(argv=None) -> None:
           n_layers=args.layers, n_heads=args.heads, d_model=args.d_model, head_dropout=args.head_dropout,
           head_l1=args.head_l1, head_l1_layers=[int(x) for x in args.head_l1_layers.split(",") if x] or None,
           head_l1_until=args.head_l1_until, head_l1_free=args.head_l1_free, task_lm=args.task_lm,
-          gt_plain=args.gt_plain, ioi_plain=args.ioi_plain)
+          head_l1_on=args.head_l1_on, gt_plain=args.gt_plain, ioi_plain=args.ioi_plain)
     print(f"saved to {args.out} in {time.time() - t0:.0f} s")
 
 
