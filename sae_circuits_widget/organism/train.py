@@ -33,6 +33,7 @@ from tqdm import tqdm
 from transformer_lens.model_bridge.sources.native.init import initialize_native_model
 from transformer_lens.model_bridge.sources.native.model import NativeModel
 
+from ..tasks import TASK_NAMES
 from .data import DataSource
 from .model import make_config, new_tokenizer, save_native
 
@@ -93,7 +94,6 @@ class HeadOutputNorms:
 
 
 PENALTY_TEXT = ("all", "tasks")
-TASK_KINDS = ("ioi", "greater_than", "docstring", "induction")
 
 
 def penalty_mask(ids: torch.Tensor, kinds: list[str], pad: int, on: str = "all") -> torch.Tensor:
@@ -102,7 +102,7 @@ def penalty_mask(ids: torch.Tensor, kinds: list[str], pad: int, on: str = "all")
     real = ids != pad
     if on == "all":
         return real
-    task_rows = torch.tensor([k in TASK_KINDS for k in kinds])
+    task_rows = torch.tensor([k in TASK_NAMES for k in kinds])
     return real & task_rows[:, None]
 
 
@@ -127,7 +127,7 @@ def quick_accuracy(model: NativeModel, data: DataSource, n: int = 256) -> dict[s
     """Top-1 accuracy on the trained answer of fresh examples, per task kind."""
     model.eval()
     out = {}
-    for kind in ("ioi", "greater_than", "docstring", "induction"):
+    for kind in TASK_NAMES:
         exs = [getattr(data, kind)() for _ in range(n)]
         ids, mask, _ = data.encode(exs)
         logits = model(ids)
