@@ -194,3 +194,41 @@ def test_penalty_can_be_limited_to_task_sentences():
     assert torch.equal(tasks[[0, 2]], everywhere[[0, 2]]) and not tasks[[1, 3]].any()
     with pytest.raises(ValueError, match="head_l1_on"):
         train(seed=0, out=None, steps=1, head_l1_on="filler", progress=False)
+
+
+def test_head_grouped_penalty_is_the_sum_of_each_heads_rms():
+    """``group="head"`` charges a head by the RMS of its output norm over tokens, so a head
+    active on one token costs more than under the per-token L1, and a dead head nothing."""
+    from sae_circuits_widget.organism.train import build
+
+    model, _, tok = build(0, 1, 2, 32)
+    data = DataSource(tok, seed=0)
+    ids, _, _ = data.batch(4)
+    mask = ids != data.pad
+    values = {}
+    for group in ("token", "head"):
+        norms = HeadOutputNorms(model, group=group)
+        model.train()
+        with torch.no_grad():
+            model(ids)
+        recorded = norms.norms[0].clone()  # [b, s, H]
+        values[group] = float(norms.penalty(mask))
+        norms.remove()
+    m = mask.to(recorded.dtype)[..., None]
+    rms = ((recorded ** 2 * m).sum((0, 1)) / m.sum()).sqrt()
+    l1 = (recorded * m).sum((0, 1)) / m.sum()
+    assert values["head"] == pytest.approx(float(rms.sum()), rel=1e-5)
+    assert values["token"] == pytest.approx(float(l1.sum()), rel=1e-5)
+    assert values["head"] >= values["token"]  # RMS >= mean, per head
+    with pytest.raises(ValueError, match="group"):
+        HeadOutputNorms(model, group="layer")
+
+
+def test_training_can_continue_from_a_saved_model(tmp_path):
+    kw = dict(seed=0, batch=8, lr=3e-3, warmup=1, n_layers=1, n_heads=2, d_model=32, progress=False, log_every=0)
+    first, _, _, _ = train(out=tmp_path / "a", steps=3, **kw)
+    same, _, _, _ = train(out=None, steps=0, init=tmp_path / "a", **kw)
+    moved, _, _, _ = train(out=None, steps=2, init=tmp_path / "a", **kw)
+    a, b, c = first.state_dict(), same.state_dict(), moved.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert any(not torch.equal(a[k], c[k]) for k in a)

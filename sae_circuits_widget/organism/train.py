@@ -35,7 +35,7 @@ from transformer_lens.model_bridge.sources.native.model import NativeModel
 
 from ..tasks import TASK_NAMES
 from .data import DataSource
-from .model import make_config, new_tokenizer, save_native
+from .model import load_native, make_config, new_tokenizer, save_native
 
 
 def add_head_dropout(model: NativeModel, p: float) -> list:
@@ -56,6 +56,9 @@ def add_head_dropout(model: NativeModel, p: float) -> list:
     return handles
 
 
+PENALTY_GROUPS = ("token", "head")
+
+
 class HeadOutputNorms:
     """Records, on every forward pass, the mean over tokens of each head's output norm.
 
@@ -64,7 +67,10 @@ class HeadOutputNorms:
     sparse instead of smeared over every head of a layer.
     """
 
-    def __init__(self, model: NativeModel, layers: list[int] | None = None, free: int = 0):
+    def __init__(self, model: NativeModel, layers: list[int] | None = None, free: int = 0, group: str = "token"):
+        if group not in PENALTY_GROUPS:
+            raise ValueError(f"group must be one of {PENALTY_GROUPS}, got {group!r}")
+        self.group = group
         self.H = model.cfg.n_heads
         self.free = free  # the last ``free`` heads of every layer are not penalised
         self.norms: list[torch.Tensor] = []
@@ -83,10 +89,20 @@ class HeadOutputNorms:
         return None
 
     def penalty(self, tokens_mask: torch.Tensor) -> torch.Tensor:
-        total = sum(n.sum(-1) for n in self.norms)  # [b, s]
+        """``group="token"``: sum over heads of the mean over tokens of ``||out||`` (an L1
+        over tokens, so heads also fall silent on the tokens they are not needed at).
+        ``group="head"``: sum over heads of the root-mean-square of ``||out||`` over tokens
+        (one group per head: unneeded heads die, but a head in use is not pushed to be
+        silent elsewhere)."""
+        m = tokens_mask.to(self.norms[0].dtype)
+        count = m.sum().clamp(min=1)
+        if self.group == "token":
+            total = sum(n.sum(-1) for n in self.norms)  # [b, s]
+            value = (total * m).sum() / count
+        else:
+            value = sum((((n ** 2) * m[..., None]).sum((0, 1)) / count + 1e-12).sqrt().sum() for n in self.norms)
         self.norms = []
-        m = tokens_mask.to(total.dtype)
-        return (total * m).sum() / m.sum().clamp(min=1)
+        return value
 
     def remove(self) -> None:
         for h in self.handles:
@@ -151,7 +167,7 @@ def train(seed: int = 0, out: str | Path | None = None, steps: int = 5000, batch
           mix: dict | None = None, log_every: int = 500, gt_plain: float = 0.3,
           ioi_plain: float = 0.4, head_l1: float = 0.01, head_l1_layers: list[int] | None = None,
           head_l1_until: float = 1.0, head_l1_free: int = 0, task_lm: float = 0.0,
-          head_l1_on: str = "all"):
+          head_l1_on: str = "all", head_l1_group: str = "token", init: str | Path | None = None):
     """Train and (if ``out``) save. Returns (model, cfg, tokenizer, history).
 
     ``head_l1_on``: ``"all"`` penalises head outputs on every sequence, ``"tasks"`` only
@@ -161,10 +177,13 @@ def train(seed: int = 0, out: str | Path | None = None, steps: int = 5000, batch
         raise ValueError(f"head_l1_on must be one of {PENALTY_TEXT}, got {head_l1_on!r}")
     torch.manual_seed(seed)
     random.seed(seed)
-    model, cfg, tok = build(seed, n_layers, n_heads, d_model)
+    if init is not None:  # continue from a saved model (its architecture wins)
+        model, cfg, tok = load_native(Path(init))
+    else:
+        model, cfg, tok = build(seed, n_layers, n_heads, d_model)
     data = DataSource(tok, seed=seed, mix=mix, gt_plain=gt_plain, ioi_plain=ioi_plain, task_lm=task_lm)
     handles = add_head_dropout(model, head_dropout) if head_dropout > 0 else []
-    norms = HeadOutputNorms(model, head_l1_layers, head_l1_free) if head_l1 > 0 else None
+    norms = HeadOutputNorms(model, head_l1_layers, head_l1_free, head_l1_group) if head_l1 > 0 else None
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, betas=(0.9, 0.98))
 
     def schedule(step: int) -> float:
@@ -209,7 +228,7 @@ def train(seed: int = 0, out: str | Path | None = None, steps: int = 5000, batch
             train=dict(seed=seed, steps=steps, batch=batch, lr=lr, warmup=warmup,
                        head_dropout=head_dropout, head_l1=head_l1, head_l1_layers=head_l1_layers,
                        head_l1_until=head_l1_until, head_l1_free=head_l1_free, task_lm=task_lm,
-                       head_l1_on=head_l1_on, weight_decay=weight_decay, mix=data.mix,
+                       head_l1_on=head_l1_on, head_l1_group=head_l1_group, weight_decay=weight_decay, mix=data.mix,
                        gt_plain=gt_plain, ioi_plain=ioi_plain, n_ctx=cfg.n_ctx)))
     return model, cfg, tok, history
 
@@ -234,12 +253,16 @@ def main(argv=None) -> None:
                     help="loss weight on every other next token of task sentences (the answer has weight 1)")
     ap.add_argument("--head-l1-on", choices=PENALTY_TEXT, default="all",
                     help="penalise head outputs on all text, or on task sentences only")
+    ap.add_argument("--head-l1-group", choices=PENALTY_GROUPS, default="token",
+                    help="penalise each token's head output norm (token) or each head's RMS over tokens (head)")
     ap.add_argument("--head-l1-layers", default="", help="comma list of layers the penalty applies to (default: all)")
     ap.add_argument("--gt-plain", type=float, default=0.3,
                     help="share of greater-than examples in the plain evaluation template")
     ap.add_argument("--ioi-plain", type=float, default=0.4,
                     help="share of IOI examples without a third-name clause")
     ap.add_argument("--mix", default="", help="override mixture shares, e.g. lists=0.1,filler=0.05")
+    ap.add_argument("--init", default=None, help="start from the model saved in this folder")
+    ap.add_argument("--warmup", type=int, default=300)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -256,7 +279,7 @@ def main(argv=None) -> None:
           n_layers=args.layers, n_heads=args.heads, d_model=args.d_model, head_dropout=args.head_dropout,
           head_l1=args.head_l1, head_l1_layers=[int(x) for x in args.head_l1_layers.split(",") if x] or None,
           head_l1_until=args.head_l1_until, head_l1_free=args.head_l1_free, task_lm=args.task_lm,
-          head_l1_on=args.head_l1_on, gt_plain=args.gt_plain, ioi_plain=args.ioi_plain)
+          head_l1_on=args.head_l1_on, head_l1_group=args.head_l1_group, init=args.init, warmup=args.warmup, gt_plain=args.gt_plain, ioi_plain=args.ioi_plain)
     print(f"saved to {args.out} in {time.time() - t0:.0f} s")
 
 
