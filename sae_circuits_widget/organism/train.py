@@ -9,7 +9,9 @@ norm of every head's output at every token. Without it the tasks spread over mos
 of a layer and share them (IOI's heads a subset of docstring's, greater-than on 58% of
 the heads in a 3 x 8 model); with it each task settles on a few heads of its own.
 Optional head dropout zeroes whole heads at random during training (a forward pre-hook
-on each attention output projection).
+on each attention output projection). ``--head-l1-group head`` charges each head the
+root-mean-square of its output over tokens instead; ``--init DIR`` continues training a
+saved model (for example without the penalty, to let unused heads learn the filler).
 
 The defaults reproduce the shipped model with ``--seed 1``.
 
