@@ -230,7 +230,8 @@ def train(seed: int = 0, out: str | Path | None = None, steps: int = 5000, batch
             train=dict(seed=seed, steps=steps, batch=batch, lr=lr, warmup=warmup,
                        head_dropout=head_dropout, head_l1=head_l1, head_l1_layers=head_l1_layers,
                        head_l1_until=head_l1_until, head_l1_free=head_l1_free, task_lm=task_lm,
-                       head_l1_on=head_l1_on, head_l1_group=head_l1_group, weight_decay=weight_decay, mix=data.mix,
+                       head_l1_on=head_l1_on, head_l1_group=head_l1_group, init=None if init is None else str(init),
+                       weight_decay=weight_decay, mix=data.mix,
                        gt_plain=gt_plain, ioi_plain=ioi_plain, n_ctx=cfg.n_ctx)))
     return model, cfg, tok, history
 
