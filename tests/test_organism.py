@@ -232,3 +232,18 @@ def test_training_can_continue_from_a_saved_model(tmp_path):
     a, b, c = first.state_dict(), same.state_dict(), moved.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert any(not torch.equal(a[k], c[k]) for k in a)
+
+
+def test_added_layers_start_silent_and_frozen_layers_stay_put(tmp_path):
+    kw = dict(seed=0, batch=8, lr=3e-3, warmup=1, n_heads=2, d_model=32, progress=False, log_every=0)
+    first, _, _, _ = train(out=tmp_path / "a", steps=3, n_layers=1, **kw)
+    grown, cfg, _, _ = train(out=None, steps=0, init=tmp_path / "a", add_layers=1, **kw)
+    ids = torch.randint(0, cfg.d_vocab, (2, 7))
+    assert cfg.n_layers == 2
+    assert torch.allclose(first(ids), grown(ids), atol=1e-6)  # zero output projection: same function
+    moved, _, _, _ = train(out=None, steps=2, init=tmp_path / "a", add_layers=1, freeze_init=True, **kw)
+    a, c = first.state_dict(), moved.state_dict()
+    assert all(torch.equal(a[k], c[k]) for k in a)  # every saved parameter is frozen
+    assert not torch.equal(c["layers.1.attn.o.weight"], torch.zeros_like(c["layers.1.attn.o.weight"]))
+    with pytest.raises(ValueError, match="init"):
+        train(out=None, steps=0, add_layers=1, n_layers=1, **kw)

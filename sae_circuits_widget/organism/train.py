@@ -124,6 +124,28 @@ def penalty_mask(ids: torch.Tensor, kinds: list[str], pad: int, on: str = "all")
     return real & task_rows[:, None]
 
 
+def grow(model: NativeModel, cfg, add_layers: int, seed: int = 0):
+    """A copy of ``model`` with ``add_layers`` fresh attention layers on top.
+
+    The new layers are initialised like a new model's, except that their output
+    projections start at zero, so the grown model first computes exactly what ``model``
+    does. Returns ``(grown, cfg)``.
+    """
+    if add_layers <= 0:
+        return model, cfg
+    new_cfg = make_config(cfg.d_vocab, cfg.n_layers + add_layers, cfg.n_heads, cfg.d_model, cfg.n_ctx, seed=seed)
+    torch.manual_seed(seed)
+    grown = NativeModel(new_cfg)
+    initialize_native_model(grown, new_cfg)
+    missing, unexpected = grown.load_state_dict(model.state_dict(), strict=False)
+    assert not unexpected, unexpected
+    with torch.no_grad():
+        for block in grown.layers[cfg.n_layers:]:
+            block.attn.o.weight.zero_()
+            block.attn.o.bias.zero_()
+    return grown, new_cfg
+
+
 def loss_fn(model: NativeModel, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     logits = model(ids)[:, :-1]
     ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1), reduction="none")
@@ -169,11 +191,13 @@ def train(seed: int = 0, out: str | Path | None = None, steps: int = 5000, batch
           mix: dict | None = None, log_every: int = 500, gt_plain: float = 0.3,
           ioi_plain: float = 0.4, head_l1: float = 0.01, head_l1_layers: list[int] | None = None,
           head_l1_until: float = 1.0, head_l1_free: int = 0, task_lm: float = 0.0,
-          head_l1_on: str = "all", head_l1_group: str = "token", init: str | Path | None = None):
+          head_l1_on: str = "all", head_l1_group: str = "token", init: str | Path | None = None,
+          add_layers: int = 0, freeze_init: bool = False):
     """Train and (if ``out``) save. Returns (model, cfg, tokenizer, history).
 
     ``head_l1_on``: ``"all"`` penalises head outputs on every sequence, ``"tasks"`` only
-    on task sentences (filler and stories are left free).
+    on task sentences (filler and stories are left free). ``add_layers`` (with ``init``)
+    stacks fresh layers on the saved model; ``freeze_init`` trains only those.
     """
     if head_l1_on not in PENALTY_TEXT:
         raise ValueError(f"head_l1_on must be one of {PENALTY_TEXT}, got {head_l1_on!r}")
@@ -181,12 +205,20 @@ def train(seed: int = 0, out: str | Path | None = None, steps: int = 5000, batch
     random.seed(seed)
     if init is not None:  # continue from a saved model (its architecture wins)
         model, cfg, tok = load_native(Path(init))
+        n_init = cfg.n_layers
+        model, cfg = grow(model, cfg, add_layers, seed)
+        if freeze_init:
+            for name, p in model.named_parameters():
+                layer = name.split(".")[1] if name.startswith("layers.") else None
+                p.requires_grad_(layer is not None and int(layer) >= n_init)
+    elif add_layers or freeze_init:
+        raise ValueError("add_layers and freeze_init need init (a saved model to start from)")
     else:
         model, cfg, tok = build(seed, n_layers, n_heads, d_model)
     data = DataSource(tok, seed=seed, mix=mix, gt_plain=gt_plain, ioi_plain=ioi_plain, task_lm=task_lm)
     handles = add_head_dropout(model, head_dropout) if head_dropout > 0 else []
     norms = HeadOutputNorms(model, head_l1_layers, head_l1_free, head_l1_group) if head_l1 > 0 else None
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, betas=(0.9, 0.98))
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=weight_decay, betas=(0.9, 0.98))
 
     def schedule(step: int) -> float:
         if step < warmup:
@@ -231,6 +263,7 @@ def train(seed: int = 0, out: str | Path | None = None, steps: int = 5000, batch
                        head_dropout=head_dropout, head_l1=head_l1, head_l1_layers=head_l1_layers,
                        head_l1_until=head_l1_until, head_l1_free=head_l1_free, task_lm=task_lm,
                        head_l1_on=head_l1_on, head_l1_group=head_l1_group, init=None if init is None else str(init),
+                       add_layers=add_layers, freeze_init=freeze_init,
                        weight_decay=weight_decay, mix=data.mix,
                        gt_plain=gt_plain, ioi_plain=ioi_plain, n_ctx=cfg.n_ctx)))
     return model, cfg, tok, history
@@ -265,6 +298,8 @@ def main(argv=None) -> None:
                     help="share of IOI examples without a third-name clause")
     ap.add_argument("--mix", default="", help="override mixture shares, e.g. lists=0.1,filler=0.05")
     ap.add_argument("--init", default=None, help="start from the model saved in this folder")
+    ap.add_argument("--add-layers", type=int, default=0, help="with --init: stack this many fresh layers on top")
+    ap.add_argument("--freeze-init", action="store_true", help="with --init: train only the added layers")
     ap.add_argument("--warmup", type=int, default=300)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
@@ -282,7 +317,7 @@ def main(argv=None) -> None:
           n_layers=args.layers, n_heads=args.heads, d_model=args.d_model, head_dropout=args.head_dropout,
           head_l1=args.head_l1, head_l1_layers=[int(x) for x in args.head_l1_layers.split(",") if x] or None,
           head_l1_until=args.head_l1_until, head_l1_free=args.head_l1_free, task_lm=args.task_lm,
-          head_l1_on=args.head_l1_on, head_l1_group=args.head_l1_group, init=args.init, warmup=args.warmup, gt_plain=args.gt_plain, ioi_plain=args.ioi_plain)
+          head_l1_on=args.head_l1_on, head_l1_group=args.head_l1_group, init=args.init, add_layers=args.add_layers, freeze_init=args.freeze_init, warmup=args.warmup, gt_plain=args.gt_plain, ioi_plain=args.ioi_plain)
     print(f"saved to {args.out} in {time.time() - t0:.0f} s")
 
 
