@@ -247,3 +247,25 @@ def test_added_layers_start_silent_and_frozen_layers_stay_put(tmp_path):
     assert not torch.equal(c["layers.1.attn.o.weight"], torch.zeros_like(c["layers.1.attn.o.weight"]))
     with pytest.raises(ValueError, match="init"):
         train(out=None, steps=0, add_layers=1, n_layers=1, **kw)
+
+
+def test_answer_noise_swaps_answers_for_wrong_ones_and_is_free_when_off():
+    from sae_circuits_widget.organism.model import new_tokenizer
+
+    tok = new_tokenizer()
+    off = [DataSource(tok, seed=4).ioi()] + [DataSource(tok, seed=4).docstring()]
+    zero = [DataSource(tok, seed=4, answer_noise=0.0).ioi()] + [DataSource(tok, seed=4, answer_noise=0.0).docstring()]
+    assert [(e.text, e.answer) for e in off] == [(e.text, e.answer) for e in zero]  # no extra draws at 0
+    data = DataSource(tok, seed=4, answer_noise=1.0)
+    for _ in range(20):
+        ex = data.ioi()
+        assert ex.text.replace(",", " ").replace(".", " ").split().count(ex.answer) == 2  # the subject, said twice
+        doc = data.docstring()
+        line = doc.text.split("def ")[1].split(")")[0]
+        assert doc.answer in line  # still an argument of the function...
+    clean = DataSource(tok, seed=5)
+    noisy = DataSource(tok, seed=5, answer_noise=1.0)
+    for _ in range(20):
+        c, n = clean.docstring(), noisy.docstring()
+        assert c.text == n.text and c.answer != n.answer  # ...but never the documented one's successor
+        noisy.rng.setstate(clean.rng.getstate())

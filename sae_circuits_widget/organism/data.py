@@ -37,8 +37,11 @@ class DataSource:
     """Draws training examples and turns them into padded id batches with loss masks."""
 
     def __init__(self, tokenizer, seed: int = 0, mix: dict[str, float] | None = None, gt_plain: float = 1.0,
-                 ioi_plain: float = 1.0, task_lm: float = 0.0):
+                 ioi_plain: float = 1.0, task_lm: float = 0.0, answer_noise: float = 0.0):
         self.tok = tokenizer
+        # share of IOI and docstring sentences trained on a wrong answer (the subject;
+        # another argument), as natural text is not always predictable
+        self.answer_noise = answer_noise
         self.task_lm = task_lm  # loss weight on the other next tokens of task sentences
         self.ioi_plain = ioi_plain
         self.gt_plain = gt_plain
@@ -55,13 +58,24 @@ class DataSource:
         self.pad = tokenizer.pad_token_id
 
     # ------------------------------------------------------------------ examples
+    def _noisy(self, answer: str, wrong: list[str]) -> str:
+        """``answer``, or with probability ``answer_noise`` one of ``wrong`` (no draw at 0)."""
+        if self.answer_noise > 0 and self.rng.random() < self.answer_noise:
+            return self.rng.choice(wrong)
+        return answer
+
     def ioi(self) -> Example:
+        ex, subject = self._ioi()
+        ex.answer = self._noisy(ex.answer, [subject])
+        return ex
+
+    def _ioi(self) -> tuple[Example, str]:
         r = self.rng
         io, s, c = r.sample(W.NAMES, 3)
         a, b = (io, s) if r.random() < 0.5 else (s, io)
         tpl, place, obj = r.choice(IOI_TEMPLATES), r.choice(W.PLACES), r.choice(W.OBJECTS)
         if r.random() < self.ioi_plain:
-            return Example(tpl.format(A=a, B=b, S=s, place=place, obj=obj), io, "ioi")
+            return Example(tpl.format(A=a, B=b, S=s, place=place, obj=obj), io, "ioi"), s
         # A third name said once, in a clause before the sentence or inside it: the name to
         # give is then not "the name said once" but "the other name of the pair the subject
         # belongs to", and the pair sits at no fixed position, so counting names or
@@ -71,8 +85,8 @@ class DataSource:
             pre = r.choice([f"{c} was at the {r.choice(W.PLACES)} .", f"{c} saw the {fill} .",
                             f"The {fill} of {c} was {r.choice(W.DESC_WORDS)} .",
                             f"{c} had a {r.choice(W.OBJECTS)} .", f"Then {c} left ."])
-            return Example(f"{pre} " + tpl.format(A=a, B=b, S=s, place=place, obj=obj), io, "ioi")
-        return Example(tpl.format(A=a, B=b, S=s, place=f"{place} with {c}", obj=obj), io, "ioi")
+            return Example(f"{pre} " + tpl.format(A=a, B=b, S=s, place=place, obj=obj), io, "ioi"), s
+        return Example(tpl.format(A=a, B=b, S=s, place=f"{place} with {c}", obj=obj), io, "ioi"), s
 
     def greater_than(self) -> Example:
         r = self.rng
@@ -105,7 +119,8 @@ class DataSource:
 
     def docstring(self) -> Example:
         ex = sample_docstring(self.doc_pools, self.rng, gaps=True)
-        return Example(ex["positive"], ex["answer"], "docstring")
+        wrong = [a for a in ex["args"] if a != ex["answer"]]
+        return Example(ex["positive"], self._noisy(ex["answer"], wrong), "docstring")
 
     def induction(self) -> Example:
         ex = sample_induction(self.ind_pool, self.rng)
