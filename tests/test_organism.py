@@ -269,3 +269,19 @@ def test_answer_noise_swaps_answers_for_wrong_ones_and_is_free_when_off():
         c, n = clean.docstring(), noisy.docstring()
         assert c.text == n.text and c.answer != n.answer  # ...but never the documented one's successor
         noisy.rng.setstate(clean.rng.getstate())
+
+
+def test_answer_noise_on_all_tasks_reaches_greater_than_and_induction():
+    from sae_circuits_widget.organism.model import new_tokenizer
+
+    tok = new_tokenizer()
+    clean = DataSource(tok, seed=6, answer_noise=1.0)  # default: IOI and docstring only
+    noisy = DataSource(tok, seed=6, answer_noise=1.0, noisy_tasks="all")
+    for _ in range(20):
+        g = noisy.greater_than()
+        assert int(g.answer) <= g.start_yy  # a year that is not above the start year
+        clean.rng.setstate(noisy.rng.getstate())
+        c, n = clean.induction(), noisy.induction()
+        assert c.text == n.text and c.answer != n.answer
+    g = clean.greater_than()
+    assert int(g.answer) > g.start_yy

@@ -37,11 +37,15 @@ class DataSource:
     """Draws training examples and turns them into padded id batches with loss masks."""
 
     def __init__(self, tokenizer, seed: int = 0, mix: dict[str, float] | None = None, gt_plain: float = 1.0,
-                 ioi_plain: float = 1.0, task_lm: float = 0.0, answer_noise: float = 0.0):
+                 ioi_plain: float = 1.0, task_lm: float = 0.0, answer_noise: float = 0.0,
+                 noisy_tasks: str = "ioi_docstring"):
         self.tok = tokenizer
         # share of IOI and docstring sentences trained on a wrong answer (the subject;
         # another argument), as natural text is not always predictable
         self.answer_noise = answer_noise
+        # "all": greater-than (a year up to the start year) and induction (another word)
+        # get wrong answers too
+        self.all_noisy = noisy_tasks == "all"
         self.task_lm = task_lm  # loss weight on the other next tokens of task sentences
         self.ioi_plain = ioi_plain
         self.gt_plain = gt_plain
@@ -115,7 +119,8 @@ class DataSource:
             t = f"{pre} {mid}".strip()
             if not pre:
                 t = t[0].upper() + t[1:]
-        return Example(t, f"{target:02d}", "greater_than", start_yy=yy)
+        answer = self._noisy(f"{target:02d}", [f"{y:02d}" for y in range(1, yy + 1)]) if self.all_noisy else f"{target:02d}"
+        return Example(t, answer, "greater_than", start_yy=yy)
 
     def docstring(self) -> Example:
         ex = sample_docstring(self.doc_pools, self.rng, gaps=True)
@@ -124,7 +129,10 @@ class DataSource:
 
     def induction(self) -> Example:
         ex = sample_induction(self.ind_pool, self.rng)
-        return Example(ex["positive"], ex["answer"], "induction", train_from=len(ex["seq"]) + 1)
+        answer = ex["answer"]
+        if self.all_noisy:
+            answer = self._noisy(answer, [w for w in self.ind_pool if w != answer])
+        return Example(ex["positive"], answer, "induction", train_from=len(ex["seq"]) + 1)
 
     def lists(self) -> Example:
         """Comma-separated lists, repeated in part: "x , y , z , w . y ," -> "z".

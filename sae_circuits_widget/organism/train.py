@@ -192,7 +192,8 @@ def train(seed: int = 0, out: str | Path | None = None, steps: int = 5000, batch
           ioi_plain: float = 0.4, head_l1: float = 0.01, head_l1_layers: list[int] | None = None,
           head_l1_until: float = 1.0, head_l1_free: int = 0, task_lm: float = 0.0,
           head_l1_on: str = "all", head_l1_group: str = "token", init: str | Path | None = None,
-          add_layers: int = 0, freeze_init: bool = False, answer_noise: float = 0.0):
+          add_layers: int = 0, freeze_init: bool = False, answer_noise: float = 0.0,
+          noisy_tasks: str = "ioi_docstring"):
     """Train and (if ``out``) save. Returns (model, cfg, tokenizer, history).
 
     ``head_l1_on``: ``"all"`` penalises head outputs on every sequence, ``"tasks"`` only
@@ -216,7 +217,7 @@ def train(seed: int = 0, out: str | Path | None = None, steps: int = 5000, batch
     else:
         model, cfg, tok = build(seed, n_layers, n_heads, d_model)
     data = DataSource(tok, seed=seed, mix=mix, gt_plain=gt_plain, ioi_plain=ioi_plain, task_lm=task_lm,
-                      answer_noise=answer_noise)
+                      answer_noise=answer_noise, noisy_tasks=noisy_tasks)
     handles = add_head_dropout(model, head_dropout) if head_dropout > 0 else []
     norms = HeadOutputNorms(model, head_l1_layers, head_l1_free, head_l1_group) if head_l1 > 0 else None
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=weight_decay, betas=(0.9, 0.98))
@@ -265,6 +266,7 @@ def train(seed: int = 0, out: str | Path | None = None, steps: int = 5000, batch
                        head_l1_until=head_l1_until, head_l1_free=head_l1_free, task_lm=task_lm,
                        head_l1_on=head_l1_on, head_l1_group=head_l1_group, init=None if init is None else str(init),
                        add_layers=add_layers, freeze_init=freeze_init, answer_noise=answer_noise,
+                       noisy_tasks=noisy_tasks,
                        weight_decay=weight_decay, mix=data.mix,
                        gt_plain=gt_plain, ioi_plain=ioi_plain, n_ctx=cfg.n_ctx)))
     return model, cfg, tok, history
@@ -303,6 +305,8 @@ def main(argv=None) -> None:
     ap.add_argument("--freeze-init", action="store_true", help="with --init: train only the added layers")
     ap.add_argument("--answer-noise", type=float, default=0.0,
                     help="share of IOI and docstring sentences trained on a wrong answer")
+    ap.add_argument("--noisy-tasks", choices=("ioi_docstring", "all"), default="ioi_docstring",
+                    help="which tasks --answer-noise applies to")
     ap.add_argument("--warmup", type=int, default=300)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
@@ -320,7 +324,7 @@ def main(argv=None) -> None:
           n_layers=args.layers, n_heads=args.heads, d_model=args.d_model, head_dropout=args.head_dropout,
           head_l1=args.head_l1, head_l1_layers=[int(x) for x in args.head_l1_layers.split(",") if x] or None,
           head_l1_until=args.head_l1_until, head_l1_free=args.head_l1_free, task_lm=args.task_lm,
-          head_l1_on=args.head_l1_on, head_l1_group=args.head_l1_group, init=args.init, add_layers=args.add_layers, freeze_init=args.freeze_init, answer_noise=args.answer_noise, warmup=args.warmup, gt_plain=args.gt_plain, ioi_plain=args.ioi_plain)
+          head_l1_on=args.head_l1_on, head_l1_group=args.head_l1_group, init=args.init, add_layers=args.add_layers, freeze_init=args.freeze_init, answer_noise=args.answer_noise, noisy_tasks=args.noisy_tasks, warmup=args.warmup, gt_plain=args.gt_plain, ioi_plain=args.ioi_plain)
     print(f"saved to {args.out} in {time.time() - t0:.0f} s")
 
 
