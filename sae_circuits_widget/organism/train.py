@@ -11,7 +11,9 @@ the heads in a 3 x 8 model); with it each task settles on a few heads of its own
 Optional head dropout zeroes whole heads at random during training (a forward pre-hook
 on each attention output projection). ``--head-l1-group head`` charges each head the
 root-mean-square of its output over tokens instead; ``--init DIR`` continues training a
-saved model (for example without the penalty, to let unused heads learn the filler).
+saved model (for example without the penalty, to let unused heads learn the filler);
+``--add-layers K`` stacks fresh layers on it (``--freeze-init``: train only those), and
+``--answer-noise P`` trains a share P of task answers on a wrong answer.
 
 The defaults reproduce the shipped model with ``--seed 1``.
 
