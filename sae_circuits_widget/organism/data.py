@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
@@ -40,12 +41,11 @@ class DataSource:
                  ioi_plain: float = 1.0, task_lm: float = 0.0, answer_noise: float = 0.0,
                  noisy_tasks: str = "ioi_docstring"):
         self.tok = tokenizer
-        # share of IOI and docstring sentences trained on a wrong answer (the subject;
-        # another argument), as natural text is not always predictable
+        # share of task sentences trained on a wrong answer, as natural text is not always
+        # predictable: IOI and docstring, or with noisy_tasks="all" greater-than and
+        # induction too
         self.answer_noise = answer_noise
-        # "all": greater-than (a year up to the start year) and induction (another word)
-        # get wrong answers too
-        self.all_noisy = noisy_tasks == "all"
+        self.noisy_kinds = {"ioi", "docstring"} | ({"greater_than", "induction"} if noisy_tasks == "all" else set())
         self.task_lm = task_lm  # loss weight on the other next tokens of task sentences
         self.ioi_plain = ioi_plain
         self.gt_plain = gt_plain
@@ -62,15 +62,16 @@ class DataSource:
         self.pad = tokenizer.pad_token_id
 
     # ------------------------------------------------------------------ examples
-    def _noisy(self, answer: str, wrong: list[str]) -> str:
-        """``answer``, or with probability ``answer_noise`` one of ``wrong`` (no draw at 0)."""
-        if self.answer_noise > 0 and self.rng.random() < self.answer_noise:
-            return self.rng.choice(wrong)
+    def _noisy(self, kind: str, answer: str, wrong: Callable[[], list[str]]) -> str:
+        """``answer``, or with probability ``answer_noise`` one of ``wrong()`` if ``kind`` is
+        noisy (no draw otherwise, so the data stream without noise is unchanged)."""
+        if kind in self.noisy_kinds and self.answer_noise > 0 and self.rng.random() < self.answer_noise:
+            return self.rng.choice(wrong())
         return answer
 
     def ioi(self) -> Example:
         ex, subject = self._ioi()
-        ex.answer = self._noisy(ex.answer, [subject])
+        ex.answer = self._noisy("ioi", ex.answer, lambda: [subject])
         return ex
 
     def _ioi(self) -> tuple[Example, str]:
@@ -119,19 +120,17 @@ class DataSource:
             t = f"{pre} {mid}".strip()
             if not pre:
                 t = t[0].upper() + t[1:]
-        answer = self._noisy(f"{target:02d}", [f"{y:02d}" for y in range(1, yy + 1)]) if self.all_noisy else f"{target:02d}"
+        answer = self._noisy("greater_than", f"{target:02d}", lambda: [f"{y:02d}" for y in range(1, yy + 1)])
         return Example(t, answer, "greater_than", start_yy=yy)
 
     def docstring(self) -> Example:
         ex = sample_docstring(self.doc_pools, self.rng, gaps=True)
-        wrong = [a for a in ex["args"] if a != ex["answer"]]
-        return Example(ex["positive"], self._noisy(ex["answer"], wrong), "docstring")
+        answer = self._noisy("docstring", ex["answer"], lambda: [a for a in ex["args"] if a != ex["answer"]])
+        return Example(ex["positive"], answer, "docstring")
 
     def induction(self) -> Example:
         ex = sample_induction(self.ind_pool, self.rng)
-        answer = ex["answer"]
-        if self.all_noisy:
-            answer = self._noisy(answer, [w for w in self.ind_pool if w != answer])
+        answer = self._noisy("induction", ex["answer"], lambda: [w for w in self.ind_pool if w != ex["answer"]])
         return Example(ex["positive"], answer, "induction", train_from=len(ex["seq"]) + 1)
 
     def lists(self) -> Example:
