@@ -288,3 +288,44 @@ def test_answer_noise_on_all_tasks_reaches_greater_than_and_induction():
         assert c.text == n.text and c.answer != n.answer
     g = clean.greater_than()
     assert int(g.answer) > g.start_yy
+
+
+def test_answer_noise_per_task_and_near_targets():
+    from sae_circuits_widget.organism.data import noise_shares
+    from sae_circuits_widget.organism.model import new_tokenizer
+    from sae_circuits_widget.organism.train import parse_noise
+
+    tok = new_tokenizer()
+    shares = {"greater_than": 1.0, "docstring": 1.0, "induction": 1.0}
+    clean = DataSource(tok, seed=7)
+    near = DataSource(tok, seed=7, answer_noise=shares, noise_target="near")
+    for _ in range(20):
+        # IOI has no share here, so its answers stay right and nothing extra is drawn
+        clean.rng.setstate(near.rng.getstate())
+        c, n = clean.ioi(), near.ioi()
+        assert (c.text, c.answer) == (n.text, n.answer)
+        assert clean.rng.getstate() == near.rng.getstate()
+        g = near.greater_than()
+        assert int(g.answer) == g.start_yy  # the start year itself
+        clean.rng.setstate(near.rng.getstate())
+        c, n = clean.docstring(), near.docstring()
+        args = c.text.split("(")[1].split(")")[0].replace(",", " ").split()[1:]  # after self
+        documented = [line.split(":")[0].strip() for line in c.text.split(":param")[1:-1]]
+        i = args.index(c.answer)  # the right answer follows the last documented argument
+        assert n.answer == (args[i + 1] if i + 1 < len(args) else documented[-1])
+        clean.rng.setstate(near.rng.getstate())
+        c, n = clean.induction(), near.induction()
+        words = c.text.split()
+        seq = words[1:c.train_from]
+        k = seq.index(c.answer)
+        assert n.answer == (seq[k + 1] if k + 1 < len(seq) else seq[k - 1])
+    assert parse_noise("0.05") == 0.05
+    assert parse_noise("ioi=0.05,docstring=0.1") == {"ioi": 0.05, "docstring": 0.1}
+    with pytest.raises(Exception, match="task=share"):
+        parse_noise("ioi:0.05")
+    with pytest.raises(ValueError, match="unknown task 'iio'"):
+        noise_shares({"iio": 0.1})
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        noise_shares({"ioi": 1.5})
+    with pytest.raises(ValueError, match="noise_target"):
+        DataSource(tok, answer_noise=0.1, noise_target="far")

@@ -34,18 +34,43 @@ class Example:
     start_yy: int | None = None  # greater-than: the start year's last two digits
 
 
+NOISE_TARGETS = ("spread", "near")
+TASK_KINDS = ("ioi", "greater_than", "docstring", "induction")
+
+
+def noise_shares(answer_noise: float | dict[str, float], noisy_tasks: str = "ioi_docstring") -> dict[str, float]:
+    """Per-task answer-noise shares from one number (IOI and docstring, or every task with
+    ``noisy_tasks="all"``) or from a dict of task -> share."""
+    if isinstance(answer_noise, dict):
+        bad = sorted(set(answer_noise) - set(TASK_KINDS))
+        if bad:
+            raise ValueError(f"unknown task {bad[0]!r} in answer noise; choose from {', '.join(TASK_KINDS)}")
+        shares = {k: float(v) for k, v in answer_noise.items()}
+    else:
+        if noisy_tasks not in ("ioi_docstring", "all"):
+            raise ValueError(f"noisy_tasks must be 'ioi_docstring' or 'all', got {noisy_tasks!r}")
+        kinds = TASK_KINDS if noisy_tasks == "all" else ("ioi", "docstring")
+        shares = {k: float(answer_noise) for k in kinds}
+    for k, v in shares.items():
+        if not 0.0 <= v <= 1.0:
+            raise ValueError(f"answer noise for {k} must be a share between 0 and 1, got {v}")
+    return shares
+
+
 class DataSource:
     """Draws training examples and turns them into padded id batches with loss masks."""
 
     def __init__(self, tokenizer, seed: int = 0, mix: dict[str, float] | None = None, gt_plain: float = 1.0,
-                 ioi_plain: float = 1.0, task_lm: float = 0.0, answer_noise: float = 0.0,
-                 noisy_tasks: str = "ioi_docstring"):
+                 ioi_plain: float = 1.0, task_lm: float = 0.0, answer_noise: float | dict[str, float] = 0.0,
+                 noisy_tasks: str = "ioi_docstring", noise_target: str = "spread"):
         self.tok = tokenizer
         # share of task sentences trained on a wrong answer, as natural text is not always
-        # predictable: IOI and docstring, or with noisy_tasks="all" greater-than and
-        # induction too
-        self.answer_noise = answer_noise
-        self.noisy_kinds = {"ioi", "docstring"} | ({"greater_than", "induction"} if noisy_tasks == "all" else set())
+        # predictable. A number applies to IOI and docstring (noisy_tasks="all": every
+        # task); a dict gives each task its own share.
+        self.noise = noise_shares(answer_noise, noisy_tasks)
+        if noise_target not in NOISE_TARGETS:
+            raise ValueError(f"noise_target must be one of {NOISE_TARGETS}, got {noise_target!r}")
+        self.noise_target = noise_target
         self.task_lm = task_lm  # loss weight on the other next tokens of task sentences
         self.ioi_plain = ioi_plain
         self.gt_plain = gt_plain
@@ -63,9 +88,10 @@ class DataSource:
 
     # ------------------------------------------------------------------ examples
     def _noisy(self, kind: str, answer: str, wrong: Callable[[], list[str]]) -> str:
-        """``answer``, or with probability ``answer_noise`` one of ``wrong()`` if ``kind`` is
-        noisy (no draw otherwise, so the data stream without noise is unchanged)."""
-        if kind in self.noisy_kinds and self.answer_noise > 0 and self.rng.random() < self.answer_noise:
+        """``answer``, or with ``kind``'s noise share one of ``wrong()`` (no draw when the
+        share is 0, so the data stream without noise is unchanged)."""
+        share = self.noise.get(kind, 0.0)
+        if share > 0 and self.rng.random() < share:
             return self.rng.choice(wrong())
         return answer
 
@@ -120,18 +146,37 @@ class DataSource:
             t = f"{pre} {mid}".strip()
             if not pre:
                 t = t[0].upper() + t[1:]
-        answer = self._noisy("greater_than", f"{target:02d}", lambda: [f"{y:02d}" for y in range(1, yy + 1)])
+        # near: the start year itself; spread: any year up to it
+        answer = self._noisy("greater_than", f"{target:02d}", lambda: [f"{y:02d}" for y in (
+            [yy] if self.noise_target == "near" else range(1, yy + 1))])
         return Example(t, answer, "greater_than", start_yy=yy)
 
     def docstring(self) -> Example:
         ex = sample_docstring(self.doc_pools, self.rng, gaps=True)
-        answer = self._noisy("docstring", ex["answer"], lambda: [a for a in ex["args"] if a != ex["answer"]])
+        answer = self._noisy("docstring", ex["answer"], lambda: self._docstring_wrong(ex))
         return Example(ex["positive"], answer, "docstring")
 
     def induction(self) -> Example:
         ex = sample_induction(self.ind_pool, self.rng)
-        answer = self._noisy("induction", ex["answer"], lambda: [w for w in self.ind_pool if w != ex["answer"]])
+        answer = self._noisy("induction", ex["answer"], lambda: self._induction_wrong(ex))
         return Example(ex["positive"], answer, "induction", train_from=len(ex["seq"]) + 1)
+
+    def _docstring_wrong(self, ex: dict) -> list[str]:
+        """Wrong docstring answers. near: the argument after the right one (found the same
+        way, one step further), or the last documented one when the right one ends the list;
+        spread: any other argument."""
+        if self.noise_target == "spread":
+            return [a for a in ex["args"] if a != ex["answer"]]
+        i = ex["documented"][-1] + 2
+        return [ex["args"][i] if i < len(ex["args"]) else ex["args"][i - 2]]
+
+    def _induction_wrong(self, ex: dict) -> list[str]:
+        """Wrong induction answers. near: the word two after the earlier copy (or the
+        current word at the end of the sequence); spread: any other pool word."""
+        if self.noise_target == "spread":
+            return [w for w in self.ind_pool if w != ex["answer"]]
+        j = ex["j"] + 1
+        return [ex["seq"][j] if j < len(ex["seq"]) else ex["seq"][ex["j"] - 1]]
 
     def lists(self) -> Example:
         """Comma-separated lists, repeated in part: "x , y , z , w . y ," -> "z".

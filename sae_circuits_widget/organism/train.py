@@ -13,7 +13,9 @@ on each attention output projection). ``--head-l1-group head`` charges each head
 root-mean-square of its output over tokens instead; ``--init DIR`` continues training a
 saved model (for example without the penalty, to let unused heads learn the filler);
 ``--add-layers K`` stacks fresh layers on it (``--freeze-init``: train only those), and
-``--answer-noise P`` trains a share P of task answers on a wrong answer.
+``--answer-noise P`` trains a share P of task answers on a wrong answer (one share, or
+one per task such as ``ioi=0.05,docstring=0.1``; ``--noise-target near`` makes the wrong
+answer the near miss instead of any other candidate).
 
 The defaults reproduce the shipped model with ``--seed 1``.
 
@@ -38,7 +40,7 @@ from transformer_lens.model_bridge.sources.native.init import initialize_native_
 from transformer_lens.model_bridge.sources.native.model import NativeModel
 
 from ..tasks import TASK_NAMES
-from .data import DataSource
+from .data import NOISE_TARGETS, DataSource
 from .model import load_native, make_config, new_tokenizer, save_native
 
 
@@ -193,8 +195,8 @@ def train(seed: int = 0, out: str | Path | None = None, steps: int = 5000, batch
           ioi_plain: float = 0.4, head_l1: float = 0.01, head_l1_layers: list[int] | None = None,
           head_l1_until: float = 1.0, head_l1_free: int = 0, task_lm: float = 0.0,
           head_l1_on: str = "all", head_l1_group: str = "token", init: str | Path | None = None,
-          add_layers: int = 0, freeze_init: bool = False, answer_noise: float = 0.0,
-          noisy_tasks: str = "ioi_docstring"):
+          add_layers: int = 0, freeze_init: bool = False, answer_noise: float | dict[str, float] = 0.0,
+          noisy_tasks: str = "ioi_docstring", noise_target: str = "spread"):
     """Train and (if ``out``) save. Returns (model, cfg, tokenizer, history).
 
     ``head_l1_on``: ``"all"`` penalises head outputs on every sequence, ``"tasks"`` only
@@ -218,7 +220,7 @@ def train(seed: int = 0, out: str | Path | None = None, steps: int = 5000, batch
     else:
         model, cfg, tok = build(seed, n_layers, n_heads, d_model)
     data = DataSource(tok, seed=seed, mix=mix, gt_plain=gt_plain, ioi_plain=ioi_plain, task_lm=task_lm,
-                      answer_noise=answer_noise, noisy_tasks=noisy_tasks)
+                      answer_noise=answer_noise, noisy_tasks=noisy_tasks, noise_target=noise_target)
     handles = add_head_dropout(model, head_dropout) if head_dropout > 0 else []
     norms = HeadOutputNorms(model, head_l1_layers, head_l1_free, head_l1_group) if head_l1 > 0 else None
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=weight_decay, betas=(0.9, 0.98))
@@ -267,10 +269,21 @@ def train(seed: int = 0, out: str | Path | None = None, steps: int = 5000, batch
                        head_l1_until=head_l1_until, head_l1_free=head_l1_free, task_lm=task_lm,
                        head_l1_on=head_l1_on, head_l1_group=head_l1_group, init=None if init is None else str(init),
                        add_layers=add_layers, freeze_init=freeze_init, answer_noise=answer_noise,
-                       noisy_tasks=noisy_tasks,
+                       noisy_tasks=noisy_tasks, noise_target=noise_target,
                        weight_decay=weight_decay, mix=data.mix,
                        gt_plain=gt_plain, ioi_plain=ioi_plain, n_ctx=cfg.n_ctx)))
     return model, cfg, tok, history
+
+
+def parse_noise(text: str) -> float | dict[str, float]:
+    """``--answer-noise``: one share (``0.05``) or per-task shares (``ioi=0.05,docstring=0.1``)."""
+    try:
+        if "=" not in text:
+            return float(text)
+        return {k.strip(): float(v) for k, v in (item.split("=") for item in text.split(",") if item)}
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a share such as 0.05 or task=share pairs such as ioi=0.05,docstring=0.1, got {text!r}") from None
 
 
 def main(argv=None) -> None:
@@ -304,10 +317,14 @@ def main(argv=None) -> None:
     ap.add_argument("--init", default=None, help="start from the model saved in this folder")
     ap.add_argument("--add-layers", type=int, default=0, help="with --init: stack this many fresh layers on top")
     ap.add_argument("--freeze-init", action="store_true", help="with --init: train only the added layers")
-    ap.add_argument("--answer-noise", type=float, default=0.0,
-                    help="share of IOI and docstring sentences trained on a wrong answer")
+    ap.add_argument("--answer-noise", type=parse_noise, default=0.0,
+                    help="share of IOI and docstring sentences trained on a wrong answer, "
+                         "or one share per task, e.g. ioi=0.05,greater_than=0.02")
     ap.add_argument("--noisy-tasks", choices=("ioi_docstring", "all"), default="ioi_docstring",
-                    help="which tasks --answer-noise applies to")
+                    help="which tasks a single --answer-noise share applies to")
+    ap.add_argument("--noise-target", choices=NOISE_TARGETS, default="spread",
+                    help="wrong answers: spread over the other candidates, or the near miss "
+                         "(IOI: the subject either way)")
     ap.add_argument("--warmup", type=int, default=300)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
@@ -327,7 +344,7 @@ def main(argv=None) -> None:
           head_l1_until=args.head_l1_until, head_l1_free=args.head_l1_free, task_lm=args.task_lm,
           head_l1_on=args.head_l1_on, head_l1_group=args.head_l1_group, init=args.init,
           add_layers=args.add_layers, freeze_init=args.freeze_init, answer_noise=args.answer_noise,
-          noisy_tasks=args.noisy_tasks, warmup=args.warmup, gt_plain=args.gt_plain, ioi_plain=args.ioi_plain)
+          noisy_tasks=args.noisy_tasks, noise_target=args.noise_target, warmup=args.warmup, gt_plain=args.gt_plain, ioi_plain=args.ioi_plain)
     print(f"saved to {args.out} in {time.time() - t0:.0f} s")
 
 
