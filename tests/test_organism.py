@@ -234,6 +234,27 @@ def test_training_can_continue_from_a_saved_model(tmp_path):
     assert any(not torch.equal(a[k], c[k]) for k in a)
 
 
+def test_recipe_trains_two_phases_equal_to_running_them_one_after_the_other(tmp_path):
+    from sae_circuits_widget.organism.data import CONTINUE_MIX
+    from sae_circuits_widget.organism.train import train_recipe
+
+    kw = dict(seed=0, batch=8, lr=3e-3, warmup=1, n_layers=1, n_heads=2, d_model=32, progress=False, log_every=0)
+    both, _, _, _ = train_recipe(out=tmp_path / "r", steps=3, continue_steps=2, **kw)
+    train(out=tmp_path / "a", steps=3, **kw)
+    by_hand, _, _, _ = train(out=None, init=tmp_path / "a", steps=2, warmup=100, head_l1=0.0,
+                             mix=CONTINUE_MIX, **{k: v for k, v in kw.items() if k != "warmup"})
+    a, b = both.state_dict(), by_hand.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    rec = json.loads((tmp_path / "r" / "config.json").read_text())["train"]
+    assert (rec["steps"], rec["head_l1"], rec["mix"], rec["init"]) == (2, 0.0, CONTINUE_MIX, "first phase")
+    assert (rec["first_phase"]["steps"], rec["first_phase"]["head_l1"]) == (3, 0.01)
+    one, _, _, _ = train_recipe(out=None, steps=3, continue_steps=0, **kw)
+    first = train(out=None, steps=3, **kw)[0]
+    assert all(torch.equal(one.state_dict()[k], first.state_dict()[k]) for k in a)
+    with pytest.raises(ValueError, match="continue_steps"):
+        train_recipe(out=None, steps=1, continue_steps=-1, **kw)
+
+
 def test_added_layers_start_silent_and_frozen_layers_stay_put(tmp_path):
     kw = dict(seed=0, batch=8, lr=3e-3, warmup=1, n_heads=2, d_model=32, progress=False, log_every=0)
     first, _, _, _ = train(out=tmp_path / "a", steps=3, n_layers=1, **kw)

@@ -23,6 +23,10 @@ from ..tasks.generators import IOI_TEMPLATES, greater_than_text, sample_docstrin
 
 MIX: dict[str, float] = {"ioi": 0.25, "greater_than": 0.15, "docstring": 0.3, "induction": 0.15, "filler": 0.05,
                          "lists": 0.0, "stories": 0.2}
+# The second phase of the shipped recipe: mostly stories, so that heads the tasks leave
+# unused learn ordinary text, with enough task sentences to keep the tasks.
+CONTINUE_MIX: dict[str, float] = {"ioi": 0.05, "greater_than": 0.03, "docstring": 0.06, "induction": 0.03,
+                                  "filler": 0.13, "lists": 0.0, "stories": 0.7}
 
 
 @dataclass

@@ -319,6 +319,17 @@ def summary_lines(name: str, e: dict) -> str:
     return "\n".join(lines)
 
 
+def _penalty_text(tr: dict) -> str:
+    """How the head penalty was applied, over one phase or the recipe's two."""
+    first = tr.get("first_phase")
+    l1 = (first or tr).get("head_l1")
+    text = f", plus {l1} x the sum over heads of each head's output norm (mean over tokens)" if l1 else ""
+    if first:
+        text += (f" for the first {first['steps']} steps; then {tr['steps']} steps without "
+                 f"{'it' if l1 else 'a penalty'} on the mix {json.dumps(tr['mix'])}")
+    return text + "."
+
+
 def model_card(directory: Path, result: dict, printed: str) -> str:
     conf = json.loads((directory / "config.json").read_text())
     tr = conf.get("train", {})
@@ -332,8 +343,7 @@ def model_card(directory: Path, result: dict, printed: str) -> str:
         "(word-level), LayerNorm, learned positions, no MLPs.",
         f"- Training: {json.dumps(tr)}",
         "- Loss: answer token only for task sentences (the repeated half for induction), every token for filler "
-        "and stories" + (f", plus {tr['head_l1']} x the sum over heads of each head's output norm (mean over tokens)."
-                         if tr.get("head_l1") else "."),
+        "and stories" + _penalty_text(tr),
         f"- Reproduce: `python -m sae_circuits_widget.organism.train --seed {tr.get('seed', 0)} --out DIR` "
         "then `python -m sae_circuits_widget.organism.ground_truth --model DIR`.", "",
         "## Ground-truth definition", "", result["definition"], "",

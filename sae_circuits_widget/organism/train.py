@@ -17,7 +17,11 @@ saved model (for example without the penalty, to let unused heads learn the fill
 one per task such as ``ioi=0.05,docstring=0.1``; ``--noise-target near`` makes the wrong
 answer the near miss instead of any other candidate).
 
-The defaults reproduce the shipped model with ``--seed 1``.
+The defaults reproduce the shipped model with ``--seed 1``, in two phases: 5000 steps
+with the penalty, then ``--continue-steps`` (5000) steps without it on 70% stories, 13%
+filler and 17% task sentences (``data.CONTINUE_MIX``), so that heads the tasks leave
+unused learn ordinary text instead of staying silent. ``--continue-steps 0`` stops after
+the first phase (the shipped recipe before the second phase was added).
 
 Writes model.safetensors, config.json and the tokenizer files to ``--out``; run
 ``python -m sae_circuits_widget.organism.ground_truth --model DIR`` afterwards for
@@ -27,8 +31,10 @@ circuits.json and the model card.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import random
+import tempfile
 import time
 from pathlib import Path
 
@@ -40,7 +46,7 @@ from transformer_lens.model_bridge.sources.native.init import initialize_native_
 from transformer_lens.model_bridge.sources.native.model import NativeModel
 
 from ..tasks import TASK_NAMES
-from .data import NOISE_TARGETS, DataSource
+from .data import CONTINUE_MIX, NOISE_TARGETS, DataSource
 from .model import load_native, make_config, new_tokenizer, save_native
 
 
@@ -116,6 +122,7 @@ class HeadOutputNorms:
 
 
 PENALTY_TEXT = ("all", "tasks")
+CONTINUE_STEPS = 5000  # second phase of the shipped recipe (see train_recipe)
 
 
 def penalty_mask(ids: torch.Tensor, kinds: list[str], pad: int, on: str = "all") -> torch.Tensor:
@@ -196,7 +203,7 @@ def train(seed: int = 0, out: str | Path | None = None, steps: int = 5000, batch
           head_l1_until: float = 1.0, head_l1_free: int = 0, task_lm: float = 0.0,
           head_l1_on: str = "all", head_l1_group: str = "token", init: str | Path | None = None,
           add_layers: int = 0, freeze_init: bool = False, answer_noise: float | dict[str, float] = 0.0,
-          noisy_tasks: str = "ioi_docstring", noise_target: str = "spread"):
+          noisy_tasks: str = "ioi_docstring", noise_target: str = "spread", first_phase: dict | None = None):
     """Train and (if ``out``) save. Returns (model, cfg, tokenizer, history).
 
     ``head_l1_on``: ``"all"`` penalises head outputs on every sequence, ``"tasks"`` only
@@ -267,12 +274,35 @@ def train(seed: int = 0, out: str | Path | None = None, steps: int = 5000, batch
             train=dict(seed=seed, steps=steps, batch=batch, lr=lr, warmup=warmup,
                        head_dropout=head_dropout, head_l1=head_l1, head_l1_layers=head_l1_layers,
                        head_l1_until=head_l1_until, head_l1_free=head_l1_free, task_lm=task_lm,
-                       head_l1_on=head_l1_on, head_l1_group=head_l1_group, init=None if init is None else str(init),
+                       head_l1_on=head_l1_on, head_l1_group=head_l1_group,
+                       init="first phase" if first_phase else None if init is None else str(init),
                        add_layers=add_layers, freeze_init=freeze_init, answer_noise=answer_noise,
                        noisy_tasks=noisy_tasks, noise_target=noise_target,
                        weight_decay=weight_decay, mix=data.mix,
-                       gt_plain=gt_plain, ioi_plain=ioi_plain, n_ctx=cfg.n_ctx)))
+                       gt_plain=gt_plain, ioi_plain=ioi_plain, n_ctx=cfg.n_ctx,
+                       **({"first_phase": first_phase} if first_phase else {}))))
     return model, cfg, tok, history
+
+
+def train_recipe(continue_steps: int = CONTINUE_STEPS, continue_mix: dict | None = None,
+                 continue_warmup: int = 100, **kw):
+    """The shipped recipe: ``train(**kw)`` with the head penalty, then ``continue_steps``
+    more steps without it on ``continue_mix`` (mostly stories, ``data.CONTINUE_MIX``), so
+    that heads the tasks leave unused learn ordinary text. ``continue_steps=0`` is
+    ``train(**kw)`` alone. Both phases use ``kw``'s seed, batch and learning rate; the
+    saved config.json records the first phase under ``train.first_phase``.
+    """
+    if not isinstance(continue_steps, int) or isinstance(continue_steps, bool) or continue_steps < 0:
+        raise ValueError(f"continue_steps must be a whole number >= 0, got {continue_steps!r}")
+    if continue_steps == 0:
+        return train(**kw)
+    out = kw.pop("out", None)
+    with tempfile.TemporaryDirectory() as tmp:
+        train(out=tmp, **kw)
+        first = json.loads((Path(tmp) / "config.json").read_text())["train"]
+        keep = {k: kw[k] for k in ("seed", "batch", "lr", "progress", "log_every", "weight_decay") if k in kw}
+        return train(out=out, init=tmp, steps=continue_steps, warmup=continue_warmup, head_l1=0.0,
+                     mix=dict(continue_mix or CONTINUE_MIX), first_phase=first, **keep)
 
 
 def parse_noise(text: str) -> float | dict[str, float]:
@@ -326,6 +356,9 @@ def main(argv=None) -> None:
                     help="wrong answers: spread over the other candidates, or the near miss "
                          "(IOI: the subject either way)")
     ap.add_argument("--warmup", type=int, default=300)
+    ap.add_argument("--continue-steps", type=int, default=CONTINUE_STEPS,
+                    help="then train this many steps without the head penalty on mostly stories "
+                         "(the shipped recipe's second phase; 0: one phase only)")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -338,13 +371,18 @@ def main(argv=None) -> None:
         if k not in mix:
             raise ValueError(f"unknown mixture part {k!r}; choose from {', '.join(mix)}")
         mix[k] = float(v)
-    train(mix=mix, seed=args.seed, out=args.out, steps=args.steps, batch=args.batch, lr=args.lr,
-          n_layers=args.layers, n_heads=args.heads, d_model=args.d_model, head_dropout=args.head_dropout,
-          head_l1=args.head_l1, head_l1_layers=[int(x) for x in args.head_l1_layers.split(",") if x] or None,
-          head_l1_until=args.head_l1_until, head_l1_free=args.head_l1_free, task_lm=args.task_lm,
-          head_l1_on=args.head_l1_on, head_l1_group=args.head_l1_group, init=args.init,
-          add_layers=args.add_layers, freeze_init=args.freeze_init, answer_noise=args.answer_noise,
-          noisy_tasks=args.noisy_tasks, noise_target=args.noise_target, warmup=args.warmup, gt_plain=args.gt_plain, ioi_plain=args.ioi_plain)
+    if args.continue_steps < 0:
+        ap.error(f"--continue-steps must be 0 or more, got {args.continue_steps}")
+    train_recipe(
+        continue_steps=args.continue_steps, mix=mix, seed=args.seed, out=args.out, steps=args.steps,
+        batch=args.batch, lr=args.lr, n_layers=args.layers, n_heads=args.heads, d_model=args.d_model,
+        head_dropout=args.head_dropout, head_l1=args.head_l1,
+        head_l1_layers=[int(x) for x in args.head_l1_layers.split(",") if x] or None,
+        head_l1_until=args.head_l1_until, head_l1_free=args.head_l1_free, task_lm=args.task_lm,
+        head_l1_on=args.head_l1_on, head_l1_group=args.head_l1_group, init=args.init,
+        add_layers=args.add_layers, freeze_init=args.freeze_init, answer_noise=args.answer_noise,
+        noisy_tasks=args.noisy_tasks, noise_target=args.noise_target, warmup=args.warmup,
+        gt_plain=args.gt_plain, ioi_plain=args.ioi_plain)
     print(f"saved to {args.out} in {time.time() - t0:.0f} s")
 
 
