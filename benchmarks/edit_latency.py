@@ -156,7 +156,9 @@ def _edits_during_refit(explorer, targets, pool, n: int) -> list[float]:
     drawn: list[tuple[float, list[str]]] = []
     seen = threading.Condition()
 
-    def on_scores(change) -> None:
+    def on_drawn(change) -> None:
+        # the status line changes on every draw (preview or final); the grid's scores need
+        # not: a preview can give the same scores as the grid already shows
         with seen:
             drawn.append((time.perf_counter(), list(live.result.prompts)))
             seen.notify_all()
@@ -166,7 +168,7 @@ def _edits_during_refit(explorer, targets, pool, n: int) -> list[float]:
             assert seen.wait_for(lambda: any(text in p for _, p in drawn), timeout=30), "edit never drawn"
             return next(t for t, p in drawn if text in p)
 
-    live.grid.observe(on_scores, names=["scores"])
+    live.observe(on_drawn, names=["status"])
     waits = []
     for k in range(n):
         first, second = pool[2 * k], pool[2 * k + 1]
@@ -175,7 +177,7 @@ def _edits_during_refit(explorer, targets, pool, n: int) -> list[float]:
         live.panel.positives = pos
         wait_for(first)  # its preview
         time.sleep(0.1)
-        assert live.busy and not live.is_final, "the refit should still be running"
+        assert live.busy and not live.is_final, f"the refit should still be running (status: {live.status!r})"
         pos = list(pos)
         pos[targets["other"][k % len(targets["other"])]] = second
         t = time.perf_counter()
