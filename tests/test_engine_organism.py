@@ -46,8 +46,10 @@ def test_sae_and_codes_on_organism_head_outputs(organism, ioi):
 
 
 def test_discover_and_evaluate_on_organism(organism, ioi):
-    a = discover(organism, ioi, seed=0, n_features=64)
-    b = discover(organism, ioi, seed=0, n_features=64)
+    # default dictionary size: with 64 features on these 8 pairs the SAE finds no code
+    # unique to the positives on the shipped model, and every score is 0
+    a = discover(organism, ioi, seed=0)
+    b = discover(organism, ioi, seed=0)
     np.testing.assert_array_equal(a.codes, b.codes)
     np.testing.assert_array_equal(a.node_scores, b.node_scores)
     assert a.node_scores.any()

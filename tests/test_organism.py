@@ -16,7 +16,7 @@ from sae_circuits_widget.tasks import TASK_NAMES, get_task
 # Accuracy of the shipped organism on get_task(name, model, n=40, seed=123), as measured
 # when it was shipped (top-1 on the answer; greater-than: probability on years above the
 # start year). Pinned within TOLERANCE: a broken model, tokenizer or loader moves it.
-MEASURED = {"ioi": 1.0, "greater_than": 0.963, "docstring": 1.0, "induction": 1.0}
+MEASURED = {"ioi": 1.0, "greater_than": 0.943, "docstring": 1.0, "induction": 1.0}
 TOLERANCE = 0.1
 
 
