@@ -19,7 +19,7 @@ from typing import Callable
 import torch
 
 from ..tasks import words as W
-from ..tasks.generators import IOI_TEMPLATES, greater_than_text, sample_docstring, sample_induction
+from ..tasks.generators import IOI_TEMPLATES, TASK_NAMES, greater_than_text, sample_docstring, sample_induction
 
 MIX: dict[str, float] = {"ioi": 0.25, "greater_than": 0.15, "docstring": 0.3, "induction": 0.15, "filler": 0.05,
                          "lists": 0.0, "stories": 0.2}
@@ -39,21 +39,20 @@ class Example:
 
 
 NOISE_TARGETS = ("spread", "near")
-TASK_KINDS = ("ioi", "greater_than", "docstring", "induction")
 
 
 def noise_shares(answer_noise: float | dict[str, float], noisy_tasks: str = "ioi_docstring") -> dict[str, float]:
     """Per-task answer-noise shares from one number (IOI and docstring, or every task with
     ``noisy_tasks="all"``) or from a dict of task -> share."""
     if isinstance(answer_noise, dict):
-        bad = sorted(set(answer_noise) - set(TASK_KINDS))
+        bad = sorted(set(answer_noise) - set(TASK_NAMES))
         if bad:
-            raise ValueError(f"unknown task {bad[0]!r} in answer noise; choose from {', '.join(TASK_KINDS)}")
+            raise ValueError(f"unknown task {bad[0]!r} in answer noise; choose from {', '.join(TASK_NAMES)}")
         shares = {k: float(v) for k, v in answer_noise.items()}
     else:
         if noisy_tasks not in ("ioi_docstring", "all"):
             raise ValueError(f"noisy_tasks must be 'ioi_docstring' or 'all', got {noisy_tasks!r}")
-        kinds = TASK_KINDS if noisy_tasks == "all" else ("ioi", "docstring")
+        kinds = TASK_NAMES if noisy_tasks == "all" else ("ioi", "docstring")
         shares = {k: float(answer_noise) for k in kinds}
     for k, v in shares.items():
         if not 0.0 <= v <= 1.0:
@@ -171,8 +170,8 @@ class DataSource:
         spread: any other argument."""
         if self.noise_target == "spread":
             return [a for a in ex["args"] if a != ex["answer"]]
-        i = ex["documented"][-1] + 2
-        return [ex["args"][i] if i < len(ex["args"]) else ex["args"][i - 2]]
+        last = ex["documented"][-1]
+        return [ex["args"][last + 2] if last + 2 < len(ex["args"]) else ex["args"][last]]
 
     def _induction_wrong(self, ex: dict) -> list[str]:
         """Wrong induction answers. near: the word two after the earlier copy (or the
