@@ -32,61 +32,42 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from .activations import POSITIONS, HeadOutputCache, _is_small, check_finite, few_threads, head_outputs
+from .activations import HeadOutputCache, _is_small, check_finite, few_threads, head_outputs
 from .errors import DegenerateCodesError, SettingsError, SettingsTypeError
 from .model import check_hookable
 from .result import CircuitResult
-from .sae import RECIPES, DiscreteSAE, SAECache, fit_key, fit_sae
-from .scoring import pool_edge_scores, unique_positive_codes, unique_positive_pairs
+from .sae import DiscreteSAE, SAECache, fit_key, fit_sae
+from .scoring import pool_edge_scores, pool_edge_scores_reference, unique_positive_codes, unique_positive_pairs
+from .settings import FIT_FIELDS, Settings, recommended
 from .task import Task
 from .validation import check_prompts
 
-DEFAULTS: dict[str, Any] = {
-    "seed": 0,
-    "n_features": 200,
-    "l1": 0.02,
-    "position": "mean",
-    "recipe": "paper",
-    "n_train": 10,
-    "edges": True,
-}
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise SettingsTypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
-    if value < minimum:
-        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
-    return int(value)
+DEFAULTS: dict[str, Any] = Settings().to_dict()
+"""The default settings as a plain dict (``Settings()``)."""
 
 
 def check_settings(
     seed: Any, n_features: Any, l1: Any, position: Any, recipe: Any, n_train: Any
 ) -> dict[str, Any]:
-    """Validate discovery settings; return them normalised (ints as int, l1 as float)."""
-    seed = _check_int("seed", seed, 0)
-    n_features = _check_int("n_features", n_features, 2)
-    n_train = _check_int("n_train", n_train, 2)
-    if isinstance(l1, bool) or not isinstance(l1, (int, float, np.floating, np.integer)):
-        raise SettingsTypeError(f"l1 must be a number, got {type(l1).__name__}")
-    l1 = float(l1)
-    if not math.isfinite(l1) or l1 < 0:
-        raise SettingsError(f"l1 must be a finite number >= 0, got {l1}")
-    if position not in POSITIONS:
-        raise SettingsError(f"position must be one of {POSITIONS}, got {position!r}")
-    if recipe not in RECIPES:
-        raise SettingsError(f"recipe must be one of {RECIPES}, got {recipe!r}")
-    return {"seed": seed, "n_features": n_features, "l1": l1, "position": position, "recipe": recipe, "n_train": n_train}
+    """Validate discovery settings; return the fit settings normalised (see ``Settings``)."""
+    s = Settings(seed=seed, n_features=n_features, l1=l1, position=position, recipe=recipe, n_train=n_train)
+    return {k: getattr(s, k) for k in FIT_FIELDS}
 
 
-def training_rows(is_positive: np.ndarray, n_train: int, seed: int) -> np.ndarray:
-    """Indices of the prompts the SAE is fit on: ``n_train`` drawn with ``seed``, half
-    positives and half negatives (as many as exist), in increasing order.
+def training_rows(is_positive: np.ndarray, n_train: int, seed: int, recipe: str = "stable") -> np.ndarray:
+    """Indices of the prompts the SAE is fit on.
+
+    ``recipe="paper"``: the reference's draw, the first ``n_train`` entries of
+    ``torch.randperm(n_prompts)`` from a generator seeded with ``seed`` (positives and
+    negatives mixed as they fall), in that order. Otherwise ``n_train`` drawn with
+    ``seed``, half positives and half negatives (as many as exist), in increasing order.
 
     Example:
         >>> training_rows(np.array([True] * 6 + [False] * 6), 4, 0).size
         4
     """
+    if recipe == "paper":
+        return _paper_draw(len(is_positive), n_train, seed)[0]
     rng = np.random.default_rng(seed)
     pos = np.flatnonzero(is_positive)
     neg = np.flatnonzero(~is_positive)
@@ -99,19 +80,27 @@ def training_rows(is_positive: np.ndarray, n_train: int, seed: int) -> np.ndarra
     return np.sort(chosen)
 
 
+def _paper_draw(n_prompts: int, n_train: int, seed: int) -> tuple[np.ndarray, torch.Generator]:
+    """The reference's training draw, and the generator it leaves for the SAE's weights."""
+    gen = torch.Generator().manual_seed(int(seed))
+    rows = torch.randperm(n_prompts, generator=gen)[:n_train]
+    return rows.numpy().astype(np.int64), gen
+
+
 def discover(
     model: Any,
     task: Optional[Task] = None,
     *,
     positives: Optional[Sequence[str]] = None,
     negatives: Optional[Sequence[str]] = None,
-    seed: int = 0,
-    n_features: int = 200,
-    l1: float = 0.02,
-    position: str = "mean",
-    recipe: str = "paper",
-    n_train: int = 10,
-    edges: bool = True,
+    settings: Optional[Settings] = None,
+    seed: Optional[int] = None,
+    n_features: Optional[int] = None,
+    l1: Optional[float] = None,
+    position: Optional[str] = None,
+    recipe: Optional[str] = None,
+    n_train: Optional[int] = None,
+    edges: Optional[bool] = None,
     answers: Optional[Sequence[str]] = None,
     cache: Optional[HeadOutputCache] = None,
     sae: Optional[DiscreteSAE] = None,
@@ -126,14 +115,10 @@ def discover(
             two lists may differ in length (scores compare *sets* of codes; no pairing),
             and duplicate prompts are allowed: a repeated prompt's codes count once, so
             duplicates never inflate a score (``validate_prompts`` warns about them).
-        seed: seeds the choice of training prompts and the SAE initialisation.
-        n_features: SAE dictionary size (the paper: 200).
-        l1: sparsity coefficient (the paper: 0.02; 0.05 for docstring).
-        position: head outputs averaged over positions (``"mean"``) or at the last token.
-        recipe: ``"paper"`` (reference recipe, 500 epochs) or ``"stable"`` (scaled inputs,
-            data-mean bias, convergence stop); see ``sae``.
-        n_train: number of prompts the SAE is fit on (the paper: 10).
-        edges: also compute head-pair scores (costs ``O(P * heads^2)`` memory).
+        settings: a ``Settings``; without it, the task's recommended settings
+            (``settings.recommended(task.name)``; the defaults for prompt lists).
+        seed, n_features, l1, position, recipe, n_train, edges: override single
+            settings (see ``Settings``; a value given here always wins).
         answers: optional answer per positive, checked to be single tokens.
         cache: head-output cache (``Session`` passes its own).
         sae: a fitted ``DiscreteSAE`` (``fit_sae``, or an earlier result's ``.sae``) to
@@ -164,9 +149,15 @@ def discover(
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    settings = check_settings(seed, n_features, l1, position, recipe, n_train)
-    if not isinstance(edges, bool):
-        raise SettingsTypeError(f"edges must be True or False, got {type(edges).__name__}")
+    overrides = dict(seed=seed, n_features=n_features, l1=l1, position=position, recipe=recipe, n_train=n_train, edges=edges)
+    if settings is not None:
+        if not isinstance(settings, Settings):
+            raise SettingsTypeError(f"settings must be a Settings, got {type(settings).__name__}")
+        chosen = settings.replace(**{k: v for k, v in overrides.items() if v is not None})
+    else:
+        chosen = recommended(task.name if isinstance(task, Task) else None, **overrides)
+    edges = chosen.edges
+    settings = {k: getattr(chosen, k) for k in FIT_FIELDS}  # from here on: the fit settings
     if task is not None:
         if not isinstance(task, Task):
             raise SettingsTypeError(
@@ -198,13 +189,17 @@ def discover(
     timings["activations"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    rows = training_rows(is_positive, settings["n_train"], settings["seed"])
+    generator = None
+    if settings["recipe"] == "paper":
+        rows, generator = _paper_draw(len(prompts), settings["n_train"], settings["seed"])
+    else:
+        rows = training_rows(is_positive, settings["n_train"], settings["seed"])
     if sae is not None:
         source = "given"
         settings.update(n_features=int(sae.cfg.n_features), l1=float(sae.cfg.l1), recipe=str(sae.cfg.recipe))
     else:
         with few_threads(small):
-            sae, source = _fitted_sae(model, x, rows, [prompts[i] for i in rows], settings, sae_cache)
+            sae, source = _fitted_sae(model, x, rows, [prompts[i] for i in rows], settings, sae_cache, generator)
     timings["sae_fit"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -220,7 +215,8 @@ def discover(
     edge = pooled = None
     if edges:
         edge = unique_positive_pairs(codes, is_positive).astype(np.float64)
-        pooled = pool_edge_scores(edge).reshape(n_layers, n_heads)
+        pool = pool_edge_scores_reference if settings["recipe"] == "paper" else pool_edge_scores
+        pooled = pool(edge).reshape(n_layers, n_heads)
     timings["scores"] = time.perf_counter() - t
 
     notes = []
@@ -249,6 +245,7 @@ def discover(
             "sae_source": source,
             "n_codes": int(len(np.unique(codes[codes >= 0]))),
             "n_dead_vectors": dead,
+            "silent_fraction": dead / codes.size,
             "sae_epochs": sae.epochs_run,
             "sae_final_loss": sae.losses[-1] if sae.losses else None,
             "warnings": notes,
@@ -277,6 +274,7 @@ def _fitted_sae(
     train_texts: list[str],
     settings: dict[str, Any],
     sae_cache: Optional[SAECache],
+    generator: Optional[torch.Generator] = None,
 ) -> tuple[DiscreteSAE, str]:
     """Fit the SAE on the training rows of ``x``, or take it from ``sae_cache``."""
     x_train = x[torch.as_tensor(rows)].reshape(-1, x.shape[-1])  # [n_train * heads, d_model]
@@ -288,7 +286,7 @@ def _fitted_sae(
             return hit, "cache"
     sae = fit_sae(
         x_train, n_features=settings["n_features"], l1=settings["l1"], seed=settings["seed"],
-        recipe=settings["recipe"], device=_model_device(model),
+        recipe=settings["recipe"], device=_model_device(model), generator=generator,
     )
     if sae_cache is not None:
         sae_cache.put(key, sae)

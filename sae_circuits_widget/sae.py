@@ -1,9 +1,16 @@
 """The discrete sparse autoencoder: one small SAE over every head's output, then codes.
 
 A sparse autoencoder maps a ``d_model`` vector to ``n_features`` non-negative feature
-activations (ReLU encoder) and reconstructs it as a sum of unit-norm dictionary vectors
-(decoder rows). A tied *pre-encoder bias* ``b_pre`` is subtracted before encoding and
-added back after decoding. Training minimises ``MSE + l1 * mean(|activations|)``.
+activations (ReLU encoder) and reconstructs it as a weighted sum of dictionary vectors
+(the decoder). A tied *pre-encoder bias* ``b_pre`` is subtracted before encoding and
+added back after decoding. Training minimises
+
+    MSE (mean over vectors and dimensions) + l1 * mean over vectors of sum_f |a_f|
+
+The sparsity term is the L1 norm of each vector's activations, averaged over vectors,
+as in the authors' code: a mean over features as well would make ``l1`` 200 times
+weaker at 200 features. At the reference strength most (prompt, head) vectors have no
+active feature at all, which is what makes a code informative.
 
 *Discretising* turns each head-output vector into one integer: the index of its most
 active feature (its **code**). Circuit heads produce codes on positive prompts that never
@@ -11,29 +18,50 @@ occur on negatives; ``scoring`` counts them.
 
 Recipes
 -------
-``recipe="paper"`` reproduces the reference implementation exactly: ``b_pre`` and
-``b_enc`` start at zero, decoder rows random unit vectors with ``W_enc = W_dec.T``,
-Adam (lr 1e-3), 500 full-batch epochs, decoder rows renormalised to unit norm after
-every step, raw (unscaled) inputs.
+``recipe="paper"`` follows the authors' implementation (github charlieoneill11/sae-circuits,
+``src/sae.py``, ``src/train.py``, ``src/main.py``) point by point:
+
+* initialisation, drawn from one generator in this order (the reference uses torch's
+  global generator; ``discover`` first draws the training prompts from the same one):
+  encoder weights ``[n_features, d_model]`` standard normal, each feature's encoder
+  vector scaled to unit norm; encoder bias uniform in ``+-1/sqrt(d_model)``; decoder
+  weights ``[d_model, n_features]`` standard normal, normalised along the *feature* axis
+  (see below); ``b_pre`` zero. Encoder and decoder are drawn independently (no tying).
+* the unit-norm constraint is applied at the start of every forward pass, and a
+  gradient projection removes the component of each constrained vector's gradient that
+  is parallel to it (the reference does this in a backward hook; here it is applied to
+  ``.grad`` between ``backward`` and the optimiser step: the same arithmetic);
+* Adam (lr 1e-3), 500 full-batch epochs on raw (unscaled) inputs.
+
+A quirk kept on purpose: the reference's decoder is a ``Linear(n_features, d_model)``
+whose weight ``[d_model, n_features]`` it normalises along its last axis, so what has unit
+norm is, for each output dimension, the vector of its weights over features, not each
+feature's dictionary vector (its own docstring says columns; the code normalises rows).
+Here ``W_dec`` is ``[n_features, d_model]``, so the paper recipe normalises ``W_dec``
+along axis 0. The dictionary vectors therefore have norms near ``sqrt(d_model / n_features)``.
 
 ``recipe="stable"`` makes the fit dependable on any model:
 
 * inputs divided by one scalar (the root-mean-square vector norm of the training set,
   stored in the SAE) so that ``l1`` means the same on a model whose head outputs are
   tiny or huge;
-* ``b_pre`` starts at the training mean, so features model deviations from the typical
-  head output rather than the offset every head shares;
+* ``W_enc = W_dec.T`` at the start, dictionary vectors (rows of ``W_dec``) kept at
+  unit norm after every step, encoder bias zero, ``b_pre`` starting at the training mean,
+  so features model deviations from the typical head output rather than the offset
+  every head shares;
 * a convergence stop: training ends once the codes of the training vectors (what the
   method actually uses) have not changed for ``patience`` epochs and the loss has
   improved by less than ``tol`` (relative) over them; at most ``max_epochs``.
 
-Dead rows
----------
-The argmax of an all-zero activation row is index 0, which is *not* a real code. Every
-recipe applies the same policy: a vector whose activations are all zero (no feature
-fires) gets code ``-1``, meaning "no code". ``-1`` never counts as a code in any score:
-a head whose positive vectors are all dead cannot score from them, and a dead negative
-does not cancel any positive code.
+Silent vectors
+--------------
+The argmax of an all-zero activation row is index 0, which is *not* a real code; the
+reference's argmax gives such a vector code 0 all the same. Every recipe here departs
+from the reference on this one point: a vector on which no feature fires gets code
+``-1`` ("silent", no code), and ``-1`` never counts as a code in any score: a head whose
+positive vectors are all silent cannot score from them, and a silent negative does not
+cancel any positive code. ``discover`` reports the share of silent vectors
+(``silent_fraction``).
 
 Everything is seeded: initialisation uses its own CPU ``torch.Generator``; full-batch
 Adam on the CPU is deterministic, so the same seed gives bitwise-identical codes across
@@ -45,6 +73,7 @@ returned on the CPU.
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
@@ -82,7 +111,11 @@ class SAEConfig:
 
 
 class DiscreteSAE(nn.Module):
-    """ReLU sparse autoencoder with a tied pre-encoder bias and unit-norm decoder rows.
+    """ReLU sparse autoencoder with a tied pre-encoder bias; see the module docstring.
+
+    ``W_enc`` is ``[d_model, n_features]``, ``W_dec`` is ``[n_features, d_model]`` (row f
+    is feature f's dictionary vector). ``generator`` draws the initial weights (default:
+    a fresh one seeded with ``cfg.seed``).
 
     Example:
         >>> sae = DiscreteSAE(SAEConfig(d_model=8, n_features=16))
@@ -90,16 +123,25 @@ class DiscreteSAE(nn.Module):
         torch.Size([3, 16])
     """
 
-    def __init__(self, cfg: SAEConfig):
+    def __init__(self, cfg: SAEConfig, generator: Optional[torch.Generator] = None):
         super().__init__()
         self.cfg = cfg
-        gen = torch.Generator().manual_seed(int(cfg.seed))
-        w_dec = torch.randn(cfg.n_features, cfg.d_model, generator=gen)
-        w_dec = w_dec / w_dec.norm(dim=1, keepdim=True).clamp_min(1e-12)
-        self.W_dec = nn.Parameter(w_dec)  # [n_features, d_model], unit rows
-        self.W_enc = nn.Parameter(w_dec.T.clone())  # [d_model, n_features]
-        self.b_enc = nn.Parameter(torch.zeros(cfg.n_features))
-        self.b_pre = nn.Parameter(torch.zeros(cfg.d_model))
+        gen = generator if generator is not None else torch.Generator().manual_seed(int(cfg.seed))
+        d, f = int(cfg.d_model), int(cfg.n_features)
+        if cfg.recipe == "paper":
+            # The reference's draw order: encoder weight, encoder bias, decoder weight.
+            enc = _unit(torch.empty(f, d).normal_(0.0, 1.0, generator=gen), dim=1)
+            bound = 1.0 / math.sqrt(d)
+            b_enc = torch.empty(f).uniform_(-bound, bound, generator=gen)
+            dec = _unit(torch.empty(d, f).normal_(0.0, 1.0, generator=gen), dim=1)
+            w_enc, w_dec = enc.T.clone(), dec.T.clone()
+        else:
+            w_dec = _unit(torch.randn(f, d, generator=gen), dim=1)
+            w_enc, b_enc = w_dec.T.clone(), torch.zeros(f)
+        self.W_enc = nn.Parameter(w_enc)  # [d_model, n_features]
+        self.W_dec = nn.Parameter(w_dec)  # [n_features, d_model]
+        self.b_enc = nn.Parameter(b_enc)
+        self.b_pre = nn.Parameter(torch.zeros(d))
         self.register_buffer("input_scale", torch.ones(()))
         self.losses: list[float] = []
         self.epochs_run = 0
@@ -119,24 +161,37 @@ class DiscreteSAE(nn.Module):
 
     @torch.no_grad()
     def normalize_decoder(self) -> None:
-        self.W_dec.div_(self.W_dec.norm(dim=1, keepdim=True).clamp_min(1e-12))
+        """Apply the recipe's unit-norm constraint (see the module docstring)."""
+        if self.cfg.recipe == "paper":
+            self.W_enc.copy_(_unit(self.W_enc, dim=0))  # each feature's encoder vector
+            self.W_dec.copy_(_unit(self.W_dec, dim=0))  # the reference's decoder axis
+        else:
+            self.W_dec.copy_(_unit(self.W_dec, dim=1))  # each dictionary vector
+
+    @torch.no_grad()
+    def project_gradients(self) -> None:
+        """Paper recipe: drop the part of each constrained vector's gradient parallel to it.
+
+        For a unit vector ``w`` with gradient ``g`` the step keeps ``g - (g . w) w``, which
+        moves ``w`` along the sphere. The constrained vectors are the columns of ``W_enc``
+        and of ``W_dec`` (axis 0), as in ``normalize_decoder``.
+        """
+        for w in (self.W_enc, self.W_dec):
+            if w.grad is not None:
+                along = (w.grad * w).sum(dim=0, keepdim=True)
+                w.grad.sub_(along * (w / w.norm(dim=0, keepdim=True)))
 
     def loss(self, x: Float[Tensor, "n d_model"]) -> Tensor:
-        """``MSE + l1 * mean |acts|`` in the scaled units the SAE trains in."""
+        """``MSE + l1 * mean_vectors(sum_features |acts|)`` in the units the SAE trains in."""
         return self.scaled_loss(x / self.input_scale)
 
     def scaled_loss(self, xs: Float[Tensor, "n d_model"]) -> Tensor:
         """``loss`` of inputs already divided by ``input_scale`` (the training loop
-        divides once, not every epoch).
-
-        The activations are ReLU outputs, so ``|acts| = acts``: the L1 term is their
-        mean. Its gradient differs from that of ``acts.abs().mean()`` only where an
-        activation is 0, and there the ReLU's own gradient is 0, so training is
-        bitwise the same as with ``abs``.
-        """
+        divides once, not every epoch). The activations are ReLU outputs, so their L1
+        norm is their sum over features."""
         acts = torch.relu((xs - self.b_pre) @ self.W_enc + self.b_enc)
         recon = acts @ self.W_dec + self.b_pre
-        return ((recon - xs) ** 2).mean() + self.cfg.l1 * acts.mean()
+        return ((recon - xs) ** 2).mean() + self.cfg.l1 * acts.sum(dim=-1).mean()
 
     @torch.no_grad()
     def codes(self, x: Float[Tensor, "... d_model"]) -> Int[Tensor, "..."]:
@@ -157,6 +212,11 @@ class DiscreteSAE(nn.Module):
         sae.load_state_dict({k: torch.tensor(v, dtype=torch.float32) for k, v in state["weights"].items()})
         sae.epochs_run = int(state.get("epochs_run", 0))
         return sae
+
+
+def _unit(w: Tensor, dim: int) -> Tensor:
+    """``w`` scaled to unit norm along ``dim`` (norms below 1e-12 are taken as 1e-12)."""
+    return w / w.norm(dim=dim, keepdim=True).clamp_min(1e-12)
 
 
 def codes_from_activations(acts: Float[Tensor, "... n_features"]) -> Int[Tensor, "..."]:
@@ -184,8 +244,12 @@ def fit_sae(
     tol: float = 0.05,
     patience: int = 100,
     device: Any = None,
+    generator: Optional[torch.Generator] = None,
 ) -> DiscreteSAE:
     """Train one SAE on ``x_train`` (full batch) with the chosen recipe.
+
+    ``generator`` draws the initial weights (default: one seeded with ``seed``);
+    ``discover``'s paper recipe passes the generator it drew the training prompts from.
 
     Example:
         >>> sae = fit_sae(torch.randn(40, 8), n_features=16, seed=0)
@@ -200,7 +264,7 @@ def fit_sae(
         d_model=int(x.shape[-1]), n_features=n_features, l1=l1, lr=lr, recipe=recipe,
         epochs=epochs, max_epochs=max_epochs, tol=tol, patience=patience, seed=seed,
     )
-    sae = DiscreteSAE(cfg).to(device)  # initialised on the CPU generator, then moved
+    sae = DiscreteSAE(cfg, generator).to(device)  # initialised on the CPU generator, then moved
     if recipe == "stable":
         with torch.no_grad():
             rms = x.pow(2).sum(dim=-1).mean().sqrt()
@@ -233,13 +297,19 @@ def _train(sae: DiscreteSAE, opt: torch.optim.Optimizer, x: Tensor, n_epochs: in
     xs = x / sae.input_scale
     params = list(sae.parameters())
     trace: list[Tensor] = []
+    paper = recipe == "paper"
     for epoch in range(1, n_epochs + 1):
         for p in params:
             p.grad = None
+        if paper:
+            sae.normalize_decoder()  # the reference constrains at the start of each forward
         loss = sae.scaled_loss(xs)
         loss.backward()
+        if paper:
+            sae.project_gradients()
         opt.step()
-        sae.normalize_decoder()
+        if not paper:
+            sae.normalize_decoder()
         trace.append(loss.detach())
         if recipe != "stable" or epoch % check_every:
             continue
@@ -255,6 +325,8 @@ def _train(sae: DiscreteSAE, opt: torch.optim.Optimizer, x: Tensor, n_epochs: in
             before, now = float(trace[-patience - 1]), float(trace[-1])
             if before - now <= tol * abs(before):
                 break
+    if paper:
+        sae.normalize_decoder()  # the weights the reference encodes with after training
     if trace:
         losses.extend(torch.stack(trace).tolist())
 

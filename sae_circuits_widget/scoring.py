@@ -9,10 +9,19 @@ Input: ``codes [prompts, heads]`` (``-1`` = no code) and ``is_positive [prompts]
   ``(code_h1, code_h2)`` that co-occur on some positive prompt and on no negative one.
   A head is not paired with itself (the diagonal is 0: it would only repeat the node
   score). Pairs with a ``-1`` in them are not code pairs.
-* **Pooled edge score** of a head: how often it takes part in the top ``k`` ordered pairs,
-  ``k = n_heads_total**2 / 2`` (the paper's choice). Ties at the cut-off share the
-  remaining places fractionally, so the result does not depend on head numbering, and a
-  pair with score 0 never counts.
+* **Pooled edge score** of a head: how often it takes part in the top head pairs. Two
+  rules:
+
+  - ``pool_edge_scores_reference`` (the paper recipe) does what the authors' code does:
+    sort all ``n**2`` ordered pairs (the diagonal and zero scores included) by score with
+    numpy's default ``argsort``, reversed; list each pair's two heads in turn; count the
+    heads among the first ``k = n**2 // 2`` entries of that list. That is ``n**2 / 4``
+    pairs, and as the scores are symmetric each unordered pair usually comes in both
+    orders. Ties are broken by the sort's order, so a head's count can depend on head
+    numbering, and zero-score pairs count when fewer pairs score above zero.
+  - ``pool_edge_scores`` (every other recipe): the top ``k = n**2 // 2`` off-diagonal
+    ordered pairs; pairs tied at the cut-off share the remaining places fractionally, so
+    the result does not depend on head numbering, and a pair with score 0 never counts.
 
 Everything is computed with array operations on integer keys (no Python loops over
 prompts x heads x heads): each (head, code) or (head pair, code pair) becomes one int64
@@ -146,6 +155,26 @@ def pool_edge_scores(
         weight[at] = room / int(at.sum())
     # a head appears in (h, x) as sender and in (x, h) as receiver
     return weight.sum(axis=1) + weight.sum(axis=0)
+
+
+def pool_edge_scores_reference(
+    edge_scores: Float[np.ndarray, "heads heads"], top_k: Optional[int] = None
+) -> Float[np.ndarray, "heads"]:
+    """The reference's pooling: per head, its count among the first ``top_k`` entries
+    (default ``n**2 // 2``) of the list of both heads of every pair, best pair first.
+
+    Example:
+        >>> pool_edge_scores_reference(np.array([[0, 3, 0], [3, 0, 1], [0, 1, 0]]))
+        array([2., 2., 0.])
+    """
+    e = np.asarray(edge_scores, dtype=np.float64)
+    n = e.shape[0]
+    if e.shape != (n, n):
+        raise ValueError(f"edge scores must be square [heads, heads], got {e.shape}")
+    k = n * n // 2 if top_k is None else int(top_k)
+    order = np.argsort(e.reshape(-1))[::-1]  # numpy's default sort, as the reference
+    heads = np.stack([order // n, order % n], axis=1).reshape(-1)  # sender, receiver, ...
+    return np.bincount(heads[: max(k, 0)], minlength=n).astype(np.float64)
 
 
 def softmax_scores(scores: Float[np.ndarray, "..."]) -> Float[np.ndarray, "..."]:

@@ -28,8 +28,45 @@ def test_paper_recipe_runs_500_full_batch_epochs_and_learns():
     sae = fit_sae(x, n_features=32, l1=0.02, seed=0, recipe="paper")
     assert sae.epochs_run == 500 and len(sae.losses) == 500
     assert sae.losses[-1] < 0.5 * sae.losses[0]
-    assert torch.allclose(sae.W_dec.norm(dim=1), torch.ones(32), atol=1e-5)
+    # the reference's constraints: each feature's encoder vector, and the decoder along
+    # its feature axis (one unit vector per model dimension), have unit norm
+    assert torch.allclose(sae.W_enc.norm(dim=0), torch.ones(32), atol=1e-5)
+    assert torch.allclose(sae.W_dec.norm(dim=0), torch.ones(16), atol=1e-5)
+    assert not torch.allclose(sae.W_dec.norm(dim=1), torch.ones(32), atol=1e-2)
     assert float(sae.input_scale) == 1.0 and torch.count_nonzero(sae.b_pre) > 0  # b_pre trained from 0
+
+
+def test_paper_initialisation_draws_in_the_reference_order():
+    # encoder weight [F, d] ~ N(0, 1) with unit rows, encoder bias ~ U(+-1/sqrt(d)),
+    # decoder weight [d, F] ~ N(0, 1) with unit rows, all from the global generator
+    d, f = 6, 10
+    torch.manual_seed(5)
+    enc = torch.nn.init.normal_(torch.empty(f, d))
+    enc = torch.nn.functional.normalize(enc, dim=-1)
+    bias = torch.nn.init.uniform_(torch.empty(f), -d ** -0.5, d ** -0.5)
+    dec = torch.nn.functional.normalize(torch.nn.init.normal_(torch.empty(d, f)), dim=-1)
+    sae = DiscreteSAE(SAEConfig(d_model=d, n_features=f, recipe="paper", seed=5))
+    assert torch.equal(sae.W_enc, enc.T) and torch.equal(sae.b_enc, bias) and torch.equal(sae.W_dec, dec.T)
+    assert torch.count_nonzero(sae.b_pre) == 0
+
+
+def test_paper_gradient_projection_keeps_steps_on_the_sphere():
+    x, _ = clustered()
+    sae = DiscreteSAE(SAEConfig(d_model=16, n_features=8, recipe="paper"))
+    sae.loss(x).backward()
+    before = sae.W_enc.grad.clone()
+    sae.project_gradients()
+    for w in (sae.W_enc, sae.W_dec):
+        assert torch.allclose((w.grad * w).sum(dim=0), torch.zeros(w.shape[1]), atol=1e-5)
+    assert not torch.allclose(before, sae.W_enc.grad)
+
+
+def test_sparsity_term_is_a_sum_over_features_averaged_over_vectors():
+    x, _ = clustered()
+    sae = DiscreteSAE(SAEConfig(d_model=16, n_features=8, l1=0.5))
+    acts = sae.encode(x)
+    mse = ((sae.decode(acts) - x) ** 2).mean()
+    assert torch.allclose(sae.loss(x), mse + 0.5 * acts.sum(dim=1).mean())
 
 
 def test_stable_recipe_stops_on_convergence_and_scales_inputs():

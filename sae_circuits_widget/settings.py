@@ -1,0 +1,134 @@
+"""Discovery settings: one validated, frozen, serialisable object, and per-task values.
+
+Every entry point (``discover``, ``Session``, the ``sae-circuits`` command line, the
+``CircuitExplorer`` widget and the benchmark) builds its settings here, so the same task
+with the same prompts and seed gives the same circuit wherever it is run.
+
+Per-task recommended values (``TASK_SETTINGS``) are the paper's: the sparsity penalty is
+0.05 for docstring and 0.02 elsewhere. ``recommended(task_name, **overrides)`` starts from
+the defaults, applies the task's values, then the caller's explicit choices; a value the
+caller gives always wins.
+
+Example:
+    >>> recommended("docstring").l1
+    0.05
+    >>> recommended("docstring", l1=0.1).l1
+    0.1
+    >>> Settings(n_features=1)
+    Traceback (most recent call last):
+    ...
+    sae_circuits_widget.errors.SettingsError: n_features must be between 2 and 65536, got 1
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import numpy as np
+
+from .errors import SettingsError, SettingsTypeError
+
+POSITIONS = ("mean", "last")
+"""Head outputs averaged over the prompt's positions, or taken at the last token."""
+RECIPES = ("paper", "stable")
+"""SAE training recipes (see ``sae``)."""
+
+MAX_SEED = 2**63 - 1
+MAX_FEATURES = 65_536
+MAX_TRAIN = 100_000
+MAX_L1 = 1_000.0
+
+
+def _int(name: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise SettingsTypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What decides one discrete-SAE discovery run, validated on construction.
+
+    Raises ``SettingsTypeError`` for a value of the wrong type and ``SettingsError`` for
+    one out of range, naming the setting.
+    """
+
+    seed: int = 0
+    """Seeds the choice of training prompts and the SAE's initial weights."""
+    n_features: int = 200
+    """SAE dictionary size (the paper: 200)."""
+    l1: float = 0.02
+    """Sparsity penalty: ``l1 * mean over vectors of the sum of activations`` (the paper:
+    0.02; 0.05 for docstring)."""
+    position: str = "mean"
+    """``"mean"``: head outputs averaged over positions; ``"last"``: at the last token."""
+    recipe: str = "paper"
+    """SAE training recipe, ``"paper"`` or ``"stable"`` (see ``sae``)."""
+    n_train: int = 10
+    """Prompts the SAE is fit on (the paper: 10)."""
+    edges: bool = True
+    """Also compute head-pair scores."""
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "seed", _int("seed", self.seed, 0, MAX_SEED))
+        set_(self, "n_features", _int("n_features", self.n_features, 2, MAX_FEATURES))
+        set_(self, "n_train", _int("n_train", self.n_train, 2, MAX_TRAIN))
+        l1 = self.l1
+        if isinstance(l1, bool) or not isinstance(l1, (int, float, np.floating, np.integer)):
+            raise SettingsTypeError(f"l1 must be a number, got {type(l1).__name__} ({l1!r})")
+        l1 = float(l1)
+        if not math.isfinite(l1) or not 0 <= l1 <= MAX_L1:
+            raise SettingsError(f"l1 must be a finite number between 0 and {MAX_L1:g}, got {l1}")
+        set_(self, "l1", l1)
+        if self.position not in POSITIONS:
+            raise SettingsError(f"position must be one of {POSITIONS}, got {self.position!r}")
+        if self.recipe not in RECIPES:
+            raise SettingsError(f"recipe must be one of {RECIPES}, got {self.recipe!r}")
+        if not isinstance(self.edges, bool):
+            raise SettingsTypeError(f"edges must be True or False, got {type(self.edges).__name__}")
+
+    def replace(self, **changes: Any) -> "Settings":
+        """A copy with some values changed (validated again)."""
+        unknown = set(changes) - set(FIELDS)
+        if unknown:
+            raise SettingsTypeError(f"unknown setting(s) {sorted(unknown)}; known: {list(FIELDS)}")
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Settings":
+        """Settings from a dict such as ``to_dict()`` wrote; keys that are not settings are ignored."""
+        return cls(**{k: v for k, v in dict(data).items() if k in FIELDS})
+
+    def fit_key(self) -> tuple:
+        """The values that make one SAE fit differ from another (not the prompts)."""
+        return tuple((k, getattr(self, k)) for k in FIT_FIELDS)
+
+
+FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Settings))
+FIT_FIELDS: tuple[str, ...] = ("seed", "n_features", "l1", "position", "recipe", "n_train")
+"""The settings an SAE fit depends on."""
+
+TASK_SETTINGS: dict[str, dict[str, Any]] = {
+    "docstring": {"l1": 0.05},
+}
+"""Recommended values per built-in task, over the defaults (the paper's choices)."""
+
+
+def recommended(task_name: Optional[str] = None, **overrides: Any) -> Settings:
+    """Defaults, then ``task_name``'s recommended values, then ``overrides`` (``None``
+    values in ``overrides`` mean "not given")."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    unknown = set(given) - set(FIELDS)
+    if unknown:
+        raise SettingsTypeError(f"unknown setting(s) {sorted(unknown)}; known: {list(FIELDS)}")
+    return Settings(**{**TASK_SETTINGS.get(task_name or "", {}), **given})
