@@ -6,6 +6,9 @@ same positives, negatives and ground-truth heads. Each method returns a
 :class:`~sae_circuits_widget.result.CircuitResult`; we record
 
 - ``node_auc``: ROC AUC of its head scores against the ground-truth heads;
+- ``node_auc_<name>``: the same against each named ground truth of
+  ``task.ground_truths`` (e.g. ``node_auc_mean_ablation``, ``node_auc_patching``), when
+  the task has them;
 - ``edge_auc``: for methods with edge scores, the AUC of the edge scores pooled per head
   with the SAE method's rule (how often a head is in the top-k head pairs,
   ``scoring.pool_edge_scores``; for EAP and ACDC k = half of the pairs that can be edges,
@@ -15,13 +18,22 @@ same positives, negatives and ground-truth heads. Each method returns a
 - ``faithfulness``: keep the method's top-k heads, k = size of the ground truth,
   mean-ablate every other head, and report the fraction of the clean logit difference
   kept (``ablation.faithfulness``);
+- ``cpr`` and ``cmd``: MIB's circuit performance ratio (area under the faithfulness
+  curve of the method's top-k heads over every circuit size; higher is better) and
+  circuit-model difference (area between that curve and 1; lower is better), with heads
+  outside the circuit patched from the matched negatives and tied scores entering as
+  one block (``faithfulness.faithfulness_curves``). They need no ground truth. All
+  methods' curves of one task and seed run in shared forwards after the methods;
+  that time is ``meta["cpr_cmd_seconds"]`` (per task, summed over seeds), not part of
+  any method's ``seconds``;
 - ``seconds``: wall time of the method call (the SAE method is given a fresh activation
   cache each time, so it pays for its forward passes);
 - ``time_vs_sae``: ``seconds / seconds of the SAE method`` on the same task.
 
 With several seeds every number is a mean, with the standard deviation under
-``"std"``. Methods are imported when they run, so a missing one is reported in its row
-(``"error"``) instead of stopping the benchmark.
+``"std"``. The first seed's curves are kept under ``"faithfulness_curves"`` (task ->
+method -> sizes, x, faithfulness). Methods are imported when they run, so a missing one
+is reported in its row (``"error"``) instead of stopping the benchmark.
 
 Example:
     >>> from sae_circuits_widget.benchmark import run_benchmark, format_table
@@ -131,7 +143,30 @@ def _evaluate(model, task: Task, result: CircuitResult, faithful: bool) -> dict[
             from .ablation import faithfulness, top_k_heads
 
             out["faithfulness"] = float(faithfulness(model, task, top_k_heads(result.node_scores, len(gt))))
+    out.update(_named_ground_truth_aucs(task, result))
     return out
+
+
+def _named_ground_truth_aucs(task: Task, result: CircuitResult) -> dict[str, Optional[float]]:
+    """``node_auc_<name>`` for each ground truth in ``task.ground_truths`` (None when unusable)."""
+    from .errors import GroundTruthError
+    from .evaluate import evaluate_scores
+
+    truths = getattr(task, "ground_truths", None)
+    out: dict[str, Optional[float]] = {}
+    for gt_name, heads in (truths or {}).items():
+        try:
+            out[f"node_auc_{gt_name}"] = evaluate_scores(result.node_scores, heads)["node_auc"] if heads else None
+        except GroundTruthError:
+            out[f"node_auc_{gt_name}"] = None
+    return out
+
+
+def _cpr_cmd(model, task: Task, results: dict[str, CircuitResult], ablation: str):
+    """CPR/CMD of every method's scores on one task, all curves in shared forwards."""
+    from .faithfulness import faithfulness_curves
+
+    return faithfulness_curves(model, task, results, ablation=ablation)
 
 
 def _roc(task: Task, result: CircuitResult) -> Optional[dict[str, list[float]]]:
@@ -171,6 +206,8 @@ def run_benchmark(
     methods: Optional[Sequence[str]] = None,
     n: int = 20,
     faithful: bool = True,
+    cpr_cmd: bool = True,
+    cpr_cmd_ablation: str = "patching",
     method_kwargs: Optional[dict[str, dict[str, Any]]] = None,
     progress: bool = True,
     threads: Optional[int] = None,
@@ -192,6 +229,9 @@ def run_benchmark(
         methods: default :data:`METHODS`.
         n: prompt pairs per task.
         faithful: also compute faithfulness at the ground-truth size.
+        cpr_cmd: also compute CPR and CMD (needs a task with a metric).
+        cpr_cmd_ablation: how heads outside the circuit are ablated for CPR/CMD:
+            ``"patching"`` (from the matched negative, as MIB) or ``"mean"``.
         method_kwargs: extra keyword arguments per method name.
         threads: ``torch.set_num_threads`` for the run (restored afterwards).
         strict: raise on a method that fails instead of recording its error.
@@ -224,14 +264,18 @@ def run_benchmark(
     if threads is not None:
         torch.set_num_threads(int(threads))
     t_start = time.perf_counter()
-    out: dict[str, Any] = {"tasks": {}, "roc": {}, "speedup_sae_vs_acdc": {}, "errors": {}}
+    out: dict[str, Any] = {"tasks": {}, "roc": {}, "faithfulness_curves": {}, "speedup_sae_vs_acdc": {},
+                           "errors": {}}
+    cpr_seconds: dict[str, float] = {}
     try:
         for entry in task_names:
             name = entry.name if isinstance(entry, Task) else entry
             per_method: dict[str, list[dict[str, Any]]] = {m: [] for m in methods}
             out["roc"][name] = {}
+            out["faithfulness_curves"][name] = {}
             for seed in seed_list:
                 task = entry if isinstance(entry, Task) else get_task(name, model, n=n, seed=seed)
+                seed_results: dict[str, tuple[CircuitResult, dict[str, Any]]] = {}
                 for m in methods:
                     kwargs = dict(method_kwargs.get(m, {}))
                     if m == "acdc":
@@ -255,6 +299,7 @@ def run_benchmark(
                         row["seconds_per_edge_test"] = result.extras["seconds_per_edge_test"]
                         row["n_edges"] = result.extras["n_edges"]
                     per_method[m].append(row)
+                    seed_results[m] = (result, row)
                     if seed == seed_list[0]:
                         roc = _roc(task, result)
                         if roc is not None:
@@ -262,6 +307,27 @@ def run_benchmark(
                     say(f"[bench] {name} seed {seed} {m}: {seconds:.2f}s "
                         + " ".join(f"{k}={v:.3f}" for k, v in row.items()
                                    if k in ("node_auc", "best_f1", "faithfulness") and v is not None))
+                if cpr_cmd and seed_results and task.has_metric:
+                    t0 = time.perf_counter()
+                    try:
+                        curves = _cpr_cmd(model, task, {m: r for m, (r, _) in seed_results.items()},
+                                          cpr_cmd_ablation)
+                    except ValueError as exc:  # e.g. ablating every head leaves the metric unchanged
+                        if strict:
+                            raise
+                        out["errors"].setdefault(name, {})["cpr_cmd"] = f"ValueError: {exc}"
+                        say(f"[bench] {name} seed {seed} CPR/CMD: FAILED {exc}")
+                        curves = {}
+                    cpr_seconds[name] = cpr_seconds.get(name, 0.0) + time.perf_counter() - t0
+                    for m, curve in curves.items():
+                        row = seed_results[m][1]
+                        row["cpr"], row["cmd"] = curve.cpr, curve.cmd
+                        if seed == seed_list[0]:
+                            out["faithfulness_curves"][name][m] = curve.to_dict()
+                    if curves:
+                        say(f"[bench] {name} seed {seed} CPR/CMD ({cpr_cmd_ablation}) in "
+                            f"{time.perf_counter() - t0:.2f}s: "
+                            + ", ".join(f"{m} {c.cpr:.3f}/{c.cmd:.3f}" for m, c in curves.items()))
             table: dict[str, Any] = {}
             for m in methods:
                 if per_method[m]:
@@ -290,9 +356,13 @@ def run_benchmark(
         "machine": platform.machine(),
         "total_seconds": total,
         "min_speedup_sae_vs_acdc": min(speedups) if speedups else None,
+        "cpr_cmd_ablation": cpr_cmd_ablation if cpr_cmd else None,
+        "cpr_cmd_seconds": cpr_seconds,
     }
     if not out["errors"]:
         del out["errors"]
+    if not any(out["faithfulness_curves"].values()):
+        del out["faithfulness_curves"]
     return out
 
 
@@ -312,20 +382,27 @@ def format_table(bench: dict[str, Any]) -> str:
     """Plain-text (Markdown) table of a :func:`run_benchmark` result, one block per task.
 
     Example:
-        >>> print(format_table({"tasks": {"ioi": {"sae": {"node_auc": 0.9, "seconds": 1.0,
-        ...     "time_vs_sae": 1.0}}}}))  # doctest: +NORMALIZE_WHITESPACE
+        >>> print(format_table({"tasks": {"ioi": {"sae": {"node_auc": 0.9, "cpr": 0.8, "cmd": 0.2,
+        ...     "seconds": 1.0, "time_vs_sae": 1.0}}}}))  # doctest: +NORMALIZE_WHITESPACE
         ### ioi
-        | method | node AUC | edge AUC | best F1 | faithfulness@|GT| | seconds | time / SAE |
-        |---|---|---|---|---|---|---|
-        | sae | 0.900 | - | - | - | 1.00 | 1.0x |
+        | method | node AUC | edge AUC | best F1 | faithfulness@|GT| | CPR | CMD | seconds | time / SAE |
+        |---|---|---|---|---|---|---|---|---|
+        | sae | 0.900 | - | - | - | 0.800 | 0.200 | 1.00 | 1.0x |
+
+    A column ``node AUC (<name>)`` follows ``node AUC`` for each named ground truth
+    (``node_auc_<name>`` keys). CPR: higher is better; CMD: lower is better.
     """
     lines: list[str] = []
     for task, rows in bench.get("tasks", {}).items():
         if lines:
             lines.append("")
         lines.append(f"### {task}")
-        lines.append("| method | node AUC | edge AUC | best F1 | faithfulness@|GT| | seconds | time / SAE |")
-        lines.append("|---|---|---|---|---|---|---|")
+        named = list(dict.fromkeys(k for row in rows.values() for k in row if k.startswith("node_auc_")))
+        keys = ["node_auc", *named, "edge_auc", "best_f1", "faithfulness", "cpr", "cmd"]
+        titles = ["node AUC", *(f"node AUC ({k[len('node_auc_'):]})" for k in named), "edge AUC", "best F1",
+                  "faithfulness@|GT|", "CPR", "CMD"]
+        lines.append("| method | " + " | ".join(titles) + " | seconds | time / SAE |")
+        lines.append("|" + "---|" * (len(titles) + 3))
         for m, row in rows.items():
             std = row.get("std", {})
 
@@ -338,13 +415,12 @@ def format_table(bench: dict[str, Any]) -> str:
             ratio = row.get("time_vs_sae")
             ratio_s = "-" if ratio is None else (f"{ratio:.1f}x" if ratio >= 0.95 else f"{ratio:.2g}x")
             lines.append(
-                f"| {m} | {cell('node_auc')} | {cell('edge_auc')} | {cell('best_f1')} | "
-                f"{cell('faithfulness')} | {_fmt_seconds(row.get('seconds'))} | "
-                f"{ratio_s} |"
+                f"| {m} | " + " | ".join(cell(k) for k in keys)
+                + f" | {_fmt_seconds(row.get('seconds'))} | {ratio_s} |"
             )
         errors = bench.get("errors", {}).get(task, {})
         for m, msg in errors.items():
-            lines.append(f"| {m} | failed: {msg[:80]} | | | | | |")
+            lines.append(f"| {m} | failed: {msg[:80]} |" + " |" * (len(titles) + 1))
     speed = bench.get("speedup_sae_vs_acdc", {})
     if speed:
         lines.append("")
@@ -357,6 +433,10 @@ def format_table(bench: dict[str, Any]) -> str:
             f"{t} {r['n_edge_tests']:.0f} ({r['n_edges']:.0f} edges), "
             f"{1e3 * r['seconds_per_edge_test']:.2f} ms/test" for t, r in acdc_rows))
     meta = bench.get("meta")
+    cpr_time = (meta or {}).get("cpr_cmd_seconds") or {}
+    if cpr_time:
+        lines.append(f"CPR/CMD ({meta.get('cpr_cmd_ablation')} ablation, every head count, all methods "
+                     "in shared forwards): " + ", ".join(f"{t} {v:.2f} s" for t, v in cpr_time.items()))
     if meta:
         lines.append(
             f"model {meta.get('model')} ({meta.get('n_layers')}x{meta.get('n_heads')} heads), "
