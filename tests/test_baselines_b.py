@@ -290,6 +290,7 @@ def test_run_benchmark_shape_and_table(tiny_model, monkeypatch):
     for m, row in rows.items():
         assert 0.0 <= row["node_auc"] <= 1.0 and 0.0 <= row["best_f1"] <= 1.0
         assert np.isfinite(row["faithfulness"]) and row["seconds"] >= 0
+        assert np.isfinite(row["cpr"]) and np.isfinite(row["cmd"])  # MIB's areas, see test_faithfulness
         assert row["time_vs_sae"] is None  # no SAE row in this run
     assert rows["eap"]["edge_auc"] is not None and rows["random"]["edge_auc"] is None
     assert rows["acdc"]["n_edge_tests"] == 2 * (EdgeGraph(2, 4, "separate").n_edges + 1)
@@ -297,6 +298,7 @@ def test_run_benchmark_shape_and_table(tiny_model, monkeypatch):
     assert set(out["roc"]["toy_ioi"]) == {"eap", "acdc", "random"}
     table = benchmark.format_table(out)
     assert "### toy_ioi" in table and "| eap |" in table and "| broken | failed" in table
+    assert "| CPR | CMD |" in table
     with pytest.raises(benchmark.MethodUnavailable):
         benchmark.run_benchmark(tiny_model, [task], seeds=1, methods=["broken"], strict=True, log=None)
     with pytest.raises(ValueError, match="unknown method"):
