@@ -4,6 +4,7 @@
     python benchmarks/bench.py --seeds 3 --json out/bench.json
     python benchmarks/bench.py --tasks ioi,induction --methods sae,acdc,eap
     python benchmarks/bench.py --chart out/roc.svg   # every method's ROC, one panel per task
+    python benchmarks/bench.py --cpr-cmd-ablation mean   # CPR/CMD with mean instead of patching
 
 Same run as ``sae-circuits bench``; see ``sae_circuits_widget.benchmark`` for what each
 column means. The last lines state the SAE method's speed-up over ACDC and whether it
@@ -26,6 +27,9 @@ def main(argv=None) -> int:
     parser.add_argument("--n", type=int, default=20, help="prompt pairs per task")
     parser.add_argument("--methods", default=None, help="comma-separated methods (default: all)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--cpr-cmd-ablation", choices=("patching", "mean"), default="patching",
+                        help="ablation of heads outside the circuit for CPR/CMD (default: patching from "
+                             "the matched negatives, as MIB)")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     parser.add_argument("--chart", metavar="PATH", help="also draw every method's ROC curve per task (.svg or .png)")
     parser.add_argument("--organism-dir", default=None, help="load the organism from this folder")
@@ -50,6 +54,7 @@ def main(argv=None) -> int:
         methods=split(args.methods),
         n=args.n,
         threads=args.threads,
+        cpr_cmd_ablation=args.cpr_cmd_ablation,
         progress=not args.quiet,
         log=None if args.quiet else lambda s: print(s, file=sys.stderr, flush=True),
     )

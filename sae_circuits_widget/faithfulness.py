@@ -20,7 +20,8 @@ all components) gives the *faithfulness curve*, and two areas summarise it:
 - **CMD** (circuit-model difference): the area between the curve and 1,
   ``integral |1 - f| dx``. Lower is better: it also penalises circuits that *overshoot*
   the model (``f > 1``, e.g. a circuit that leaves out heads working against the task),
-  which CPR would reward.
+  which CPR would reward. While the curve stays at or below 1, ``CMD = (x range) - CPR``
+  (``1 - CPR`` with the default sizes); the two part ways only where a circuit overshoots.
 
 Neither needs a ground truth, so they judge a circuit found on a user's own prompts as
 well as one on a task with a known circuit.
