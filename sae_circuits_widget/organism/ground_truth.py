@@ -3,16 +3,35 @@
 ``python -m sae_circuits_widget.organism.ground_truth --model DIR`` writes
 ``DIR/circuits.json`` (circuits plus the full evidence table) and ``DIR/MODEL_CARD.md``.
 
-Definition (per task, on N_GT = 32 held-out prompt pairs from ``get_task(..., seed=GT_SEED = 1000)``):
+A circuit is the smallest set of heads that keeps the behaviour when every other head is
+knocked out; what "knocked out" means decides which heads it holds. Two knock-outs are
+used, so the organism has two ground truths per task, found and checked the same way:
+
+- ``mean_ablation``: a head outside the circuit takes its mean ``z`` over the task's
+  positives and negatives. It removes everything prompt-specific the head computes, so
+  the circuit holds every head the behaviour needs, including heads whose work is the
+  same on a positive and on its matched negative.
+- ``patching``: a head outside the circuit takes its ``z`` on the matched negative prompt
+  (resample ablation from the paired negative, the corruption that defines the
+  negatives), as the published IOI, greater-than and docstring circuits were found. It
+  only removes what changes with the corruption, so the circuit holds the heads whose
+  contribution differs between a positive and its negative: the heads a contrastive
+  method, which compares positives with negatives, can see at all.
+
+Definition (per task, on N_GT = 32 held-out prompt pairs from ``get_task(..., seed=GT_SEED = 1000)``;
+``mean_ablation`` is ``tasks[name]["heads"]`` and ``["edges"]`` of circuits.json and
+``Task.ground_truth``; ``patching`` is ``tasks[name]["patching"]``; both are in
+``Task.ground_truths``):
 
 1. Evidence: the change of the task's mean logit difference when each head alone is
    mean-ablated (replacement = the head's mean ``z`` over the task's positives and
    negatives; per position when all prompts share a length, pooled over positions
-   otherwise) and, as a check, resample-ablated (``z`` from the paired negative);
+   otherwise) and resample-ablated (``z`` from the paired negative);
    see ``sae_circuits_widget.ablation``.
 2. Circuit (the ground truth): the smallest head set ``S`` whose faithfulness (mean
-   logit difference with every head outside ``S`` mean-ablated, divided by the clean
-   one) is at least ``THRESHOLD`` = 0.9. Search: (a) greedy backward pruning from all
+   logit difference with every head outside ``S`` replaced, by its mean for
+   ``mean_ablation`` or by its value on the paired negative for ``patching``, divided by
+   the clean one) is at least ``THRESHOLD`` = 0.9. Search: (a) greedy backward pruning from all
    heads, removing at each step the head whose removal keeps faithfulness highest,
    while it stays >= 0.9; (b) greedy forward selection adding the head that raises
    faithfulness most until >= 0.9, followed by the same pruning; the smaller result
@@ -21,13 +40,21 @@ Definition (per task, on N_GT = 32 held-out prompt pairs from ``get_task(..., se
    of size ``|S| - 1`` is at most ``EXHAUSTIVE_BUDGET`` (6000) all of them are evaluated; if one
    reaches 0.9 the search restarts from it (so the reported size is then a proven
    minimum).
-3. Edges: path patching (``ablation.path_patching_matrix``) of every sender head to
+3. Edges: path patching (``ablation.path_patching_matrix``; the sender's value comes
+   from the paired negative, for both definitions) of every sender head to
    every later head; an edge ``(s, r)`` with both heads in the circuit is part of the
    edge ground truth when ``|effect| >= EDGE_FRACTION`` (3%) of the clean logit difference.
    Edges into the logits are reported in the evidence only. Composition (property 3):
    path patching from all circuit heads of layers < l to all circuit heads of layer l;
    the circuit composes when some layer's grouped path carries >= ``COMPOSITION_FRACTION``
    = 10% of the clean logit difference.
+4. Heads in one circuit only (``tasks[name]["patching"]["only_mean_ablation"]`` and
+   ``["only_patching"]``): each gets a contrast profile (``contrast_profile`` here): its
+   effect alone when mean-ablated and when patched from the negative, when mean-ablated
+   only on the pair's shared prefix (the positions before the first token where the
+   positive and its negative differ, where every head computes the same on both) and
+   only from that token on, when its ``z`` comes from another pair's positive, and how
+   far its ``z`` on the positives is from its ``z`` on the negatives and from its mean.
 
 The script also prints and records the model-card numbers (properties 1-5 of the
 issue): accuracies, negatives against chance, circuit sizes/layers/composition,
@@ -102,13 +129,24 @@ def behaviour(model, name: str, n: int = N_EVAL, seed: int = EVAL_SEED) -> dict:
 
 
 # ----------------------------------------------------------------------------- circuit search
-class KeepSetEvaluator:
-    """Faithfulness of many keep-sets at once (batched through ``metric_under_masks``)."""
+DEFINITIONS = {"mean_ablation": "mean", "patching": "resample"}
+"""Ground-truth name -> how heads outside the circuit are replaced (``metric_under_masks`` kind)."""
 
-    def __init__(self, model, task):
-        self.model, self.task = model, task
+
+class KeepSetEvaluator:
+    """Faithfulness of many keep-sets at once (batched through ``metric_under_masks``).
+
+    ``kind="mean"``: heads outside the keep-set take their mean ``z`` (the
+    ``mean_ablation`` ground truth); ``kind="resample"``: they take their ``z`` on the
+    paired negative (the ``patching`` ground truth).
+    """
+
+    def __init__(self, model, task, kind: str = "mean"):
+        if kind not in ("mean", "resample"):
+            raise ValueError(f"kind must be 'mean' or 'resample', got {kind!r}")
+        self.model, self.task, self.kind = model, task, kind
         self.L, self.H = int(model.cfg.n_layers), int(model.cfg.n_heads)
-        self.means = A.mean_replacement(model, task)
+        self.means = A.mean_replacement(model, task) if kind == "mean" else None
         self.base = float(A.clean_metric(model, task).double().mean())
         self.cache: dict[frozenset, float] = {}
         self.calls = 0
@@ -121,7 +159,7 @@ class KeepSetEvaluator:
             for m, s in enumerate(chunk):
                 for l, h in s:
                     masks[m, l, h] = False
-            vals = A.metric_under_masks(self.model, self.task, masks, "mean", means=self.means)
+            vals = A.metric_under_masks(self.model, self.task, masks, self.kind, means=self.means)
             self.calls += len(chunk)
             for s, v in zip(chunk, vals.tolist()):
                 self.cache[s] = v / self.base
@@ -149,8 +187,16 @@ def grow(ev: KeepSetEvaluator, heads: list) -> frozenset:
     return S
 
 
-def minimal_keep_set(model, task) -> dict:
-    ev = KeepSetEvaluator(model, task)
+def minimal_keep_set(model, task, kind: str = "mean", ev: KeepSetEvaluator | None = None) -> dict:
+    """The smallest keep-set with faithfulness >= THRESHOLD under ``kind``, with its checks.
+
+    Greedy backward and forward searches, the smaller result verified 1-minimal and, when
+    affordable, against every smaller head set (see the module docstring). ``ev``: an
+    evaluator of the same ``kind`` to reuse (its cache); a fresh one by default.
+    """
+    ev = KeepSetEvaluator(model, task, kind) if ev is None else ev
+    if ev.kind != kind:
+        raise ValueError(f"the evaluator replaces heads by {ev.kind!r}, the search asked for {kind!r}")
     heads = [(l, h) for l in range(ev.L) for h in range(ev.H)]
     full = frozenset(heads)
     backward = prune(ev, full)
@@ -214,8 +260,9 @@ def trivial_aucs(model, task, heads: set) -> dict:
 
 
 # ----------------------------------------------------------------------------- edges
-def edges_for(model, task, heads: list, clean: float) -> tuple[list, dict]:
-    pp = A.path_patching_matrix(model, task)
+def edges_for(model, task, heads: list, clean: float, pp: np.ndarray | None = None) -> tuple[list, dict]:
+    """Edges of the circuit ``heads`` from the path-patching matrix ``pp`` (computed when None)."""
+    pp = A.path_patching_matrix(model, task) if pp is None else pp
     H = int(model.cfg.n_heads)
     N = pp.shape[0]
     S = {l * H + h for l, h in heads}
@@ -253,11 +300,151 @@ def jaccard(a, b) -> float:
     return len(a & b) / max(1, len(a | b))
 
 
+def circuit_properties(heads: list, comp: dict, L: int, H: int) -> dict:
+    """Size, layers and composition of one circuit (property 3)."""
+    layers = sorted({l for l, _ in heads})
+    comp_max = max([c["fraction_of_clean"] for c in comp.values()], default=0.0)
+    return {
+        "fraction_of_heads": len(heads) / (L * H),
+        "layers": layers,
+        "n_layers_spanned": len(layers),
+        "composition_fraction": comp_max,
+        "composition": comp_max >= COMPOSITION_FRACTION,
+    }
+
+
+# ----------------------------------------------------------------------------- the two definitions
+def _shared_prefix(pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
+    """``[b, T]`` True before the first position where a positive and its negative differ.
+
+    The model is causal, so on those positions every head computes exactly the same on
+    the positive and on its negative.
+    """
+    differs = pos != neg
+    T = pos.shape[1]
+    first = torch.where(differs.any(1), differs.float().argmax(1), torch.full((pos.shape[0],), T))
+    return torch.arange(T)[None] < first[:, None]
+
+
+@torch.no_grad()
+def contrast_profile(model, task, head, means: torch.Tensor | None = None) -> dict:
+    """What one head contributes that is, and is not, specific to the positives.
+
+    Effects are changes of the mean logit difference over the positives (negative = the
+    head helps), with only ``head`` intervened on:
+
+    - ``mean_ablated``: ``z`` replaced by its mean (``ablation.mean_replacement``);
+    - ``patched_from_negative``: ``z`` from the paired negative;
+    - ``mean_ablated_on_shared_prefix`` / ``mean_ablated_after_shared_prefix``: mean
+      ablation only before / only from the first token where the pair differs;
+    - ``from_another_pairs_positive``: ``z`` from the next pair of the same token length
+      (its own for a pair without one), a prompt with other content.
+
+    Plus ``z_change_negative`` = ||z(pos) - z(neg)|| / ||z(pos)|| and ``z_change_mean`` =
+    ||z(pos) - mean|| / ||z(pos)|| over all positions and positives, and
+    ``attention_change_negative``, the mean total-variation distance between the head's
+    attention patterns on a positive and on its negative (per query position).
+
+    Example:
+        >>> contrast_profile(model, task, (0, 3))["patched_from_negative"]   # doctest: +SKIP
+        0.002
+    """
+    l, h = int(head[0]), int(head[1])
+    means = A.mean_replacement(model, task) if means is None else means
+    dev = next(model.parameters()).device
+    base = float(A.clean_metric(model, task).double().mean())
+    names = ("mean_ablated", "patched_from_negative", "mean_ablated_on_shared_prefix",
+             "mean_ablated_after_shared_prefix", "from_another_pairs_positive")
+    sums = torch.zeros(len(names), dtype=torch.float64)
+    d_neg = d_mean = norm = tv = 0.0
+    n_q = 0
+    hook_z, hook_p = A.Z_HOOK.format(l), f"blocks.{l}.attn.hook_pattern"
+    for idx, pos, neg, last in A.pair_groups(model, task, pad=False):
+        b, T = pos.shape
+        _, cp = model.run_with_cache(pos.to(dev), names_filter=lambda n: n in (hook_z, hook_p))
+        _, cn = model.run_with_cache(neg.to(dev), names_filter=lambda n: n in (hook_z, hook_p))
+        zp, zn = cp[hook_z][:, :, h].cpu(), cn[hook_z][:, :, h].cpu()  # [b, T, d_head]
+        mu = means[l, :T, h].cpu()[None].expand_as(zp)
+        shared = _shared_prefix(pos.cpu(), neg.cpu())[..., None]
+        other = zp[torch.roll(torch.arange(b), 1)]
+        reps = torch.cat([mu, zn, torch.where(shared, mu, zp), torch.where(shared, zp, mu), other])
+        toks = pos.repeat(len(names), 1)
+
+        def put(z, hook, reps=reps):
+            z = z.clone()
+            z[:, :, h] = reps.to(z.device, z.dtype)
+            return z
+
+        logits = A.final_logits(model.run_with_hooks(toks.to(dev), fwd_hooks=[(hook_z, put)]),
+                                last.repeat(len(names)))
+        met = task.metric(logits, rows=list(idx) * len(names)).double().cpu().reshape(len(names), b)
+        sums += met.sum(1)
+        d_neg += float(((zp - zn) ** 2).sum())
+        d_mean += float(((zp - mu) ** 2).sum())
+        norm += float((zp ** 2).sum())
+        tv += float(0.5 * (cp[hook_p][:, h] - cn[hook_p][:, h]).abs().sum(-1).sum())
+        n_q += b * T
+    out = {k: float(v / task.n_pairs - base) for k, v in zip(names, sums)}
+    out["z_change_negative"] = math.sqrt(d_neg / norm) if norm > 0 else 0.0
+    out["z_change_mean"] = math.sqrt(d_mean / norm) if norm > 0 else 0.0
+    out["attention_change_negative"] = tv / n_q
+    return out
+
+
+def patching_definition(model, task, mean_search: dict, pp: np.ndarray | None) -> dict:
+    """The ``patching`` ground truth of one task, with its evidence (module docstring, 2-4).
+
+    ``mean_search``: :func:`minimal_keep_set`'s result for the ``mean_ablation`` ground
+    truth, for the comparison; ``pp``: the path-patching matrix (None = no edges).
+    """
+    t0 = time.time()
+    L, H = int(model.cfg.n_layers), int(model.cfg.n_heads)
+    ev = KeepSetEvaluator(model, task, "resample")
+    search = minimal_keep_set(model, task, kind="resample", ev=ev)
+    heads = [list(x) for x in search["heads"]]
+    clean = search["clean_logit_diff"]
+    out: dict = {"heads": heads, "search": search}
+    if pp is not None:
+        e, evidence = edges_for(model, task, search["heads"], clean, pp=pp)
+        out["edges"] = e
+        out["path_patching"] = {"within_circuit": evidence["within_circuit"]}
+    comp = composition(model, task, heads, clean)
+    out["composition_paths"] = comp
+    out["properties"] = circuit_properties(heads, comp, L, H)
+    out["trivial_auc"] = trivial_aucs(model, task, set(map(tuple, heads)))
+    mean_heads = frozenset(map(tuple, mean_search["heads"]))
+    patch_heads = frozenset(map(tuple, search["heads"]))
+    mean_ev = KeepSetEvaluator(model, task, "mean")
+    out["cross"] = {
+        "mean_ablation_circuit_under_patching": ev([mean_heads])[0],
+        "patching_circuit_under_mean_ablation": mean_ev([patch_heads])[0],
+    }
+    out["jaccard_with_mean_ablation"] = jaccard(mean_heads, patch_heads)
+    out["only_mean_ablation"] = {f"{l}.{h}": contrast_profile(model, task, (l, h), mean_ev.means)
+                                 for l, h in sorted(mean_heads - patch_heads)}
+    out["only_patching"] = {f"{l}.{h}": contrast_profile(model, task, (l, h), mean_ev.means)
+                            for l, h in sorted(patch_heads - mean_heads)}
+    out["seconds"] = time.time() - t0
+    return out
+
+
 # ----------------------------------------------------------------------------- main
+def definition_text() -> str:
+    """The definition paragraphs of this module's docstring (circuits.json's ``definition``)."""
+    start = "A circuit is the smallest"
+    return start + __doc__.split(start, 1)[1].split("The script also")[0].rstrip()
+
+
 def analyse(model, tasks=TASK_NAMES, edges: bool = True, log=print, n: int | None = None) -> dict:
     L, H = int(model.cfg.n_layers), int(model.cfg.n_heads)
     n = N_GT if n is None else n
-    out = {"definition": __doc__.split("Definition")[1].split("The script also")[0].strip(),
+    out = {"definition": definition_text(),
+           "definitions": {
+               "mean_ablation": "tasks[name]: heads, edges, search, path_patching, composition_paths, "
+                                "properties, trivial_auc (heads outside the circuit take their mean z)",
+               "patching": "tasks[name]['patching']: heads, edges, search, path_patching, composition_paths, "
+                           "properties, trivial_auc, cross, only_mean_ablation, only_patching (heads outside "
+                           "the circuit take their z on the paired negative)"},
            "threshold": THRESHOLD, "edge_fraction": EDGE_FRACTION, "n_prompts": n, "seed": GT_SEED,
            "n_layers": L, "n_heads": H, "tasks": {}}
     for name in tasks:
@@ -271,22 +458,16 @@ def analyse(model, tasks=TASK_NAMES, edges: bool = True, log=print, n: int | Non
         entry = {"heads": heads, "behaviour": beh, "search": search,
                  "mean_ablation_effect": np.round(mean_eff, 5).tolist(),
                  "resample_ablation_effect": np.round(res_eff, 5).tolist()}
+        pp = A.path_patching_matrix(model, task) if edges else None
         if edges:
-            e, evidence = edges_for(model, task, search["heads"], search["clean_logit_diff"])
+            e, evidence = edges_for(model, task, search["heads"], search["clean_logit_diff"], pp=pp)
             entry["edges"] = e
             entry["path_patching"] = evidence
-        layers = sorted({l for l, _ in heads})
         comp = composition(model, task, heads, search["clean_logit_diff"])
         entry["composition_paths"] = comp
-        comp_max = max([c["fraction_of_clean"] for c in comp.values()], default=0.0)
-        entry["properties"] = {
-            "fraction_of_heads": len(heads) / (L * H),
-            "layers": layers,
-            "n_layers_spanned": len(layers),
-            "composition_fraction": comp_max,
-            "composition": comp_max >= COMPOSITION_FRACTION,
-        }
+        entry["properties"] = circuit_properties(heads, comp, L, H)
         entry["trivial_auc"] = trivial_aucs(model, task, set(map(tuple, heads)))
+        entry["patching"] = patching_definition(model, task, search, pp)
         entry["seconds"] = time.time() - t0
         out["tasks"][name] = entry
         log(summary_lines(name, entry))
@@ -294,6 +475,8 @@ def analyse(model, tasks=TASK_NAMES, edges: bool = True, log=print, n: int | Non
     out["jaccard"] = {f"{a}|{b}": jaccard(out["tasks"][a]["heads"], out["tasks"][b]["heads"])
                       for a, b in itertools.combinations(list(out["tasks"]), 2)}
     out["jaccard_max_ioi_gt_doc"] = max([out["jaccard"][f"{a}|{b}"] for a, b in itertools.combinations(names, 2)], default=0.0)
+    out["jaccard_patching"] = {f"{a}|{b}": jaccard(out["tasks"][a]["patching"]["heads"], out["tasks"][b]["patching"]["heads"])
+                               for a, b in itertools.combinations(list(out["tasks"]), 2)}
     return out
 
 
@@ -316,6 +499,32 @@ def summary_lines(name: str, e: dict) -> str:
         f"  P3 layers {p['layers']} composition {p['composition']} (grouped path {p['composition_fraction']:.2f} of clean) edges {[f'{a[0]}.{a[1]}->{b_[0]}.{b_[1]}' for a, b_ in e.get('edges', [])]}",
         "  P5 AUC " + " ".join(f"{k}={v:.3f}" for k, v in t.items()),
     ]
+    if "patching" in e:
+        lines.append(patching_lines(e["patching"], len(e["heads"])))
+    return "\n".join(lines)
+
+
+def patching_lines(pt: dict, n_mean: int) -> str:
+    """The printed summary of one task's ``patching`` ground truth."""
+    p, s, c = pt["properties"], pt["search"], pt["cross"]
+    lines = [
+        f"  patching circuit ({len(pt['heads'])} heads, {p['fraction_of_heads']:.0%}): {fmt_heads(pt['heads'])} "
+        f"| faithfulness {s['faithfulness']:.3f} | 1-minimal {s['one_minimal']} | exhaustive {s['exhaustive_smaller']}",
+        f"    layers {p['layers']} composition {p['composition']} (grouped path {p['composition_fraction']:.2f} of clean) "
+        f"edges {[f'{a[0]}.{a[1]}->{b_[0]}.{b_[1]}' for a, b_ in pt.get('edges', [])]}",
+        f"    Jaccard with the mean-ablation circuit {pt['jaccard_with_mean_ablation']:.2f}; mean-ablation circuit "
+        f"under patching {c['mean_ablation_circuit_under_patching']:.3f}; patching circuit under mean ablation "
+        f"{c['patching_circuit_under_mean_ablation']:.3f}",
+        "    AUC " + " ".join(f"{k}={v:.3f}" for k, v in pt["trivial_auc"].items()),
+    ]
+    for side, what in (("only_mean_ablation", "only in the mean-ablation circuit"), ("only_patching", "only in the patching circuit")):
+        for head, r in pt[side].items():
+            lines.append(
+                f"    {head} {what}: effect alone mean-ablated {r['mean_ablated']:.3f}, patched from negative "
+                f"{r['patched_from_negative']:.3f}; mean-ablated on the shared prefix {r['mean_ablated_on_shared_prefix']:.3f}, "
+                f"after it {r['mean_ablated_after_shared_prefix']:.3f}; z from another pair's positive "
+                f"{r['from_another_pairs_positive']:.3f}; |z(pos)-z(neg)|/|z(pos)| {r['z_change_negative']:.3f}, "
+                f"|z(pos)-mean|/|z(pos)| {r['z_change_mean']:.3f}; attention change {r['attention_change_negative']:.3f}")
     return "\n".join(lines)
 
 
@@ -330,7 +539,43 @@ def _penalty_text(tr: dict) -> str:
     return text + "."
 
 
-def model_card(directory: Path, result: dict, printed: str) -> str:
+def circuits_table(result: dict) -> list[str]:
+    """Markdown rows: each task's circuit under both definitions."""
+    rows = ["| task | mean_ablation circuit | faithfulness | patching circuit | faithfulness | Jaccard |",
+            "|---|---|---|---|---|---|"]
+    for name, e in result["tasks"].items():
+        pt = e.get("patching")
+        if pt is None:
+            continue
+        rows.append(f"| {name} | {fmt_heads(e['heads'])} ({len(e['heads'])}) | {e['search']['faithfulness']:.3f} | "
+                    f"{fmt_heads(pt['heads'])} ({len(pt['heads'])}) | {pt['search']['faithfulness']:.3f} | "
+                    f"{pt['jaccard_with_mean_ablation']:.2f} |")
+    return rows
+
+
+GENERATED_SECTIONS = ("Architecture and training", "Ground-truth definition", "The two ground truths",
+                      "Numbers (as printed by the ground-truth script)")
+
+
+def hand_written_sections(card: str) -> str:
+    """The ``## `` sections of an existing model card that the script does not generate.
+
+    They hold measurements and notes written by hand; regenerating the card keeps them,
+    in their order, after the generated part. Headings inside code blocks do not count.
+    """
+    kept, keep, fenced = [], False, False
+    for line in card.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        if line.startswith("## ") and not fenced:
+            keep = line[3:].strip() not in GENERATED_SECTIONS
+        if keep:
+            kept.append(line)
+    return "\n".join(kept).strip()
+
+
+def model_card(directory: Path, result: dict, printed: str, previous: str | None = None) -> str:
+    """The model card: generated sections, then the hand-written sections of ``previous``."""
     conf = json.loads((directory / "config.json").read_text())
     tr = conf.get("train", {})
     lines = [
@@ -347,17 +592,32 @@ def model_card(directory: Path, result: dict, printed: str) -> str:
         f"- Reproduce: `python -m sae_circuits_widget.organism.train --seed {tr.get('seed', 0)} --out DIR` "
         "then `python -m sae_circuits_widget.organism.ground_truth --model DIR`.", "",
         "## Ground-truth definition", "", result["definition"], "",
+    ]
+    table = circuits_table(result)
+    if len(table) > 2:
+        lines += ["## The two ground truths", "",
+                  "Heads (count) and faithfulness of each task's circuit under each definition, with the",
+                  "Jaccard index of the two. `Task.ground_truth` is the mean_ablation circuit;",
+                  "`Task.ground_truths` maps both names to their heads (`Task.edge_ground_truths`: edges).", "",
+                  *table, ""]
+    lines += [
         "## Numbers (as printed by the ground-truth script)", "", "```", printed.rstrip(), "```", "",
         "Full evidence (per-head mean and resample ablation effects, search traces, path-patching",
         "matrices) is in circuits.json.", "",
     ]
+    kept = hand_written_sections(previous or "")
+    if kept:
+        lines += [kept, ""]
     return "\n".join(lines)
 
 
 def overall_lines(result: dict) -> str:
     j = result["jaccard"]
-    return "Jaccard " + " ".join(f"{k}={v:.2f}" for k, v in j.items()) + \
+    text = "Jaccard " + " ".join(f"{k}={v:.2f}" for k, v in j.items()) + \
         f"\nP4 max Jaccard among ioi/greater_than/docstring = {result['jaccard_max_ioi_gt_doc']:.2f}"
+    if "jaccard_patching" in result:
+        text += "\nJaccard of the patching circuits " + " ".join(f"{k}={v:.2f}" for k, v in result["jaccard_patching"].items())
+    return text
 
 
 P5_SCORES = ("layer_index", "layer_index_reverse", "output_diff_norm_mean", "output_diff_norm_last", "random_mean")
@@ -409,8 +669,9 @@ def main(argv=None) -> None:
     ap.add_argument("--no-edges", action="store_true")
     ap.add_argument("--no-write", action="store_true", help="print only (diagnostics)")
     ap.add_argument("--n", type=int, default=N_GT, help="prompt pairs per task for the analysis")
+    ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
     args = ap.parse_args(argv)
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     directory = Path(args.model)
     model = load_organism(directory=directory)
     printed: list[str] = []
@@ -419,12 +680,16 @@ def main(argv=None) -> None:
         print(s, flush=True)
         printed.append(s)
 
+    t0 = time.time()
     result = analyse(model, args.tasks, edges=not args.no_edges, log=log, n=args.n)
     log(overall_lines(result))
     log(checklist_lines(result))
+    print(f"ground truth derived in {time.time() - t0:.0f} s", flush=True)
     if not args.no_write:
+        card = directory / "MODEL_CARD.md"
+        previous = card.read_text() if card.exists() else None
         (directory / "circuits.json").write_text(json.dumps(result, indent=None) + "\n")
-        (directory / "MODEL_CARD.md").write_text(model_card(directory, result, "\n".join(printed)))
+        card.write_text(model_card(directory, result, "\n".join(printed), previous))
         print(f"wrote {directory / 'circuits.json'} and MODEL_CARD.md")
 
 
