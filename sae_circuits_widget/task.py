@@ -49,6 +49,15 @@ class Task:
     """Known (sender, receiver) head pairs of the circuit, when known."""
     description: str = ""
     meta: dict = field(default_factory=dict)
+    ground_truths: Optional[dict[str, frozenset[Head]]] = None
+    """Every known definition of the circuit, by name -> heads, when more than one is known.
+
+    For the organism: ``"mean_ablation"`` (heads outside the circuit mean-ablated; the same
+    set as ``ground_truth``) and ``"patching"`` (heads outside the circuit take their output
+    on the matched negative, as the published circuits were found; the set a method that
+    compares positives with negatives can recover)."""
+    edge_ground_truths: Optional[dict[str, frozenset[tuple[Head, Head]]]] = None
+    """Known (sender, receiver) head pairs per definition, named as in ``ground_truths``."""
 
     @property
     def n_pairs(self) -> int:

@@ -143,19 +143,53 @@ def organism_circuits_path(model: Any) -> Path:
     return Path(__file__).resolve().parent.parent / "organism" / "weights" / "circuits.json"
 
 
+def _head_set(items) -> frozenset[Head]:
+    return frozenset((int(l), int(h)) for l, h in items)
+
+
+def _edge_set(items) -> frozenset[tuple[Head, Head]]:
+    return frozenset(((int(a[0]), int(a[1])), (int(b[0]), int(b[1]))) for a, b in items)
+
+
+GroundTruths = tuple[Optional[dict[str, frozenset[Head]]], Optional[dict[str, frozenset[tuple[Head, Head]]]]]
+
+
+def _organism_entry(model: Any, task_name: str) -> Optional[dict]:
+    data = _organism_circuits(str(organism_circuits_path(model)))
+    if not data or task_name not in data.get("tasks", {}):
+        return None
+    return data["tasks"][task_name]
+
+
 def _ground_truth(model: Any, task_name: str) -> tuple[Optional[frozenset[Head]], Optional[frozenset[tuple[Head, Head]]]]:
     if is_organism(model):
-        data = _organism_circuits(str(organism_circuits_path(model)))
-        if not data or task_name not in data.get("tasks", {}):
+        entry = _organism_entry(model, task_name)
+        if entry is None:
             return None, None
-        entry = data["tasks"][task_name]
-        heads = frozenset((int(l), int(h)) for l, h in entry["heads"])
-        edges = frozenset(((int(a[0]), int(a[1])), (int(b[0]), int(b[1]))) for a, b in entry.get("edges", []))
-        return heads, edges
+        return _head_set(entry["heads"]), _edge_set(entry.get("edges", []))
     key = _published_key(model)
     if key is None:
         return None, None
     return published_ground_truth(key, task_name), None
+
+
+def _ground_truths(model: Any, task_name: str) -> GroundTruths:
+    """The organism's circuits under each definition: ``"mean_ablation"`` and ``"patching"``.
+
+    ``({name: heads}, {name: edges})`` from circuits.json; None for other models, for a
+    task without a circuit, and (edges) when no definition has edges.
+    """
+    if not is_organism(model):
+        return None, None
+    entry = _organism_entry(model, task_name)
+    if entry is None:
+        return None, None
+    defs = {"mean_ablation": entry}
+    if "patching" in entry:
+        defs["patching"] = entry["patching"]
+    heads = {name: _head_set(d["heads"]) for name, d in defs.items()}
+    edges = {name: _edge_set(d["edges"]) for name, d in defs.items() if "edges" in d}
+    return heads, edges or None
 
 
 def _aligned_pairs(tok: Any, n: int, draw: Callable[[], tuple]) -> tuple[dict, list]:
@@ -389,4 +423,6 @@ def get_task(name: str, model: Any, n: int = 20, seed: int = 0) -> Task:
     else:
         parts = _induction(tok, n, rng)
     heads, edges = _ground_truth(model, name)
-    return Task(name=name, ground_truth=heads, edge_ground_truth=edges or None, **parts)
+    all_heads, all_edges = _ground_truths(model, name)
+    return Task(name=name, ground_truth=heads, edge_ground_truth=edges or None,
+                ground_truths=all_heads, edge_ground_truths=all_edges, **parts)
