@@ -37,7 +37,7 @@ def main() -> None:
     print(f"sae-circuits demo as a fresh process: {wall:.1f} s (target < 60 s on 2 cores)\n")
 
     from sae_circuits_widget import Session, discover, get_task, load_model
-    from sae_circuits_widget.cli import DEMO_PAIRS, TASK_L1
+    from sae_circuits_widget.cli import DEMO_PAIRS
     from sae_circuits_widget.tasks import TASK_NAMES
 
     t = time.perf_counter()
@@ -51,7 +51,7 @@ def main() -> None:
     print(f"{'task':<14}" + "".join(f"{s:>12}" for s in stages) + f"{'total':>10}")
     for name in TASK_NAMES:
         task = get_task(name, model, n=DEMO_PAIRS, seed=args.seed)
-        r = discover(model, task, seed=args.seed, l1=TASK_L1.get(name, 0.02))
+        r = discover(model, task, seed=args.seed)  # the task's recommended settings
         print(f"{name:<14}" + "".join(f"{r.timings[s]:>12.3f}" for s in stages) + f"{r.seconds:>10.2f}")
 
     task = get_task("ioi", model, n=DEMO_PAIRS, seed=args.seed)

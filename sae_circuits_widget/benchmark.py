@@ -89,8 +89,7 @@ def _sae(model, task: Task, seed: int = 0, **kwargs) -> CircuitResult:
     from .activations import HeadOutputCache
     from .discover import discover
 
-    l1 = 0.05 if task.name == "docstring" else 0.02  # the paper's settings
-    kwargs.setdefault("l1", l1)
+    # settings not given here are the task's recommended ones (``settings.recommended``)
     return discover(model, task, seed=seed, cache=HeadOutputCache(), **kwargs)
 
 

@@ -25,12 +25,10 @@ import time
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
+from .settings import POSITIONS, RECIPES
+
 DEMO_PAIRS = 20
 """Prompt pairs per task in the demo."""
-
-TASK_L1 = {"docstring": 0.05}
-"""The paper's per-task sparsity (0.05 for docstring, 0.02 otherwise)."""
-
 
 def _fmt(x: Optional[float], digits: int = 3) -> str:
     return "-" if x is None else f"{x:.{digits}f}"
@@ -42,8 +40,9 @@ def _heads_text(heads: Sequence[tuple[int, int]]) -> str:
 
 def format_demo_table(rows: list[dict[str, Any]], show_top: int = 5) -> str:
     """The demo table: task, circuit heads (ground truth of all heads), node AUC, edge AUC,
-    best F1, seconds, and the best-scoring heads as ``layer.head``."""
-    header = ("task", "circuit heads", "node AUC", "edge AUC", "best F1", "seconds", f"top {show_top} heads found")
+    best F1, the share of silent (prompt, head) vectors (no SAE feature fires), seconds,
+    and the best-scoring heads as ``layer.head``."""
+    header = ("task", "circuit heads", "node AUC", "edge AUC", "best F1", "silent", "seconds", f"top {show_top} heads found")
     body = [
         (
             r["task"],
@@ -51,6 +50,7 @@ def format_demo_table(rows: list[dict[str, Any]], show_top: int = 5) -> str:
             _fmt(r["node_auc"]),
             _fmt(r["edge_auc"]),
             _fmt(r["best_f1"]),
+            _fmt(r.get("silent_fraction"), 2),
             f"{r['seconds']:.2f}",
             _heads_text(r["top_heads"][:show_top]),
         )
@@ -75,7 +75,7 @@ def run_demo(seed: int = 0, n: int = DEMO_PAIRS) -> dict[str, Any]:
     for name in TASK_NAMES:
         t0 = time.perf_counter()
         task = get_task(name, model, n=n, seed=seed)
-        result = discover(model, task, seed=seed, l1=TASK_L1.get(name, 0.02))
+        result = discover(model, task, seed=seed)  # the task's recommended settings
         seconds = time.perf_counter() - t0
         truth = task.ground_truth
         top = result.top_heads(len(truth) if truth else 5)
@@ -87,6 +87,8 @@ def run_demo(seed: int = 0, n: int = DEMO_PAIRS) -> dict[str, Any]:
             "seconds": seconds,
             "n_heads": result.n_layers * result.n_heads,
             "n_ground_truth": len(truth) if truth else 0,
+            "silent_fraction": result.extras["silent_fraction"],
+            "settings": {k: result.settings[k] for k in ("n_features", "l1", "position", "recipe", "n_train")},
             "top_heads": [list(h) for h in top],
             "ground_truth": sorted(list(h) for h in truth) if truth else None,
         }
@@ -135,9 +137,8 @@ def _cmd_discover(args: argparse.Namespace) -> int:
         from .tasks import get_task
 
         task = get_task(args.task, model, n=args.n, seed=args.seed)
-        l1 = args.l1 if args.l1 is not None else TASK_L1.get(args.task, 0.02)
         result = discover(
-            model, task, seed=args.seed, l1=l1, n_features=args.features,
+            model, task, seed=args.seed, l1=args.l1, n_features=args.features,
             position=args.position, recipe=args.recipe, n_train=args.n_train,
         )
         truth = task.ground_truth
@@ -145,7 +146,7 @@ def _cmd_discover(args: argparse.Namespace) -> int:
         data = _read_prompts_file(args.prompts)
         result = discover(
             model, positives=data["positives"], negatives=data["negatives"], seed=args.seed,
-            l1=args.l1 if args.l1 is not None else 0.02, n_features=args.features,
+            l1=args.l1, n_features=args.features,
             position=args.position, recipe=args.recipe, n_train=args.n_train,
         )
     n_heads = result.n_heads
@@ -280,10 +281,10 @@ def build_parser() -> argparse.ArgumentParser:
     disc.add_argument("--n", type=int, default=DEMO_PAIRS, help="prompt pairs for --task")
     disc.add_argument("--seed", type=int, default=0)
     disc.add_argument("--l1", type=float, default=None)
-    disc.add_argument("--features", type=int, default=200)
-    disc.add_argument("--position", choices=("mean", "last"), default="mean")
-    disc.add_argument("--recipe", choices=("paper", "stable"), default="paper")
-    disc.add_argument("--n-train", dest="n_train", type=int, default=10)
+    disc.add_argument("--features", type=int, default=None, help="SAE features (default: the task's recommended settings)")
+    disc.add_argument("--position", choices=POSITIONS, default=None)
+    disc.add_argument("--recipe", choices=RECIPES, default=None)
+    disc.add_argument("--n-train", dest="n_train", type=int, default=None)
     disc.add_argument("--top", type=int, default=15, help="heads to list")
     disc.add_argument("--json", metavar="PATH")
     disc.set_defaults(func=_cmd_discover)

@@ -38,6 +38,7 @@ from .activations import HeadOutputCache, _is_small, attention_from_final, few_t
 from .discover import DEFAULTS, check_settings, discover, sae_fit_key, training_rows
 from .result import CircuitResult
 from .sae import DiscreteSAE, SAECache, code_meaning
+from .settings import FIT_FIELDS
 from .serialization import FORMAT_VERSION, check_header, read_json_text, result_from_dict, result_to_dict
 from .errors import FileFormatError
 from .validation import PromptIssue, validate_prompts
@@ -45,7 +46,7 @@ from .validation import PromptIssue, validate_prompts
 
 def _fit_settings_key(settings: dict[str, Any]) -> tuple:
     """The settings that make one SAE fit differ from another (not the prompts)."""
-    return tuple((k, settings[k]) for k in ("seed", "n_features", "l1", "position", "recipe", "n_train"))
+    return tuple((k, settings[k]) for k in FIT_FIELDS)
 
 
 class Session:
@@ -104,7 +105,7 @@ class Session:
                     sae_cache=self.saes, **settings,
                 )
             self.last_result = result
-            self.last_settings = {**DEFAULTS, **{k: v for k, v in settings.items() if k in DEFAULTS}}
+            self.last_settings = {k: result.settings.get(k, v) for k, v in DEFAULTS.items()}
             rows = result.extras.get("train_rows")
             if result.extras.get("sae_source") in ("fit", "cache") and rows is not None:
                 key = _fit_settings_key(result.settings)
@@ -134,14 +135,14 @@ class Session:
             raise TypeError(f"unknown setting(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}")
         if settings.get("sae") is not None or settings.get("task") is not None:
             return None
-        fit = check_settings(*(settings.get(k, DEFAULTS[k]) for k in ("seed", "n_features", "l1", "position", "recipe", "n_train")))
+        fit = check_settings(*(settings.get(k, DEFAULTS[k]) for k in FIT_FIELDS))
         with self._lock:
             latest = self._latest_sae.get(_fit_settings_key(fit))
             if latest is None:
                 return None
             prompts = [*positives, *negatives]
             is_positive = np.array([True] * len(positives) + [False] * len(negatives))
-            texts = tuple(prompts[i] for i in training_rows(is_positive, fit["n_train"], fit["seed"]))
+            texts = tuple(prompts[i] for i in training_rows(is_positive, fit["n_train"], fit["seed"], fit["recipe"]))
             if texts == latest[0] or not all(isinstance(p, str) for p in texts):
                 return None  # the same training prompts: the run reuses the kept SAE
             with few_threads(_is_small(self.model)):

@@ -49,6 +49,7 @@ from ipywidgets import widget_serialization
 from ..errors import SaeCircuitsError
 from ..result import CircuitResult
 from ..session import Session
+from ..settings import TASK_SETTINGS, Settings, recommended
 from ..task import Task
 from ._common import bundle, check_kwargs
 from .code_inspector import CodeInspector
@@ -112,13 +113,13 @@ class CircuitExplorer(anywidget.AnyWidget):
         positives: Optional[Sequence[str]] = None,
         negatives: Optional[Sequence[str]] = None,
         n_pairs: int = 12,
-        seed: int = 0,
-        n_features: int = 200,
-        l1: float = 0.02,
-        position: str = "mean",
+        seed: Optional[int] = None,
+        n_features: Optional[int] = None,
+        l1: Optional[float] = None,
+        position: Optional[str] = None,
         score_kind: str = "node",
-        recipe: str = "paper",
-        n_train: int = 10,
+        recipe: Optional[str] = None,
+        n_train: Optional[int] = None,
         live: bool = True,
         debounce_s: float = 0.05,
         run: bool = True,
@@ -132,8 +133,10 @@ class CircuitExplorer(anywidget.AnyWidget):
             positives, negatives: your own prompt pairs (with a task: its ground truth
                 and "more like these" still apply).
             n_pairs: pairs drawn from the preset.
-            seed, n_features, l1, position, score_kind: the settings bar's initial values.
-            recipe, n_train: passed to the engine's ``discover``.
+            seed, n_features, l1, position, score_kind: the settings bar's initial values;
+                a value left out is the task's recommended one (``settings.recommended``,
+                the same as ``discover`` and the command line use).
+            recipe, n_train: passed to the engine's ``discover`` (default: recommended).
             live: run edits on a worker thread, newest request wins (``False``: run
                 each change at once, in the caller's thread; handy in scripts and tests).
             debounce_s: in live mode, wait this long for further changes before a run.
@@ -162,6 +165,10 @@ class CircuitExplorer(anywidget.AnyWidget):
             raise ValueError("task='custom' needs positives= and negatives=")
         if not isinstance(n_pairs, int) or isinstance(n_pairs, bool) or n_pairs < 2:
             raise ValueError(f"n_pairs must be an integer >= 2, got {n_pairs!r}")
+        chosen = recommended(
+            None if task == CUSTOM else task, seed=seed, n_features=n_features, l1=l1,
+            position=position, recipe=recipe, n_train=n_train,
+        )
 
         self.model = model
         """The model the explorer runs (a TransformerBridge)."""
@@ -173,7 +180,7 @@ class CircuitExplorer(anywidget.AnyWidget):
         """The preset's ``Task`` (ground truth, generator), None for custom prompts."""
         self.last_error: Optional[BaseException] = None
         """The exception of the newest failed run, if any."""
-        self._extra = {"recipe": recipe, "n_train": n_train}
+        self._extra = {"recipe": chosen.recipe, "n_train": chosen.n_train}
         self._n_pairs = n_pairs
         self._more_seed = 1000
         self._gen_lock = threading.Lock()
@@ -197,8 +204,8 @@ class CircuitExplorer(anywidget.AnyWidget):
         grid = HeadGrid()
         inspector = CodeInspector(model)
         super().__init__(
-            panel=panel, grid=grid, inspector=inspector, task_names=names, task=task, seed=seed,
-            n_features=n_features, l1=l1, position=position, score_kind=score_kind,
+            panel=panel, grid=grid, inspector=inspector, task_names=names, task=task, seed=chosen.seed,
+            n_features=chosen.n_features, l1=chosen.l1, position=chosen.position, score_kind=score_kind,
         )
         if task != CUSTOM:
             self._load_task(task, keep_prompts=positives is not None)
@@ -213,24 +220,13 @@ class CircuitExplorer(anywidget.AnyWidget):
 
     # ------------------------------------------------------------------ settings
 
-    @t.validate("seed")
-    def _valid_seed(self, proposal: Any) -> int:
-        if proposal["value"] < 0:
-            raise t.TraitError(f"seed must be >= 0, got {proposal['value']}")
-        return proposal["value"]
-
-    @t.validate("n_features")
-    def _valid_features(self, proposal: Any) -> int:
-        if proposal["value"] < 2:
-            raise t.TraitError(f"n_features must be >= 2, got {proposal['value']}")
-        return proposal["value"]
-
-    @t.validate("l1")
-    def _valid_l1(self, proposal: Any) -> float:
-        v = proposal["value"]
-        if not np.isfinite(v) or v < 0:
-            raise t.TraitError(f"l1 must be a finite number >= 0, got {v}")
-        return v
+    @t.validate("seed", "n_features", "l1")
+    def _valid_setting(self, proposal: Any) -> Any:
+        name = proposal["trait"].name
+        try:  # the engine's own checks and bounds (``settings.Settings``)
+            return getattr(Settings(**{name: proposal["value"]}), name)
+        except SaeCircuitsError as exc:
+            raise t.TraitError(str(exc)) from None
 
     @t.validate("task")
     def _valid_task(self, proposal: Any) -> str:
@@ -245,6 +241,7 @@ class CircuitExplorer(anywidget.AnyWidget):
             return
         self._loading = True
         try:
+            self._apply_recommended(change["new"])
             self._load_task(change["new"], keep_prompts=False)
         except (SaeCircuitsError, ValueError, TypeError) as exc:
             self.error = f"cannot load task {change['new']!r}: {exc}"
@@ -262,6 +259,15 @@ class CircuitExplorer(anywidget.AnyWidget):
     def _on_kind(self, change: Any) -> None:
         if self.result is not None:
             self._draw(self.result)
+
+    def _apply_recommended(self, name: str) -> None:
+        """A new preset brings its recommended values of the settings some task changes."""
+        rec = recommended(None if name == CUSTOM else name)
+        for key in sorted(set().union(*TASK_SETTINGS.values())):
+            if key in self._extra:
+                self._extra[key] = getattr(rec, key)
+            else:
+                setattr(self, key, getattr(rec, key))
 
     def _load_task(self, name: str, keep_prompts: bool) -> None:
         if name == CUSTOM:

@@ -12,7 +12,7 @@ from sae_circuits_widget.session import Session
 from sae_circuits_widget.widgets import CircuitExplorer
 from sae_circuits_widget.widgets._common import from_float32_bytes
 
-FAST = dict(n_pairs=6, n_features=32, live=False)
+FAST = dict(n_pairs=6, n_features=32, n_train=4, live=False)  # 4 of 12 prompts trained on: some positives are not
 
 
 @pytest.fixture
@@ -270,7 +270,13 @@ def _train_and_other_rows(e):
 def _record(e):
     """What each grid draw showed (result, is_final after it) and every status line."""
     draws, statuses = [], []
-    e.grid.observe(lambda c: draws.append(e.result), names=["scores"])
+    draw_grid = e._draw_grid  # every draw counts, even one whose scores equal the last
+
+    def recording(result):
+        draws.append(result)
+        draw_grid(result)
+
+    e._draw_grid = recording
     e.observe(lambda c: statuses.append((e.is_final, c["new"])), names=["status"])
     return draws, statuses
 
@@ -304,7 +310,7 @@ def test_editing_a_training_prompt_previews_then_shows_the_refit(explorer, tiny_
     assert explorer.is_final and explorer.result is final and not explorer.busy
     assert final.extras["sae_source"] == "fit" and final.sae is not old.sae
     # the preview encodes every prompt with the previous SAE, the final is a fresh discover
-    settings = dict(position="last", n_features=32)
+    settings = dict(position="last", n_features=32, n_train=4)
     again = discover(tiny_model, positives=pos, negatives=neg, sae=old.sae, **settings)
     np.testing.assert_array_equal(preview.codes, again.codes)
     fresh = discover(tiny_model, positives=pos, negatives=neg, **settings)
@@ -348,7 +354,7 @@ def test_session_preview_is_none_when_the_kept_sae_applies(tiny_model):
     assert session.preview(POS * 3, NEG * 3, **settings) is None  # the same training prompts
     assert session.preview(POS * 3, NEG * 3, seed=4, n_features=32, position="last") is None  # other settings
     pos = POS * 3
-    pos[first.extras["train_rows"][0]] = EDIT
+    pos[next(i for i in first.extras["train_rows"] if i < len(pos))] = EDIT  # a positive trained on
     quick = session.preview(pos, NEG * 3, **settings)
     assert quick is not None and quick.sae is first.sae and session.last_result is first
     with pytest.raises(TypeError, match="unknown setting"):
