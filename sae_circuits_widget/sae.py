@@ -163,8 +163,11 @@ class DiscreteSAE(nn.Module):
     def normalize_decoder(self) -> None:
         """Apply the recipe's unit-norm constraint (see the module docstring)."""
         if self.cfg.recipe == "paper":
-            self.W_enc.copy_(_unit(self.W_enc, dim=0))  # each feature's encoder vector
-            self.W_dec.copy_(_unit(self.W_dec, dim=0))  # the reference's decoder axis
+            # In the reference's layout (contiguous [n_features, d_model] encoder and
+            # [d_model, n_features] decoder weights, unit norm along the last axis), so that
+            # the norms are reduced in the same order and the result is bitwise the same.
+            self.W_enc.copy_(_unit(self.W_enc.T.contiguous(), dim=1).T)  # each feature's encoder vector
+            self.W_dec.copy_(_unit(self.W_dec.T.contiguous(), dim=1).T)  # the reference's decoder axis
         else:
             self.W_dec.copy_(_unit(self.W_dec, dim=1))  # each dictionary vector
 
@@ -178,8 +181,11 @@ class DiscreteSAE(nn.Module):
         """
         for w in (self.W_enc, self.W_dec):
             if w.grad is not None:
-                along = (w.grad * w).sum(dim=0, keepdim=True)
-                w.grad.sub_(along * (w / w.norm(dim=0, keepdim=True)))
+                # the reference's arithmetic in its layout (einsum dot products), bitwise
+                g, wt = w.grad.T.contiguous(), w.detach().T.contiguous()
+                along = torch.einsum("oi,oi->o", g, wt)
+                unit = wt / torch.norm(wt, dim=-1, keepdim=True)
+                w.grad.copy_((g - torch.einsum("o,oi->oi", along, unit)).T)
 
     def loss(self, x: Float[Tensor, "n d_model"]) -> Tensor:
         """``MSE + l1 * mean_vectors(sum_features |acts|)`` in the units the SAE trains in."""
@@ -191,7 +197,10 @@ class DiscreteSAE(nn.Module):
         norm is their sum over features."""
         acts = torch.relu((xs - self.b_pre) @ self.W_enc + self.b_enc)
         recon = acts @ self.W_dec + self.b_pre
-        return ((recon - xs) ** 2).mean() + self.cfg.l1 * acts.sum(dim=-1).mean()
+        # paper: the L1 norm as the reference computes it (torch.norm, p=1): the same
+        # gradient as a sum, and a loss value reduced in the same order
+        l1 = torch.norm(acts, p=1, dim=-1) if self.cfg.recipe == "paper" else acts.sum(dim=-1)
+        return ((recon - xs) ** 2).mean() + self.cfg.l1 * l1.mean()
 
     @torch.no_grad()
     def codes(self, x: Float[Tensor, "... d_model"]) -> Int[Tensor, "..."]:
@@ -309,6 +318,10 @@ def _train(sae: DiscreteSAE, opt: torch.optim.Optimizer, x: Tensor, n_epochs: in
             sae.project_gradients()
         opt.step()
         if not paper:
+            sae.normalize_decoder()
+        elif n_epochs >= 10 and (epoch - 1) % (n_epochs // 10) == 0:
+            # the reference's eval pass (after the step of its epochs 0, 50, ...) runs a
+            # forward, which renormalises the weights once more before the next epoch
             sae.normalize_decoder()
         trace.append(loss.detach())
         if recipe != "stable" or epoch % check_every:
