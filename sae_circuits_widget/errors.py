@@ -50,6 +50,17 @@ class UnsupportedModelError(SaeCircuitsError, ValueError):
     """The model has no attention heads the engine can hook."""
 
 
+class UnsupportedArchitectureError(UnsupportedModelError):
+    """TransformerLens has no adapter for the model's architecture (``config.architectures``).
+
+    ``architectures`` holds the names the model's config gave.
+    """
+
+    def __init__(self, message: str, architectures: Optional[list[str]] = None):
+        super().__init__(message)
+        self.architectures = list(architectures or [])
+
+
 class NonFiniteActivationsError(SaeCircuitsError, ValueError):
     """Some head outputs are NaN or infinite."""
 

@@ -1,10 +1,17 @@
 """Loading models, and the head geometry the engine relies on.
 
 ``load_model()`` with no name returns the bundled model organism: offline, from files
-shipped in the package. A Hugging Face name ("gpt2", "EleutherAI/pythia-70m") goes
-through ``TransformerBridge.boot_transformers`` (``device_map=`` is passed through to
-spread a large model over several GPUs); a TransformerLens legacy name
-("attn-only-4l", "NeelNanda/Attn_Only_4L512W_C4_Code") goes through ``boot_tl_legacy``.
+shipped in the package. ``load_model`` also takes what users already have:
+
+- a Hugging Face name ("gpt2", "EleutherAI/pythia-70m"), through
+  ``TransformerBridge.boot_transformers`` (``device_map=`` is passed through to spread a
+  large model over several GPUs); a TransformerLens legacy name ("attn-only-4l",
+  "NeelNanda/Attn_Only_4L512W_C4_Code") goes through ``boot_tl_legacy``;
+- a local folder written by ``save_pretrained`` (model and tokenizer), loaded offline
+  through ``boot_transformers`` with no hub check;
+- a loaded Hugging Face ``PreTrainedModel`` with its tokenizer (``tokenizer=``), wrapped
+  by ``boot_transformers(hf_model=...)`` without a copy;
+- a ``TransformerBridge``, checked and returned as it is.
 
 Pretrained names need the Hugging Face hub unless the files are already in the local
 cache. Before anything is downloaded, ``load_model`` checks that: offline mode set in
@@ -18,65 +25,311 @@ Heads are numbered ``layer * n_heads + head`` everywhere in this package
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
-from typing import Any, Optional
+import tempfile
+from pathlib import Path
+from typing import Any, Optional, Union
 from urllib.parse import urlparse
 
-from .errors import ModelLoadError, OfflineError, UnsupportedModelError
+from .errors import (
+    ModelLoadError,
+    OfflineError,
+    UnsupportedArchitectureError,
+    UnsupportedModelError,
+)
 
 ORGANISM_NAMES = ("sae-circuits-organism", "organism", "bundled")
 """Names that select the bundled model (as does ``name=None``)."""
 
 _TL_LEGACY_PREFIXES = ("NeelNanda/", "ArthurConmy/", "Baidicoot/")
 _PROBE_TIMEOUT_S = 1.5
+_WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin")
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "tokenizer.model")
+_LOAD_ERRORS = (OSError, ConnectionError, TimeoutError, ValueError, RuntimeError, KeyError)
 
 
-def load_model(name: Optional[str] = None, device: Optional[str] = None, **kwargs: Any):
+def load_model(
+    name: Union[None, str, os.PathLike, Any] = None,
+    device: Optional[str] = None,
+    *,
+    tokenizer: Any = None,
+    **kwargs: Any,
+):
     """Load a model as a TransformerLens ``TransformerBridge``.
 
     Args:
-        name: ``None`` (the bundled organism), a Hugging Face name, or a TransformerLens
-            alias such as ``"attn-only-4l"``.
+        name: what to load:
+
+            - ``None``: the bundled organism (offline);
+            - a Hugging Face name (``"gpt2"``) or a TransformerLens alias
+              (``"attn-only-4l"``); needs a network unless cached;
+            - a folder (``str`` or ``pathlib.Path``) written by ``save_pretrained``
+              with the model's weights, ``config.json`` and the tokenizer: loaded
+              offline, never looked up on the hub (an existing folder wins over a hub
+              name of the same spelling);
+            - a Hugging Face ``PreTrainedModel`` already in memory, with ``tokenizer=``.
+              The bridge wraps this model in place (its submodules are replaced; no
+              copy), so keep using the returned bridge, not the original object;
+            - a ``TransformerBridge``: checked for hookable heads and returned as is.
         device: ``"cpu"``, ``"cuda"``, ... (``None``: the library's default). Use
-            ``device_map="auto"`` instead to spread a big model over several GPUs.
+            ``device_map="auto"`` instead to spread a big model over several GPUs
+            (names and folders only; for a loaded model, give ``device_map`` to its
+            ``from_pretrained``). A loaded model is moved to ``device`` in place.
+        tokenizer: the tokenizer for a ``PreTrainedModel`` (required), or one to use
+            instead of a folder's own. A tokenizer that exists only in memory is
+            saved to a temporary folder and reloaded, which TransformerLens needs.
         **kwargs: passed to ``boot_transformers`` / ``boot_tl_legacy`` (``dtype``,
-            ``device_map``, ``revision``, ...).
+            ``device_map``, ``revision``, ``trust_remote_code``, ...).
+
+    Raises:
+        ModelLoadError: unknown name, a folder that does not exist or has no weights,
+            config or tokenizer, a ``PreTrainedModel`` without ``tokenizer=``, or a load
+            that failed. ``OfflineError`` (a subclass): a hub name with no network.
+        UnsupportedArchitectureError: TransformerLens has no adapter for the model's
+            architecture.
+        UnsupportedModelError: the model has no attention heads to hook (e.g. Mamba).
 
     Example:
         >>> model = load_model()          # the bundled model, offline
         >>> model.cfg.n_layers > 0
         True
+        >>> model = load_model("checkpoints/my-gpt2")             # doctest: +SKIP
+        >>> model = load_model(hf_model, tokenizer=hf_tokenizer)  # doctest: +SKIP
     """
-    if name is not None and not isinstance(name, str):
-        raise TypeError(f"model name must be a string or None, got {type(name).__name__}")
-    if name is None or name.strip().lower() in ORGANISM_NAMES:
-        if kwargs:
-            raise TypeError(f"the bundled model takes no extra options, got {sorted(kwargs)}")
+    if name is None or (isinstance(name, str) and name.strip().lower() in ORGANISM_NAMES):
+        if kwargs or tokenizer is not None:
+            extra = sorted(kwargs) + (["tokenizer"] if tokenizer is not None else [])
+            raise TypeError(f"the bundled model takes no extra options, got {extra}")
         from .organism import load_organism
 
         return load_organism(device=device)
-
-    official = resolve_model_name(name)
     if device is not None and kwargs.get("device_map") is not None:
         raise ValueError("give either device= or device_map=, not both")
+    bridge_cls, pretrained_cls = _bridge_class(), _pretrained_class()
+    if isinstance(name, bridge_cls):
+        if device is not None or tokenizer is not None or kwargs:
+            raise TypeError(
+                "a TransformerBridge is returned as it is and takes no options; move it "
+                "with model.to(device) before or after load_model"
+            )
+        check_hookable(name)
+        return name
+    if pretrained_cls is not None and isinstance(name, pretrained_cls):
+        return _load_hf_model(name, device, tokenizer, kwargs)
+    folder = _as_folder(name)
+    if folder is not None:
+        return _load_folder(folder, device, tokenizer, kwargs)
+    if not isinstance(name, str):
+        raise TypeError(
+            "load_model takes a model name string, a folder path, a Hugging Face "
+            f"PreTrainedModel or a TransformerBridge; got {type(name).__name__}"
+        )
+    official = resolve_model_name(name)
     _check_hub_available(official, name)
 
     from transformer_lens.model_bridge import TransformerBridge
 
-    try:
-        if official.startswith(_TL_LEGACY_PREFIXES):
-            import transformer_lens.model_bridge.sources  # noqa: F401  (registers boot_tl_legacy)
+    with contextlib.ExitStack() as stack:
+        if tokenizer is not None:
+            kwargs["tokenizer"] = _bootable_tokenizer(tokenizer, stack)
+        try:
+            if official.startswith(_TL_LEGACY_PREFIXES):
+                import transformer_lens.model_bridge.sources  # noqa: F401  (registers boot_tl_legacy)
 
-            model = TransformerBridge.boot_tl_legacy(official, device=device, **kwargs)
-        else:
-            model = TransformerBridge.boot_transformers(official, device=device, **kwargs)
-    except (OSError, ConnectionError, TimeoutError) as exc:  # network or missing files
+                model = TransformerBridge.boot_tl_legacy(official, device=device, **kwargs)
+            else:
+                model = TransformerBridge.boot_transformers(official, device=device, **kwargs)
+        except (OSError, ConnectionError, TimeoutError) as exc:  # network or missing files
+            raise ModelLoadError(
+                f"could not load {name!r} ({official}): {type(exc).__name__}: {_first_line(exc)}. "
+                "Check the network connection or the name; load_model() with no name gives the "
+                "bundled model, which needs no network."
+            ) from None
+    model.eval()
+    check_hookable(model)
+    return model
+
+
+def _bridge_class() -> type:
+    from transformer_lens.model_bridge import TransformerBridge
+
+    return TransformerBridge
+
+
+def _pretrained_class() -> Optional[type]:
+    try:
+        from transformers import PreTrainedModel
+    except ImportError:  # pragma: no cover - transformers comes with transformer-lens
+        return None
+    return PreTrainedModel
+
+
+def _as_folder(name: Any) -> Optional[Path]:
+    """The local folder ``name`` points to, or ``None`` when it is a name, not a path.
+
+    A ``pathlib.Path`` (any ``os.PathLike``) is always a path; a string is one when it
+    names an existing directory or is spelt like a path (``/``, ``./``, ``../``, ``~``).
+    A path that does not exist, or is a file, raises ``ModelLoadError``.
+    """
+    if isinstance(name, os.PathLike):
+        text = os.fspath(name)
+    elif isinstance(name, str) and name.strip():
+        text = name.strip()
+        looks_like_path = text.startswith(("/", "./", "../", "~", ".\\", "..\\")) or (
+            len(text) > 2 and text[1] == ":" and text[2] in "/\\"
+        )
+        if not looks_like_path and not Path(text).is_dir():
+            return None
+    else:
+        return None
+    path = Path(text).expanduser()
+    if path.is_dir():
+        return path
+    if path.exists():
         raise ModelLoadError(
-            f"could not load {name!r} ({official}): {type(exc).__name__}: {_first_line(exc)}. "
-            "Check the network connection or the name; load_model() with no name gives the "
-            "bundled model, which needs no network."
+            f"{str(path)!r} is a file; give the folder that holds it (the folder written by "
+            "model.save_pretrained(folder) and tokenizer.save_pretrained(folder))"
+        )
+    raise ModelLoadError(
+        f"no such folder: {str(path)!r}. Give a folder written by model.save_pretrained(folder) "
+        "and tokenizer.save_pretrained(folder), or a Hugging Face name such as 'gpt2'."
+    )
+
+
+def _check_architecture(hf_config: Any, where: str) -> None:
+    """Raise ``UnsupportedArchitectureError`` unless TransformerLens can bridge the config."""
+    from transformer_lens.model_bridge.sources._hf_format import (
+        determine_architecture_from_hf_config,
+    )
+
+    try:
+        determine_architecture_from_hf_config(hf_config)
+    except ValueError:
+        archs = list(getattr(hf_config, "architectures", None) or [])
+        kind = ", ".join(archs) or f"model_type {getattr(hf_config, 'model_type', None)!r}"
+        raise UnsupportedArchitectureError(
+            f"{where} is a {kind} model, an architecture TransformerLens {_tl_version()} "
+            "cannot wrap. Use a supported architecture (GPT-2, GPT-Neo/NeoX/Pythia, "
+            "Llama, Mistral, Qwen, Gemma, OPT, ...; the full list is "
+            "transformer_lens.factories.architecture_adapter_factory.SUPPORTED_ARCHITECTURES) "
+            "or a newer TransformerLens.",
+            archs,
         ) from None
+
+
+def _tl_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("transformer-lens")
+    except Exception:  # noqa: BLE001
+        return ""
+
+
+def _bootable_tokenizer(tokenizer: Any, stack: contextlib.ExitStack) -> Any:
+    """``tokenizer``, or a copy reloaded from a temporary folder kept open by ``stack``.
+
+    TransformerLens reloads a tokenizer from ``init_kwargs["name_or_path"]`` to switch
+    its BOS token on; a tokenizer built in memory has no such path (``KeyError``) and a
+    hub name would need the network, so anything but a local folder is saved and
+    reloaded from a folder that stays until the boot is done.
+    """
+    from transformers import AutoTokenizer, PreTrainedTokenizerBase
+
+    if not isinstance(tokenizer, PreTrainedTokenizerBase):
+        raise TypeError(
+            "tokenizer= must be a Hugging Face tokenizer (PreTrainedTokenizerFast, "
+            f"AutoTokenizer.from_pretrained(...)), got {type(tokenizer).__name__}"
+        )
+    source = tokenizer.init_kwargs.get("name_or_path")
+    if isinstance(source, str) and source and Path(source).is_dir():
+        return tokenizer
+    folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="sae-circuits-tok-"))
+    tokenizer.save_pretrained(folder)
+    return AutoTokenizer.from_pretrained(folder, local_files_only=True)
+
+
+def _load_folder(folder: Path, device: Optional[str], tokenizer: Any, kwargs: dict) -> Any:
+    """Boot a ``save_pretrained`` folder offline, after checking its files."""
+    if not (folder / "config.json").is_file():
+        raise ModelLoadError(
+            f"{str(folder)!r} has no config.json, so it is not a folder written by "
+            "save_pretrained. Save the model with model.save_pretrained(folder)."
+        )
+    if not any(any(folder.glob(pattern)) for pattern in _WEIGHT_FILES):
+        raise ModelLoadError(
+            f"{str(folder)!r} has no weights (no *.safetensors or pytorch_model.bin). Save "
+            "them with model.save_pretrained(folder), or copy the weight files into it."
+        )
+    if tokenizer is None and not any((folder / f).is_file() for f in _TOKENIZER_FILES):
+        raise ModelLoadError(
+            f"{str(folder)!r} has no tokenizer files. Save the tokenizer beside the model "
+            "with tokenizer.save_pretrained(folder), or pass load_model(folder, tokenizer=...)."
+        )
+    from transformers import AutoConfig
+
+    trust = bool(kwargs.get("trust_remote_code", False))
+    try:
+        hf_config = AutoConfig.from_pretrained(
+            str(folder), local_files_only=True, trust_remote_code=trust
+        )
+    except (OSError, ValueError, KeyError) as exc:
+        raise UnsupportedArchitectureError(
+            f"cannot read {str(folder / 'config.json')!r}: {_first_line(exc)}. The installed "
+            "transformers does not know this model type; for a model with its own code, "
+            "pass trust_remote_code=True."
+        ) from None
+    _check_architecture(hf_config, repr(str(folder)))
+
+    from transformer_lens.model_bridge import TransformerBridge
+
+    with contextlib.ExitStack() as stack:
+        if tokenizer is not None:
+            kwargs["tokenizer"] = _bootable_tokenizer(tokenizer, stack)
+        try:
+            model = TransformerBridge.boot_transformers(str(folder), device=device, **kwargs)
+        except _LOAD_ERRORS as exc:
+            raise ModelLoadError(
+                f"could not load the folder {str(folder)!r}: {type(exc).__name__}: "
+                f"{_first_line(exc)}"
+            ) from exc
+    model.eval()
+    check_hookable(model)
+    return model
+
+
+def _load_hf_model(hf_model: Any, device: Optional[str], tokenizer: Any, kwargs: dict) -> Any:
+    """Wrap a loaded ``PreTrainedModel`` with ``boot_transformers(hf_model=...)``."""
+    if tokenizer is None:
+        raise ModelLoadError(
+            f"a loaded {type(hf_model).__name__} needs its tokenizer: "
+            "load_model(hf_model, tokenizer=AutoTokenizer.from_pretrained(...))"
+        )
+    if kwargs.get("device_map") is not None:
+        raise ValueError(
+            "device_map= applies when the weights are loaded; give it to "
+            "from_pretrained(..., device_map=...) and pass the loaded model here"
+        )
+    _check_architecture(hf_model.config, f"the given {type(hf_model).__name__}")
+    if device is not None:
+        hf_model.to(device)
+    name = getattr(hf_model.config, "_name_or_path", "") or type(hf_model).__name__
+
+    from transformer_lens.model_bridge import TransformerBridge
+
+    with contextlib.ExitStack() as stack:
+        boot_tokenizer = _bootable_tokenizer(tokenizer, stack)
+        try:
+            model = TransformerBridge.boot_transformers(
+                name, hf_model=hf_model, tokenizer=boot_tokenizer, device=device, **kwargs
+            )
+        except _LOAD_ERRORS as exc:
+            raise ModelLoadError(
+                f"could not wrap the given {type(hf_model).__name__}: {type(exc).__name__}: "
+                f"{_first_line(exc)}"
+            ) from exc
     model.eval()
     check_hookable(model)
     return model
@@ -215,8 +468,9 @@ def _check_hub_available(official: str, asked: str) -> None:
 def check_hookable(model: Any) -> None:
     """Raise ``UnsupportedModelError`` unless ``model`` has attention heads we can hook.
 
-    Needs ``cfg.n_layers``, ``cfg.n_heads`` > 0, ``W_O`` and a ``blocks.0.attn.hook_z``
-    hook point (every TransformerBridge over a standard attention layer has them).
+    Needs ``cfg.n_layers``, ``cfg.n_heads`` > 0, ``W_O`` and a ``blocks.L.attn.hook_z``
+    hook point in every layer (every TransformerBridge over standard multi-head attention
+    has them; attention-free models such as Mamba do not).
     """
     cfg = getattr(model, "cfg", None)
     n_layers = getattr(cfg, "n_layers", None)
@@ -228,10 +482,16 @@ def check_hookable(model: Any) -> None:
             "model from load_model()."
         )
     hooks = getattr(model, "hook_dict", None)
-    if not isinstance(hooks, dict) or "blocks.0.attn.hook_z" not in hooks:
+    hooks = hooks if isinstance(hooks, dict) else {}
+    missing = [f"blocks.{layer}.attn.hook_z" for layer in range(n_layers)]
+    missing = [hook for hook in missing if hook not in hooks]
+    if missing:
+        what = f"{len(missing)} of {n_layers} layers" if len(missing) < n_layers else "any layer"
         raise UnsupportedModelError(
-            f"{type(model).__name__} exposes no 'blocks.0.attn.hook_z' hook, so per-head "
-            "outputs cannot be read. Use a TransformerBridge model from load_model()."
+            f"{type(model).__name__} ({model_name(model)}) exposes no '{missing[0]}' hook "
+            f"(missing in {what}), so per-head outputs cannot be read. The engine needs "
+            "multi-head attention in every layer (GPT-2, Pythia, Llama, ... loaded with "
+            "load_model()); attention-free models such as Mamba cannot be used."
         )
     if not hasattr(model, "W_O"):
         raise UnsupportedModelError(
