@@ -62,12 +62,17 @@ class CircuitResult:
         return float(sum(self.timings.values()))
 
     def top_heads(self, k: int) -> list[Head]:
-        """The ``k`` highest-scoring heads as (layer, head), best first (ties by index)."""
+        """Up to ``k`` heads that scored above 0, as (layer, head), best first.
+
+        Ranked by ``rank_heads``: node score, ties by the pooled edge score
+        (``extras["edge_head_scores"]``, when there is one), then by head index. Heads
+        with a score of 0 or less are never listed, so fewer than ``k`` heads come back
+        when fewer scored above 0 (``[]`` when none did).
+        """
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
             raise TypeError(f"top_heads takes a whole number of heads k >= 0, got {k!r}")
-        flat = self.node_scores.reshape(-1)
-        order = np.argsort(-flat, kind="stable")[:k]
-        return [(int(i) // self.n_heads, int(i) % self.n_heads) for i in order]
+        pooled = self.extras.get("edge_head_scores") if self.extras else None
+        return rank_heads(self.node_scores, pooled, int(k))
 
     # ------------------------------------------------------------------ evaluation
 
@@ -107,11 +112,51 @@ class CircuitResult:
         return text
 
     @classmethod
-    def from_json(cls, text_or_path) -> "CircuitResult":
-        """Read a result written by ``to_json`` (a JSON string or a file path).
+    def from_json(cls, path) -> "CircuitResult":
+        """Read a result written by ``to_json(path)``: a path (``str`` or ``os.PathLike``;
+        a ``str`` is always a path, even ``"[v2] result.json"``) or an open file.
 
-        Raises ``FileFormatError`` for a truncated/invalid file or a newer format version.
+        For JSON text (what ``to_json()`` returns) use ``CircuitResult.loads(text)``.
+        Raises ``FileFormatError`` for a missing, truncated or invalid file or a newer
+        format version.
         """
-        from .serialization import read_json_text, result_from_dict
+        from .serialization import read_json_file, result_from_dict
 
-        return result_from_dict(read_json_text(text_or_path))
+        return result_from_dict(read_json_file(path, "CircuitResult.loads(text)"))
+
+    @classmethod
+    def loads(cls, text) -> "CircuitResult":
+        """A result from JSON text written by ``to_json()``; ``FileFormatError`` as ``from_json``."""
+        from .serialization import parse_json_text, result_from_dict
+
+        return result_from_dict(parse_json_text(text))
+
+
+def rank_heads(node_scores: Any, tiebreak: Any = None, k: Optional[int] = None) -> list[Head]:
+    """Heads that scored above 0, best first: the one ranking every top-heads list uses.
+
+    Order: ``node_scores`` (``[n_layers, n_heads]``) from high to low; equal scores by
+    ``tiebreak`` (same shape, e.g. the pooled edge scores) from high to low, then by head
+    index (``layer * n_heads + head``). Heads scoring 0 or less (or NaN) are left out: a
+    tie at zero is no evidence, so it is never promoted into a top-k list. ``k`` caps the
+    length (``None``: every head above 0).
+
+    Example:
+        >>> rank_heads(np.array([[0.0, 2.0], [1.0, 0.0]]), k=5)
+        [(0, 1), (1, 0)]
+    """
+    scores = np.asarray(node_scores, dtype=np.float64)
+    if scores.ndim != 2:
+        raise ValueError(f"node_scores must be [n_layers, n_heads], got shape {scores.shape}")
+    n_heads = scores.shape[1]
+    flat = scores.reshape(-1)
+    second = np.zeros_like(flat) if tiebreak is None else np.nan_to_num(
+        np.asarray(tiebreak, dtype=np.float64).reshape(-1), nan=-np.inf
+    )
+    if second.shape != flat.shape:
+        raise ValueError(f"tiebreak must have the shape of node_scores {scores.shape}, got {np.shape(tiebreak)}")
+    positive = np.flatnonzero(flat > 0)  # NaN > 0 is False
+    order = positive[np.lexsort((positive, -second[positive], -flat[positive]))]
+    if k is not None:
+        order = order[: int(k)]
+    return [(int(i) // n_heads, int(i) % n_heads) for i in order]

@@ -7,12 +7,18 @@ refuses, with a ``FileFormatError`` that says what to do:
 * a file of another kind, or without the format fields;
 * a ``format_version`` newer than this package understands (upgrade the package).
 
+Readers take a path (``str`` or ``os.PathLike``) or an open file; a ``str`` is never
+taken for JSON text, so a file named ``"[draft] circuit.json"`` opens as a file. JSON text
+goes through separate calls (``Session.loads``, ``Session.read_saved_text``,
+``CircuitResult.loads``, ``CircuitExplorer.loads``).
+
 Numbers round-trip exactly: floats are written with ``repr`` precision by ``json``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -23,26 +29,26 @@ from .errors import FileFormatError
 FORMAT_VERSION = 1
 
 
-def read_json_text(text_or_path: Any) -> Any:
-    """Parse JSON from a string or a file path, with clear errors."""
-    if isinstance(text_or_path, Path) or (
-        isinstance(text_or_path, str) and not text_or_path.lstrip().startswith(("{", "["))
-    ):
-        path = Path(text_or_path)
-        if not path.exists():
-            raise FileFormatError(f"no such file: {str(path)!r}")
+def _short(text: str, limit: int = 60) -> str:
+    """``text`` cut to ``limit`` characters for a message (the text itself is kept whole)."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def parse_json_text(text: Any, where: str = "text") -> Any:
+    """Parse JSON text (``str`` or UTF-8 ``bytes``), with clear errors.
+
+    Text is never taken for a path: read files with ``read_json_file``.
+    """
+    if isinstance(text, (bytes, bytearray)):
         try:
-            text = path.read_text(encoding="utf-8")
+            text = bytes(text).decode("utf-8")
         except UnicodeDecodeError:
             raise FileFormatError(
-                f"the file {str(path)!r} is not a text (UTF-8 JSON) file: open a file written by "
+                f"the {where} is not a text (UTF-8 JSON) file: open a file written by "
                 "to_json / the widget's save button"
             ) from None
-        where = f"file {str(path)!r}"
-    elif isinstance(text_or_path, str):
-        text, where = text_or_path, "text"
-    else:
-        raise TypeError(f"expected JSON text or a file path, got {type(text_or_path).__name__}")
+    if not isinstance(text, str):
+        raise TypeError(f"expected JSON text (str), got {type(text).__name__}")
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -50,6 +56,40 @@ def read_json_text(text_or_path: Any) -> Any:
             f"the {where} is not valid JSON ({exc.msg} at character {exc.pos} of {len(text)}); "
             "it may be truncated: save it again from the notebook"
         ) from None
+
+
+def read_json_file(path_or_file: Any, text_call: str = "a call that takes JSON text") -> Any:
+    """Parse the JSON in a file: a path (``str`` or ``os.PathLike``) or an open file object.
+
+    A ``str`` is always a path, whatever it starts with (``"[draft] circuit.json"`` is a
+    file name); JSON text goes through ``parse_json_text`` (``text_call`` names the public
+    call that takes text, for the error message when text is given here).
+    """
+    if hasattr(path_or_file, "read") and not isinstance(path_or_file, (str, bytes, os.PathLike)):
+        name = getattr(path_or_file, "name", None)
+        where = f"file {str(name)!r}" if isinstance(name, (str, os.PathLike)) else "file object"
+        return parse_json_text(path_or_file.read(), where)
+    if not isinstance(path_or_file, (str, os.PathLike)):
+        raise TypeError(
+            f"expected a file path (str or pathlib.Path) or an open file, got {type(path_or_file).__name__}; "
+            f"for JSON text use {text_call}"
+        )
+    path = Path(path_or_file)
+    shown = repr(_short(str(path)))
+    looks_like_text = isinstance(path_or_file, str) and path_or_file.lstrip().startswith(("{", "["))
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise FileFormatError(f"{shown} is a folder, not a saved file: give the path of a .json file") from None
+    except OSError as exc:
+        if looks_like_text:
+            raise FileFormatError(
+                f"no such file: {shown}; this looks like JSON text, which {text_call} takes (a str here is a path)"
+            ) from None
+        if isinstance(exc, FileNotFoundError):
+            raise FileFormatError(f"no such file: {shown}") from None
+        raise FileFormatError(f"cannot read {shown} ({exc.strerror or type(exc).__name__})") from None
+    return parse_json_text(data, f"file {shown}")
 
 
 def check_header(data: Any, kind: str) -> None:

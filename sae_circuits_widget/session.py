@@ -39,7 +39,7 @@ from .discover import DEFAULTS, check_settings, discover, sae_fit_key, training_
 from .result import CircuitResult
 from .sae import DiscreteSAE, SAECache, code_meaning
 from .settings import FIT_FIELDS
-from .serialization import FORMAT_VERSION, check_header, read_json_text, result_from_dict, result_to_dict
+from .serialization import FORMAT_VERSION, check_header, parse_json_text, read_json_file, result_from_dict, result_to_dict
 from .errors import FileFormatError
 from .validation import PromptIssue, validate_prompts
 
@@ -191,12 +191,29 @@ class Session:
         return text
 
     @staticmethod
-    def read_saved(text_or_path: Any) -> dict[str, Any]:
-        """Parse a saved session: ``{"positives", "negatives", "settings", "result"}``.
+    def read_saved(path: Any) -> dict[str, Any]:
+        """Read a saved session from a file: ``{"positives", "negatives", "settings",
+        "result", "unsaved_edit"}``.
 
-        Raises ``FileFormatError`` if the file is truncated, not a session, or newer.
+        ``path`` is a path (``str`` or ``os.PathLike``; a ``str`` is always a path, even
+        ``"[draft] circuit.json"``) or an open file. For JSON text use ``read_saved_text``.
+        ``positives`` and ``negatives`` are the prompts ``result`` was computed from.
+        ``unsaved_edit`` is ``None``, or the prompts (and settings) on screen when the
+        file was saved that had not given a result (e.g. an unknown word):
+        ``{"positives", "negatives", "settings", "error"}``; they are kept apart, never
+        taken for the result's prompts.
+
+        Raises ``FileFormatError`` if the file is missing, truncated, not a session, or newer.
         """
-        data = read_json_text(text_or_path)
+        return Session._from_data(read_json_file(path, "Session.read_saved_text(text)"))
+
+    @staticmethod
+    def read_saved_text(text: Any) -> dict[str, Any]:
+        """``read_saved`` for JSON text (what ``to_json()`` returns) instead of a file."""
+        return Session._from_data(parse_json_text(text))
+
+    @staticmethod
+    def _from_data(data: Any) -> dict[str, Any]:
         check_header(data, "session")
         for side in ("positives", "negatives"):  # texts as saved, never coerced or split
             texts = data.get(side)
@@ -205,21 +222,51 @@ class Session:
                     f"the saved session's {side} are missing or not a list of texts; the file is "
                     "damaged: save the session again from the notebook"
                 )
+        edit = data.get("unsaved_edit")
+        if edit is not None:
+            ok = isinstance(edit, dict) and all(
+                isinstance(edit.get(side), list) and all(isinstance(p, str) for p in edit[side])
+                for side in ("positives", "negatives")
+            ) and isinstance(edit.get("settings", {}), dict)
+            if not ok:
+                raise FileFormatError(
+                    "the saved session's unsaved_edit is not {\"positives\": [...], \"negatives\": [...]} "
+                    "of texts; the file is damaged: save the session again from the notebook"
+                )
+            edit = {
+                "positives": list(edit["positives"]),
+                "negatives": list(edit["negatives"]),
+                "settings": dict(edit.get("settings") or {}),
+                "error": str(edit.get("error") or ""),
+            }
         try:
             out = {
                 "positives": list(data["positives"]),
                 "negatives": list(data["negatives"]),
                 "settings": dict(data.get("settings") or {}),
                 "result": None if data.get("result") is None else result_from_dict(data["result"]),
+                "unsaved_edit": edit,
             }
         except (KeyError, TypeError, ValueError) as exc:
             raise FileFormatError(f"the saved session is incomplete ({type(exc).__name__}: {exc})") from None
         return out
 
     @classmethod
-    def load(cls, model: Any, text_or_path: Any) -> tuple["Session", dict[str, Any]]:
-        """A new session on ``model`` with a saved session's result restored."""
-        saved = cls.read_saved(text_or_path)
+    def load(cls, model: Any, path: Any) -> tuple["Session", dict[str, Any]]:
+        """A new session on ``model`` with a saved session's result restored.
+
+        ``path``: a path or an open file (see ``read_saved``); for JSON text use ``loads``.
+        Returns ``(session, saved)``, ``saved`` as ``read_saved`` gives it.
+        """
+        return cls._restore(model, cls.read_saved(path))
+
+    @classmethod
+    def loads(cls, model: Any, text: Any) -> tuple["Session", dict[str, Any]]:
+        """``load`` for JSON text (what ``to_json()`` returns) instead of a file."""
+        return cls._restore(model, cls.read_saved_text(text))
+
+    @classmethod
+    def _restore(cls, model: Any, saved: dict[str, Any]) -> tuple["Session", dict[str, Any]]:
         session = cls(model)
         session.last_result = saved["result"]
         session.last_settings = {**DEFAULTS, **{k: v for k, v in saved["settings"].items() if k in DEFAULTS}}

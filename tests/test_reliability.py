@@ -143,14 +143,14 @@ def test_a_newer_result_file_is_refused(saved):  # case 18
     data = json.loads(saved[1])
     data["format_version"] += 1
     with pytest.raises(FileFormatError, match="newer version.*upgrade"):
-        CircuitResult.from_json(json.dumps(data))
+        CircuitResult.loads(json.dumps(data))
 
 
 def test_damaged_sae_weights_are_a_format_error(saved):  # case 18
     data = json.loads(saved[1])
     data["sae"]["weights"]["W_dec"] = [[1.0, 2.0]]
     with pytest.raises(FileFormatError, match=r"damaged \(RuntimeError: [^\n]*\); save it again"):
-        CircuitResult.from_json(json.dumps(data))
+        CircuitResult.loads(json.dumps(data))
 
 
 @pytest.mark.parametrize("value", ["When Mary and John went", ["ok", 3], None])
@@ -158,7 +158,7 @@ def test_saved_prompts_are_never_coerced(saved, value):  # case 18 (nothing type
     data = json.loads(saved[0])
     data["positives"] = value
     with pytest.raises(FileFormatError, match="positives are missing or not a list of texts"):
-        Session.read_saved(json.dumps(data))
+        Session.read_saved_text(json.dumps(data))
 
 
 # ---------------------------------------------------------------- safe files

@@ -95,18 +95,18 @@ def test_truncated_and_newer_files_are_refused(session, tmp_path):  # case 18
     data = json.loads(text)
     data["format_version"] = 99
     with pytest.raises(FileFormatError, match="newer version.*upgrade"):
-        Session.read_saved(json.dumps(data))
+        Session.read_saved_text(json.dumps(data))
     with pytest.raises(FileFormatError, match="not a saved"):
-        Session.read_saved(json.dumps({"positives": []}))
+        Session.read_saved_text(json.dumps({"positives": []}))
     with pytest.raises(FileFormatError, match="not a sae-circuits result"):
-        CircuitResult.from_json(text)  # a session is not a result
+        CircuitResult.loads(text)  # a session is not a result
     r_text = session.last_result.to_json()
     with pytest.raises(FileFormatError, match="truncated"):
-        CircuitResult.from_json(r_text[:-10])
+        CircuitResult.loads(r_text[:-10])
     broken = json.loads(r_text)
     del broken["node_scores"]
     with pytest.raises(FileFormatError, match="incomplete"):
-        CircuitResult.from_json(json.dumps(broken))
+        CircuitResult.loads(json.dumps(broken))
     with pytest.raises(FileFormatError, match="no such file"):
         CircuitResult.from_json(tmp_path / "missing.json")
 

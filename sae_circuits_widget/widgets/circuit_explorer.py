@@ -35,6 +35,7 @@ Example:
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Sequence
@@ -504,7 +505,7 @@ class CircuitExplorer(anywidget.AnyWidget):
         try:
             self.grid.show_scores(scores, gt, label=label, message=note or warn)
             if self.grid.selected < 0:
-                top = result.top_heads(1)[0]
+                top = (result.top_heads(1) or [(0, 0)])[0]  # no head scored above 0: start at the first
                 self.grid.selected = top[0] * result.n_heads + top[1]
         finally:
             self._selecting = False
@@ -523,12 +524,24 @@ class CircuitExplorer(anywidget.AnyWidget):
 
     # ------------------------------------------------------------------ outputs
 
-    def save(self, path: Any) -> Path:
-        """Save prompts, settings and the result on screen as JSON (no model weights).
+    unsaved_edit: Optional[dict[str, Any]] = None
+    """After ``load``: the file's unsaved edit (``Session.read_saved``), put back in the
+    panel and settings bar; ``None`` when the file had none."""
 
-        Read it back with ``Session.read_saved(path)``. While the grid shows a preview, this
+    def save(self, path: Any) -> Path:
+        """Save the result on screen, the prompts and settings it was computed from, and
+        any edit that has not given a result yet, as JSON (no model weights).
+
+        The file never pairs a result with prompts it was not computed from: after an
+        edit that failed (an unknown word, too few prompts), ``"positives"``,
+        ``"negatives"`` and ``"settings"`` are those of the result on screen, and what the
+        panel and settings bar show goes apart into ``"unsaved_edit"``
+        (``{"positives", "negatives", "settings", "error"}``), so nothing typed is lost.
+        Read it back with ``Session.read_saved(path)`` or ``CircuitExplorer.load(path)``.
+        A pending live run is waited for first. While the grid shows a preview, this
         waits for the refit; a preview whose refit failed is not saved as a result.
         """
+        self.wait()  # a live edit still running would otherwise be saved as "unsaved"
         if self.result is None:
             raise ValueError("nothing to save yet: the explorer has no finished result (fix the prompts shown in red)")
         if not self.is_final:
@@ -538,25 +551,81 @@ class CircuitExplorer(anywidget.AnyWidget):
                 "the grid shows a preview with the previous SAE, not a final result "
                 f"({self.error or 'the refit is still running'}); fix the prompts or run again, then save"
             )
+        from ..discover import DEFAULTS
+
+        result = self.result
+        shown_pos, shown_neg = list(self.panel.positives), list(self.panel.negatives)
+        if result.prompts is not None and result.is_positive is not None:
+            pos = [p for p, f in zip(result.prompts, result.is_positive) if f]
+            neg = [p for p, f in zip(result.prompts, result.is_positive) if not f]
+        else:  # pragma: no cover - the explorer's results always carry their prompts
+            pos, neg = shown_pos, shown_neg
+        result_settings = {k: result.settings.get(k, v) for k, v in DEFAULTS.items()}
+        current = self.settings()
+        edited = (shown_pos, shown_neg) != (pos, neg) or any(result_settings.get(k) != v for k, v in current.items())
         path = Path(path)
-        saved_last = self.session.last_result
-        self.session.last_result = self.result
+        saved = self.session.last_result, self.session.last_settings
+        self.session.last_result, self.session.last_settings = result, result_settings
         try:
-            self.session.to_json(path, positives=list(self.panel.positives), negatives=list(self.panel.negatives))
+            data = json.loads(self.session.to_json(None, positives=pos, negatives=neg))
         finally:
-            self.session.last_result = saved_last
+            self.session.last_result, self.session.last_settings = saved
+        if edited:
+            data["unsaved_edit"] = {
+                "positives": shown_pos, "negatives": shown_neg, "settings": current, "error": self.error,
+            }
+        path.write_text(json.dumps(data), encoding="utf-8")
         return path
 
     @classmethod
     def load(cls, path: Any, model: Any = None, task: Optional[str] = None, **kwargs: Any) -> "CircuitExplorer":
         """An explorer with the prompts and settings of a file written by ``save``.
 
+        ``path`` is a path (``str`` or ``os.PathLike``; a ``str`` is always a path, even
+        ``"[draft] circuit.json"``) or an open file; for JSON text use ``loads``.
         ``task`` names the preset whose ground truth and generator to use (the file keeps
-        prompts, not the preset). Raises ``FileFormatError`` for a truncated or newer file.
+        prompts, not the preset). The explorer runs on the prompts the saved result was
+        computed from; a saved unsaved edit is then put back in the panel and settings
+        bar (and run, so its problem shows beside the result, unless ``run=False``) and
+        kept in ``explorer.unsaved_edit``. Raises ``FileFormatError`` for a missing,
+        truncated or newer file.
         """
-        saved = Session.read_saved(path)
-        settings = {k: v for k, v in saved["settings"].items() if k in ("seed", "n_features", "l1", "position", "recipe", "n_train")}
-        return cls(model, task, positives=saved["positives"], negatives=saved["negatives"], **{**settings, **kwargs})
+        return cls._from_saved(Session.read_saved(path), model, task, **kwargs)
+
+    @classmethod
+    def loads(cls, text: Any, model: Any = None, task: Optional[str] = None, **kwargs: Any) -> "CircuitExplorer":
+        """``load`` for JSON text (a saved file's content) instead of a file."""
+        return cls._from_saved(Session.read_saved_text(text), model, task, **kwargs)
+
+    @classmethod
+    def _from_saved(cls, saved: dict[str, Any], model: Any, task: Optional[str], **kwargs: Any) -> "CircuitExplorer":
+        keys = ("seed", "n_features", "l1", "position", "recipe", "n_train")
+        settings = {k: v for k, v in saved["settings"].items() if k in keys}
+        explorer = cls(model, task, positives=saved["positives"], negatives=saved["negatives"], **{**settings, **kwargs})
+        edit = saved.get("unsaved_edit")
+        explorer.unsaved_edit = edit
+        if edit is not None:
+            explorer._restore_edit(edit, run=kwargs.get("run", True))
+        return explorer
+
+    def _restore_edit(self, edit: dict[str, Any], *, run: bool) -> None:
+        """Put a saved unsaved edit back in the panel and settings bar, then run it once."""
+        self._loading = True
+        try:
+            for key, value in edit.get("settings", {}).items():
+                if key in self._extra:
+                    self._extra[key] = value
+                elif key in ("seed", "n_features", "l1", "position"):
+                    try:
+                        setattr(self, key, value)
+                    except t.TraitError as exc:
+                        self.error = f"the saved edit's {key} was not restored: {exc}"
+            self.panel.set_pairs(edit["positives"], edit["negatives"])
+        finally:
+            self._loading = False
+        self._last_prompts = (tuple(self.panel.positives), tuple(self.panel.negatives))
+        if run:
+            self.request()
 
     def roc_chart(self, others: Optional[dict[str, CircuitResult]] = None):
         """Altair ROC curve of the scores on screen against the task's ground truth."""

@@ -83,7 +83,7 @@ class CodeInspector(anywidget.AnyWidget):
         self._k = int(n_meaning_tokens)
         self._show_edges = bool(show_edges)
         if result is not None:
-            self.show(result, head if head is not None else result.top_heads(1)[0])
+            self.show(result, head if head is not None else (result.top_heads(1) or [(0, 0)])[0])  # (0, 0) when no head scored
 
     def _flat(self, head: HeadRef, n_layers: int, n_heads: int) -> int:
         if isinstance(head, (tuple, list)):
