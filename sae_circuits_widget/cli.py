@@ -11,8 +11,14 @@
         the discrete SAE side by side with the baselines (one torch thread on a CPU
         unless --threads says otherwise).
 
+``--model`` takes a model name or a local folder saved with ``save_pretrained``.
+Top-heads lists (the tables and the JSON's ``top_heads``) list only heads that scored
+above 0, ranked by ``result.rank_heads`` (score, then pooled edge score, then index).
+
 Errors on bad input print one line (``sae-circuits: error: ...``) and exit with status 2
-(set ``SAE_CIRCUITS_DEBUG=1`` to see the traceback instead).
+(set ``SAE_CIRCUITS_DEBUG=1`` to see the traceback instead). Paths are checked before any
+computation: ``--prompts`` must be a readable file; ``--json`` must name a file (not a
+folder) in an existing folder where a file can be written.
 """
 
 from __future__ import annotations
@@ -25,10 +31,22 @@ import time
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
+import numpy as np
+
 from .settings import POSITIONS, RECIPES
 
 DEMO_PAIRS = 20
 """Prompt pairs per task in the demo."""
+DEMO_TOP = 5
+"""At most this many top heads per task in the demo's table and JSON."""
+MODEL_HELP = (
+    "a model name (e.g. gpt2) or a local folder saved with save_pretrained "
+    "(config.json, weights and tokenizer); default: the bundled model"
+)
+OUTPUT_FLAGS = ("json", "chart")
+"""Options that name a file to write."""
+INPUT_FLAGS = ("prompts",)
+"""Options that name a file to read."""
 
 def _fmt(x: Optional[float], digits: int = 3) -> str:
     return "-" if x is None else f"{x:.{digits}f}"
@@ -38,11 +56,12 @@ def _heads_text(heads: Sequence[tuple[int, int]]) -> str:
     return " ".join(f"{layer}.{head}" for layer, head in heads)
 
 
-def format_demo_table(rows: list[dict[str, Any]], show_top: int = 5) -> str:
+def format_demo_table(rows: list[dict[str, Any]], show_top: int = DEMO_TOP) -> str:
     """The demo table: task, circuit heads (ground truth of all heads), node AUC, edge AUC,
     best F1, the share of silent (prompt, head) vectors (no SAE feature fires), seconds,
-    and the best-scoring heads as ``layer.head``."""
-    header = ("task", "circuit heads", "node AUC", "edge AUC", "best F1", "silent", "seconds", f"top {show_top} heads found")
+    and up to ``show_top`` best heads as ``layer.head``: only heads that scored above 0,
+    ranked as ``CircuitResult.top_heads`` ranks them ("-" when none did)."""
+    header = ("task", "circuit heads", "node AUC", "edge AUC", "best F1", "silent", "seconds", "top heads (score > 0)")
     body = [
         (
             r["task"],
@@ -52,7 +71,7 @@ def format_demo_table(rows: list[dict[str, Any]], show_top: int = 5) -> str:
             _fmt(r["best_f1"]),
             _fmt(r.get("silent_fraction"), 2),
             f"{r['seconds']:.2f}",
-            _heads_text(r["top_heads"][:show_top]),
+            _heads_text(r["top_heads"][:show_top]) or "-",
         )
         for r in rows
     ]
@@ -78,7 +97,7 @@ def run_demo(seed: int = 0, n: int = DEMO_PAIRS) -> dict[str, Any]:
         result = discover(model, task, seed=seed)  # the task's recommended settings
         seconds = time.perf_counter() - t0
         truth = task.ground_truth
-        top = result.top_heads(len(truth) if truth else 5)
+        top = result.top_heads(DEMO_TOP)  # heads that scored above 0 only, as the table shows them
         ev = result.evaluate(truth) if truth else {}
         entry = {
             "node_auc": ev.get("node_auc"),
@@ -105,19 +124,87 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     print(format_demo_table(rows))
     print(f"total: {time.perf_counter() - t0:.1f} s")
     if args.json:
-        Path(args.json).write_text(json.dumps(out, indent=2), encoding="utf-8")
+        _write_text(args.json, json.dumps(out, indent=2))
         print(f"wrote {args.json}")
     return 0
 
 
-def _read_prompts_file(path: str) -> dict[str, Any]:
-    from .errors import FileFormatError
-    from .serialization import read_json_text
+def _write_text(path: str, text: str) -> None:
+    Path(path).write_text(text, encoding="utf-8")
 
+
+def _check_input(path: str, flag: str) -> Path:
+    """``path`` as a readable file, or a one-line error, before any computation."""
     p = Path(path)
     if not p.exists():
-        raise FileFormatError(f"no such prompts file: {path!r}")
-    data = read_json_text(p)
+        what = "prompts file" if flag == "--prompts" else "file"
+        raise FileNotFoundError(f"no such {what}: {path!r}")
+    if p.is_dir():
+        raise ValueError(f"{flag} {path!r} is a folder: give the path of a .json file in it")
+    if not os.access(p, os.R_OK):
+        raise ValueError(f"{flag} {path!r} cannot be read (permission denied): check its permissions")
+    return p
+
+
+def _check_output(path: str, flag: str) -> Path:
+    """``path`` as a file that can be written, or a one-line error, before any computation.
+
+    Refused: an existing folder, a path whose folder does not exist or is a file, and a
+    place where no file can be written (tried by opening the file: an existing file is
+    opened to append and left as it was; a new one is created and removed again).
+    """
+    p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"{flag} {path!r} is a folder: give a file name, e.g. {flag} {os.path.join(path, 'out.json')}")
+    parent = p.parent
+    if not parent.exists():
+        raise ValueError(f"{flag} {path!r}: the folder {str(parent)!r} does not exist: create it first, or choose another path")
+    if not parent.is_dir():
+        raise ValueError(f"{flag} {path!r}: {str(parent)!r} is not a folder: choose another path")
+    try:
+        if p.exists():
+            with open(p, "ab"):
+                pass
+        else:
+            with open(p, "xb"):
+                pass
+            p.unlink()
+    except OSError as exc:
+        raise ValueError(
+            f"{flag} {path!r}: cannot write there ({exc.strerror or type(exc).__name__}): choose another path"
+        ) from None
+    return p
+
+
+def check_paths(args: argparse.Namespace) -> None:
+    """Check every input and output path of a command (and ``--seed``) before any computation."""
+    from .settings import Settings
+
+    if getattr(args, "seed", None) is not None:
+        try:
+            Settings(seed=args.seed)
+        except ValueError as exc:
+            raise ValueError(f"--seed: {exc}") from None
+    inputs = {}
+    for name in INPUT_FLAGS:
+        value = getattr(args, name, None)
+        if value is not None:
+            inputs[name] = _check_input(value, f"--{name}").resolve()
+    for name in OUTPUT_FLAGS:
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        out = _check_output(value, f"--{name}").resolve()
+        for in_name, in_path in inputs.items():
+            if out == in_path:
+                raise ValueError(f"--{name} {value!r} would overwrite the --{in_name} file: choose another path")
+
+
+def _read_prompts_file(path: str) -> dict[str, Any]:
+    from .errors import FileFormatError
+    from .serialization import read_json_file
+
+    data = read_json_file(_check_input(path, "--prompts"))
     if not isinstance(data, dict) or "positives" not in data or "negatives" not in data:
         raise FileFormatError(
             f"{path!r} must hold a JSON object {{\"positives\": [...], \"negatives\": [...]}}"
@@ -131,6 +218,7 @@ def _cmd_discover(args: argparse.Namespace) -> int:
 
     if (args.task is None) == (args.prompts is None):
         raise ValueError("give exactly one of --task TASK or --prompts FILE.json")
+    data = None if args.prompts is None else _read_prompts_file(args.prompts)  # before the model loads
     model = load_model(args.model)
     truth = None
     if args.task is not None:
@@ -143,7 +231,6 @@ def _cmd_discover(args: argparse.Namespace) -> int:
         )
         truth = task.ground_truth
     else:
-        data = _read_prompts_file(args.prompts)
         result = discover(
             model, positives=data["positives"], negatives=data["negatives"], seed=args.seed,
             l1=args.l1, n_features=args.features,
@@ -153,15 +240,21 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     flat = result.node_scores.reshape(-1)
     pooled = result.extras.get("edge_head_scores")
     pooled_flat = None if pooled is None else pooled.reshape(-1)
-    order = sorted(range(flat.size), key=lambda i: (-flat[i], -(pooled_flat[i] if pooled_flat is not None else 0), i))
+    top = result.top_heads(args.top)  # the one ranking: score > 0, then pooled edge score, then index
     print(f"model: {model_name(model)}  prompts: {int(result.is_positive.sum())} positive, "
           f"{int((~result.is_positive).sum())} negative  seconds: {result.seconds:.2f}")
+    print("top heads (score > 0), best first; ties by pooled edge score, then by head index")
     print(f"{'rank':>4}  {'head':>6}  {'node':>5}  {'edge':>7}" + ("  circuit" if truth else ""))
-    for rank, i in enumerate(order[: args.top], start=1):
-        head = (i // n_heads, i % n_heads)
+    for rank, head in enumerate(top, start=1):
+        i = head[0] * n_heads + head[1]
         edge = "-" if pooled_flat is None else f"{pooled_flat[i]:.1f}"
         mark = ("  yes" if head in truth else "  ") if truth else ""
         print(f"{rank:>4}  {head[0]:>3}.{head[1]:<2}  {flat[i]:>5.0f}  {edge:>7}{mark}")
+    unranked = int(np.sum(~(flat > 0)))
+    if not top:
+        print(f"no head scored above 0 (all {flat.size}): nothing to rank")
+    elif unranked:
+        print(f"{unranked} head(s) scored 0: not ranked")
     ev = None
     if truth:
         ev = result.evaluate(truth)
@@ -174,12 +267,12 @@ def _cmd_discover(args: argparse.Namespace) -> int:
             "settings": result.settings,
             "node_scores": result.node_scores.tolist(),
             "edge_head_scores": None if pooled is None else pooled.tolist(),
-            "top_heads": [list(h) for h in result.top_heads(args.top)],
+            "top_heads": [list(h) for h in top],
             "evaluation": ev,
             "seconds": result.seconds,
             "timings": result.timings,
         }
-        Path(args.json).write_text(json.dumps(out, indent=2), encoding="utf-8")
+        _write_text(args.json, json.dumps(out, indent=2))
         print(f"wrote {args.json}")
     return 0
 
@@ -200,16 +293,26 @@ def _json_default(value: Any) -> Any:
 
 
 def _parse_seeds(text: str) -> list[int]:
-    """``"3"`` -> seeds 0, 1, 2 (a count, as in ``--seeds N``); ``"4,7"`` -> seeds 4 and 7."""
+    """``"3"`` -> seeds 0, 1, 2 (a count, as in ``--seeds N``); ``"4,7"`` -> seeds 4 and 7.
+
+    Each seed is checked as ``Settings`` checks it (a whole number from 0 to 2**63 - 1).
+    """
+    from .settings import Settings
+
     try:
         if "," not in text:
             count = int(text)
             if count < 1:
                 raise ValueError
-            return list(range(count))
-        return [int(s) for s in text.split(",") if s.strip()]
+            seeds = list(range(count))
+        else:
+            seeds = [int(s) for s in text.split(",") if s.strip()]
     except ValueError:
         raise ValueError(f"--seeds takes a count (e.g. 3) or a comma-separated list (e.g. 0,4); got {text!r}") from None
+    try:
+        return [Settings(seed=s).seed for s in seeds]
+    except ValueError as exc:
+        raise ValueError(f"--seeds: {exc}") from None
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
@@ -236,7 +339,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         torch.set_num_threads(threads)
     print(format_table(out))
     if args.json:
-        Path(args.json).write_text(json.dumps(out, indent=2, default=_json_default), encoding="utf-8")
+        _write_text(args.json, json.dumps(out, indent=2, default=_json_default))
         print(f"wrote {args.json}")
     return 0
 
@@ -269,13 +372,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="every built-in task on the bundled model, with AUCs")
-    demo.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    demo.add_argument("--json", metavar="PATH", help="also write the results as JSON (checked before the run)")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--n", type=int, default=DEMO_PAIRS, help="prompt pairs per task")
     demo.set_defaults(func=_cmd_demo)
 
     disc = sub.add_parser("discover", help="head scores for one task or your own prompts")
-    disc.add_argument("--model", default=None, help="model name (default: the bundled model)")
+    disc.add_argument("--model", default=None, metavar="NAME_OR_FOLDER", help=MODEL_HELP)
     disc.add_argument("--task", default=None, help="a built-in task name")
     disc.add_argument("--prompts", default=None, metavar="FILE.json", help='{"positives": [...], "negatives": [...]}')
     disc.add_argument("--n", type=int, default=DEMO_PAIRS, help="prompt pairs for --task")
@@ -286,16 +389,16 @@ def build_parser() -> argparse.ArgumentParser:
     disc.add_argument("--recipe", choices=RECIPES, default=None)
     disc.add_argument("--n-train", dest="n_train", type=int, default=None)
     disc.add_argument("--top", type=int, default=15, help="heads to list")
-    disc.add_argument("--json", metavar="PATH")
+    disc.add_argument("--json", metavar="PATH", help="also write the scores as JSON (checked before the run)")
     disc.set_defaults(func=_cmd_discover)
 
     bench = sub.add_parser("bench", help="the SAE method side by side with the baselines")
-    bench.add_argument("--model", default=None)
+    bench.add_argument("--model", default=None, metavar="NAME_OR_FOLDER", help=MODEL_HELP)
     bench.add_argument("--tasks", default=None, help="comma-separated task names (default: all)")
     bench.add_argument("--seeds", default="1", help="number of seeds (0..N-1), or a comma-separated list")
     bench.add_argument("--methods", default=None, help="comma-separated methods (default: all)")
     bench.add_argument("--n", type=int, default=DEMO_PAIRS, help="prompt pairs per task")
-    bench.add_argument("--json", metavar="PATH")
+    bench.add_argument("--json", metavar="PATH", help="also write the results as JSON (checked before the run)")
     bench.add_argument(
         "--threads", type=int, default=None,
         help="torch CPU threads (default: 1 for a model on the CPU, where small ops run fastest on one thread)",
@@ -310,12 +413,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         import torch
 
+        check_paths(args)
+        if getattr(args, "seeds", None) is not None:
+            _parse_seeds(args.seeds)  # bad seeds fail before the model loads
         torch.set_num_threads(max(1, min(torch.get_num_threads(), 4)))
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("sae-circuits: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, TypeError, FileNotFoundError) as exc:
+    except (ValueError, TypeError, OSError) as exc:  # OSError: a write that fails despite the checks (disk full)
         if os.environ.get("SAE_CIRCUITS_DEBUG"):
             raise
         print(f"sae-circuits: error: {exc}", file=sys.stderr)
