@@ -17,6 +17,10 @@ Decisions:
   BPE); a word-level tokenizer (the bundled model) reports them as unknown words.
 * Wrong *types* (one string instead of a list, a tensor, a non-string element) raise
   ``TypeError`` at once: that is a programming error, not messy text.
+* A special token typed as text (``"Mary <bos> John <pad>"``) is an error: the tokenizer
+  turns it into the real BOS/PAD/... id, which the prompt never meant.
+* Messages quote long words cut short (``MAX_SHOWN`` characters, with the full length);
+  ``PromptIssue.words`` and the prompts themselves stay exactly as typed.
 """
 
 from __future__ import annotations
@@ -29,6 +33,27 @@ from typing import Any, Optional
 from .errors import PromptError, PromptTypeError
 
 MIN_PROMPTS = 2
+MAX_SHOWN = 40
+"""Longest word or text quoted whole in a message; longer ones are cut (only in the message)."""
+MAX_WORDS_SHOWN = 8
+"""Most words named in one message (the rest are counted)."""
+
+
+def shorten(text: str, limit: int = MAX_SHOWN) -> str:
+    """``text`` for a message: cut to ``limit`` characters, with its full length, if longer.
+
+    Example:
+        >>> shorten("x" * 100, 5)
+        'xxxxx... (100 characters)'
+    """
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def _quote_words(words: Sequence[str]) -> str:
+    shown = ", ".join(repr(shorten(w)) for w in words[:MAX_WORDS_SHOWN])
+    if len(words) > MAX_WORDS_SHOWN:
+        shown += f" and {len(words) - MAX_WORDS_SHOWN} more"
+    return shown
 
 
 @dataclass(frozen=True)
@@ -36,7 +61,7 @@ class PromptIssue:
     """One problem with one prompt (``index``) or with a whole list (``index=None``).
 
     ``side`` is ``"positives"``, ``"negatives"`` or ``"answers"``; ``kind`` a stable
-    short name (``"empty"``, ``"too_long"``, ``"unknown_words"``, ``"too_few"``,
+    short name (``"empty"``, ``"too_long"``, ``"unknown_words"``, ``"special_tokens"``, ``"too_few"``,
     ``"duplicate"``, ``"in_both"``, ``"answer_not_single_token"``); ``severity`` is
     ``"error"`` (discovery refuses) or ``"warning"`` (allowed, but worth knowing).
     """
@@ -91,22 +116,67 @@ def as_prompt_list(value: Any, name: str) -> list[str]:
     return out
 
 
+def _special_ids(tok: Any) -> set[int]:
+    try:
+        return {int(i) for i in (getattr(tok, "all_special_ids", None) or []) if i is not None}
+    except (TypeError, ValueError):  # pragma: no cover - unusual tokenizers
+        return set()
+
+
+def _typed_tokens(tok: Any, text: str) -> Optional[list[tuple[int, str]]]:
+    """(id, typed text) of each token the text itself produced, or ``None`` without offsets."""
+    try:
+        enc = tok(text, return_offsets_mapping=True, add_special_tokens=False)
+    except Exception:  # noqa: BLE001 - slow tokenizers have no offsets
+        return None
+    return [(int(tid), text[a:b]) for tid, (a, b) in zip(enc["input_ids"], enc["offset_mapping"]) if b > a]
+
+
+def _special_tokens(model: Any, text: str) -> list[str]:
+    """Special tokens (BOS, PAD, EOS, UNK, ...) typed in ``text`` that the tokenizer reads as such."""
+    tok = getattr(model, "tokenizer", None)
+    if tok is None:
+        return []
+    special = _special_ids(tok)
+    if not special:
+        return []
+    typed = _typed_tokens(tok, text)
+    words: list[str] = []
+    if typed is None:  # no offsets: look for the special tokens' own spellings
+        try:
+            ids = set(tok(text, add_special_tokens=False)["input_ids"])
+        except Exception:  # noqa: BLE001
+            return []
+        for s, i in zip(getattr(tok, "all_special_tokens", []), getattr(tok, "all_special_ids", [])):
+            if s and s in text and i in ids and s not in words:
+                words.append(s)
+        return words
+    unk = getattr(tok, "unk_token_id", None)
+    spellings = set(getattr(tok, "all_special_tokens", None) or [])
+    for tid, w in typed:
+        # an unknown word also becomes the UNK id: that is an unknown word, not a typed token
+        if tid in special and (tid != unk or w in spellings) and w not in words:
+            words.append(w)
+    return words
+
+
 def _unknown_words(model: Any, text: str) -> list[str]:
-    """Words the tokenizer maps to its unknown token (word-level tokenizers only)."""
+    """Words the tokenizer maps to its unknown token (word-level tokenizers only).
+
+    A typed unknown-token marker (``"<unk>"``) is a special token, not an unknown word.
+    """
     tok = getattr(model, "tokenizer", None)
     unk = getattr(tok, "unk_token_id", None)
     if tok is None or unk is None or unk == getattr(tok, "bos_token_id", None):
         return []
-    try:
-        enc = tok(text, return_offsets_mapping=True, add_special_tokens=False)
-    except Exception:  # noqa: BLE001 - slow tokenizers have no offsets
+    typed = _typed_tokens(tok, text)
+    if typed is None:
         return []
+    specials = set(getattr(tok, "all_special_tokens", None) or [])
     words = []
-    for tid, (a, b) in zip(enc["input_ids"], enc["offset_mapping"]):
-        if tid == unk and b > a:
-            w = text[a:b]
-            if w not in words:
-                words.append(w)
+    for tid, w in typed:
+        if tid == unk and w not in specials and w not in words:
+            words.append(w)
     return words
 
 
@@ -139,12 +209,20 @@ def _check_list(model: Any, prompts: list[str], side: str, min_prompts: int) -> 
             ))
         unknown = _unknown_words(model, p)
         if unknown:
-            shown = ", ".join(repr(w) for w in unknown)
             issues.append(PromptIssue(
                 side, i, "unknown_words",
-                f"{side}[{i}] has words the model's tokenizer does not know: {shown}; "
+                f"{side}[{i}] has words the model's tokenizer does not know: {_quote_words(unknown)}; "
                 "replace them with words from its vocabulary (model.tokenizer.get_vocab())",
                 words=tuple(unknown),
+            ))
+        special = _special_tokens(model, p)
+        if special:
+            issues.append(PromptIssue(
+                side, i, "special_tokens",
+                f"{side}[{i}] has {_quote_words(special)} typed in it, which the model's tokenizer "
+                "reads as a special token (BOS, PAD, ...), not as text; remove it (the model adds "
+                "its own BOS) or spell it differently",
+                words=tuple(special),
             ))
         if counts[p] > 1 and p in seen:
             issues.append(PromptIssue(
@@ -167,7 +245,8 @@ def validate_prompts(
 
     Errors (discovery refuses): fewer than ``min_prompts`` on a side, an empty or
     whitespace-only prompt, a prompt longer than the model's context, words the
-    tokenizer does not know (named), an answer that is not one known token.
+    tokenizer does not know (named), a special token typed as text (``"<bos>"``, named),
+    an answer that is not one known token.
     Allowed: different numbers of positives and negatives (scores compare *sets* of
     codes, no pairing is needed); duplicate prompts and a text in both lists (warnings:
     a repeated prompt's codes count once, so it never inflates a score).
@@ -198,13 +277,17 @@ def validate_prompts(
         for i, a in enumerate(ans):
             n = int(model.to_tokens(a, prepend_bos=False, truncate=False).shape[-1]) if a.strip() else 0
             unknown = _unknown_words(model, a) if n == 1 else []
-            if n != 1 or unknown:
-                what = "a word the model's tokenizer does not know" if unknown else f"{n} tokens"
+            special = _special_tokens(model, a) if n == 1 else []
+            if n != 1 or unknown or special:
+                what = (
+                    "a word the model's tokenizer does not know" if unknown
+                    else "a special token (BOS, PAD, ...), not text" if special else f"{n} tokens"
+                )
                 issues.append(PromptIssue(
                     "answers", i, "answer_not_single_token",
-                    f"answer {a!r} of positives[{i}] is {what}; the next-token metric needs "
+                    f"answer {shorten(a)!r} of positives[{i}] is {what}; the next-token metric needs "
                     "exactly one known token (e.g. ' Mary' with its leading space)",
-                    words=tuple(unknown),
+                    words=tuple(unknown or special),
                 ))
     return issues
 

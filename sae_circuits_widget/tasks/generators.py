@@ -402,6 +402,9 @@ def _induction(tok: Any, n: int, rng: random.Random) -> dict:
 def get_task(name: str, model: Any, n: int = 20, seed: int = 0) -> Task:
     """Build ``n`` aligned positive/negative pairs of a built-in task for ``model``.
 
+    ``seed`` is checked as every seed is (``settings.Settings``): a whole number from 0 to
+    2**63 - 1, else ``SettingsTypeError`` / ``SettingsError``.
+
     Example:
         >>> from sae_circuits_widget.testing import tiny_model
         >>> t = get_task("ioi", tiny_model(), n=3, seed=1)
@@ -412,6 +415,9 @@ def get_task(name: str, model: Any, n: int = 20, seed: int = 0) -> Task:
         raise ValueError(f"unknown task {name!r}; choose one of {', '.join(TASK_NAMES)}")
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise ValueError(f"n must be a positive integer (number of prompt pairs), got {n!r}")
+    from ..settings import Settings
+
+    seed = Settings(seed=seed).seed  # the one seed check: a whole number from 0 to 2**63 - 1
     tok = _get_tokenizer(model)
     rng = random.Random(f"{name}-{seed}")
     if name == "ioi":
