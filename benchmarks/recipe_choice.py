@@ -13,8 +13,9 @@ every ground truth the task has (``task.ground_truths``: the mean-ablation circu
 the circuit found by patching from the negatives), and for reference against the trivial
 output-difference-norm score on the same prompts.
 
-The ``ensemble`` candidate is the mean of the node scores of ``--ensemble`` SAEs fit with
-seeds ``s*K .. s*K+K-1`` on the same prompts (a measurement here, not an engine option).
+The ``ensemble`` candidate is ``n_saes = --ensemble`` paper-recipe SAEs: each fit with
+its own seed ``s*K .. s*K+K-1`` (own training prompts and weights) on the same prompts, a
+head's score the mean of its scores under each (``Settings.n_saes``).
 """
 
 from __future__ import annotations
@@ -28,13 +29,13 @@ from pathlib import Path
 import numpy as np
 
 CANDIDATES: dict[str, dict] = {
-    "paper": {},
-    "paper-last": {"position": "last"},
-    "paper-400f": {"n_features": 400},
-    "paper-20train": {"n_train": 20},
-    "stable": {"recipe": "stable"},
-    "stable-last": {"recipe": "stable", "position": "last"},
-    "ensemble": {},
+    "paper": {"n_saes": 1},
+    "paper-last": {"n_saes": 1, "position": "last"},
+    "paper-400f": {"n_saes": 1, "n_features": 400},
+    "paper-20train": {"n_saes": 1, "n_train": 20},
+    "stable": {"n_saes": 1, "recipe": "stable"},
+    "stable-last": {"n_saes": 1, "recipe": "stable", "position": "last"},
+    "ensemble": {},  # n_saes = --ensemble
 }
 
 
@@ -79,15 +80,10 @@ def main(argv=None) -> int:
             scores: dict[str, np.ndarray] = {}
             silent: dict[str, float] = {}
             for c in names:
-                if c == "ensemble":
-                    runs = [discover(model, task, seed=s * args.ensemble + k, cache=cache, edges=False)
-                            for k in range(args.ensemble)]
-                    scores[c] = np.mean([r.node_scores for r in runs], axis=0)
-                    silent[c] = float(np.mean([r.extras["silent_fraction"] for r in runs]))
-                else:
-                    r = discover(model, task, seed=s, cache=cache, edges=False, **CANDIDATES[c])
-                    scores[c] = r.node_scores
-                    silent[c] = r.extras["silent_fraction"]
+                extra = {"n_saes": args.ensemble} if c == "ensemble" else CANDIDATES[c]
+                r = discover(model, task, seed=s, cache=cache, edges=False, **extra)
+                scores[c] = r.node_scores
+                silent[c] = r.extras["silent_fraction"]
             scores["output_diff_norm"] = output_diff_norm(model, task).node_scores
             for c, sc in scores.items():
                 for gt_name, gt in truths.items():

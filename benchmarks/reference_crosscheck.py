@@ -411,7 +411,7 @@ def compare_task(model, data: dict[str, Any], ref: dict[str, Any], seeds: int) -
             unique_positive_pairs(silence_to_no_code(their_codes, their_silent), is_positive))
 
         t = time.perf_counter()
-        result = discover(model, data["task_obj"], seed=seed)
+        result = discover(model, data["task_obj"], seed=seed, n_saes=1)  # the reference: one SAE
         discover_s = time.perf_counter() - t
         end_to_end = bool(
             np.array_equal(result.codes, codes)

@@ -107,7 +107,7 @@ def run_demo(seed: int = 0, n: int = DEMO_PAIRS) -> dict[str, Any]:
             "n_heads": result.n_layers * result.n_heads,
             "n_ground_truth": len(truth) if truth else 0,
             "silent_fraction": result.extras["silent_fraction"],
-            "settings": {k: result.settings[k] for k in ("n_features", "l1", "position", "recipe", "n_train")},
+            "settings": {k: result.settings[k] for k in ("n_features", "l1", "position", "recipe", "n_train", "n_saes")},
             "top_heads": [list(h) for h in top],
             "ground_truth": sorted(list(h) for h in truth) if truth else None,
         }
@@ -227,14 +227,14 @@ def _cmd_discover(args: argparse.Namespace) -> int:
         task = get_task(args.task, model, n=args.n, seed=args.seed)
         result = discover(
             model, task, seed=args.seed, l1=args.l1, n_features=args.features,
-            position=args.position, recipe=args.recipe, n_train=args.n_train,
+            position=args.position, recipe=args.recipe, n_train=args.n_train, n_saes=args.n_saes,
         )
         truth = task.ground_truth
     else:
         result = discover(
             model, positives=data["positives"], negatives=data["negatives"], seed=args.seed,
             l1=args.l1, n_features=args.features,
-            position=args.position, recipe=args.recipe, n_train=args.n_train,
+            position=args.position, recipe=args.recipe, n_train=args.n_train, n_saes=args.n_saes,
         )
     n_heads = result.n_heads
     flat = result.node_scores.reshape(-1)
@@ -388,6 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     disc.add_argument("--position", choices=POSITIONS, default=None)
     disc.add_argument("--recipe", choices=RECIPES, default=None)
     disc.add_argument("--n-train", dest="n_train", type=int, default=None)
+    disc.add_argument("--saes", dest="n_saes", type=int, default=None, help="SAEs in the ensemble (default: recommended)")
     disc.add_argument("--top", type=int, default=15, help="heads to list")
     disc.add_argument("--json", metavar="PATH", help="also write the scores as JSON (checked before the run)")
     disc.set_defaults(func=_cmd_discover)

@@ -13,8 +13,12 @@
    its fits (``sae_cache``) keyed by the training prompts' texts and the settings, so
    editing a prompt outside the training set skips the fit. The training prompts are
    chosen by index, so editing one prompt never changes which indices are chosen.
+   With ``n_saes`` > 1 (the default is 3, see ``settings``) this is done for each SAE of
+   an ensemble, each with its own seed, so its own training prompts and initial weights.
 4. Encode every (prompt, head) vector to a code (``-1`` when no feature fires).
-5. Score heads and head pairs (``scoring``).
+5. Score heads and head pairs (``scoring``); with an ensemble, a head's score is the mean
+   of its scores under each SAE (``extras["ensemble_node_scores"]`` keeps them all), and
+   the result's ``codes`` and ``sae`` are the first SAE's.
 
 If the SAE has no live feature, or every vector gets the same code, the scores would
 rank heads by nothing: ``DegenerateCodesError`` is raised instead of returning a
@@ -38,7 +42,7 @@ from .model import check_hookable
 from .result import CircuitResult
 from .sae import DiscreteSAE, SAECache, fit_key, fit_sae
 from .scoring import pool_edge_scores, pool_edge_scores_reference, unique_positive_codes, unique_positive_pairs
-from .settings import FIT_FIELDS, Settings, recommended
+from .settings import FIT_FIELDS, Settings, member_seeds, recommended
 from .task import Task
 from .validation import check_prompts
 
@@ -46,11 +50,9 @@ DEFAULTS: dict[str, Any] = Settings().to_dict()
 """The default settings as a plain dict (``Settings()``)."""
 
 
-def check_settings(
-    seed: Any, n_features: Any, l1: Any, position: Any, recipe: Any, n_train: Any
-) -> dict[str, Any]:
+def check_settings(**values: Any) -> dict[str, Any]:
     """Validate discovery settings; return the fit settings normalised (see ``Settings``)."""
-    s = Settings(seed=seed, n_features=n_features, l1=l1, position=position, recipe=recipe, n_train=n_train)
+    s = Settings(**values)
     return {k: getattr(s, k) for k in FIT_FIELDS}
 
 
@@ -80,6 +82,15 @@ def training_rows(is_positive: np.ndarray, n_train: int, seed: int, recipe: str 
     return np.sort(chosen)
 
 
+def _training_draw(
+    is_positive: np.ndarray, n_train: int, seed: int, recipe: str
+) -> tuple[np.ndarray, Optional[torch.Generator]]:
+    """The training rows of one SAE, and (paper recipe) the generator for its weights."""
+    if recipe == "paper":
+        return _paper_draw(len(is_positive), n_train, seed)
+    return training_rows(is_positive, n_train, seed, recipe), None
+
+
 def _paper_draw(n_prompts: int, n_train: int, seed: int) -> tuple[np.ndarray, torch.Generator]:
     """The reference's training draw, and the generator it leaves for the SAE's weights."""
     gen = torch.Generator().manual_seed(int(seed))
@@ -100,6 +111,7 @@ def discover(
     position: Optional[str] = None,
     recipe: Optional[str] = None,
     n_train: Optional[int] = None,
+    n_saes: Optional[int] = None,
     edges: Optional[bool] = None,
     answers: Optional[Sequence[str]] = None,
     cache: Optional[HeadOutputCache] = None,
@@ -117,7 +129,7 @@ def discover(
             duplicates never inflate a score (``validate_prompts`` warns about them).
         settings: a ``Settings``; without it, the task's recommended settings
             (``settings.recommended(task.name)``; the defaults for prompt lists).
-        seed, n_features, l1, position, recipe, n_train, edges: override single
+        seed, n_features, l1, position, recipe, n_train, n_saes, edges: override single
             settings (see ``Settings``; a value given here always wins).
         answers: optional answer per positive, checked to be single tokens.
         cache: head-output cache (``Session`` passes its own).
@@ -149,7 +161,10 @@ def discover(
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    overrides = dict(seed=seed, n_features=n_features, l1=l1, position=position, recipe=recipe, n_train=n_train, edges=edges)
+    overrides = dict(
+        seed=seed, n_features=n_features, l1=l1, position=position, recipe=recipe, n_train=n_train,
+        n_saes=n_saes, edges=edges,
+    )
     if settings is not None:
         if not isinstance(settings, Settings):
             raise SettingsTypeError(f"settings must be a Settings, got {type(settings).__name__}")
@@ -189,35 +204,49 @@ def discover(
     timings["activations"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    generator = None
-    if settings["recipe"] == "paper":
-        rows, generator = _paper_draw(len(prompts), settings["n_train"], settings["seed"])
-    else:
-        rows = training_rows(is_positive, settings["n_train"], settings["seed"])
+    members: list[tuple[DiscreteSAE, Optional[np.ndarray], str]] = []  # (SAE, training rows, source)
     if sae is not None:
-        source = "given"
-        settings.update(n_features=int(sae.cfg.n_features), l1=float(sae.cfg.l1), recipe=str(sae.cfg.recipe))
+        members.append((sae, None, "given"))
+        settings.update(
+            n_features=int(sae.cfg.n_features), l1=float(sae.cfg.l1), recipe=str(sae.cfg.recipe), n_saes=1
+        )
     else:
         with few_threads(small):
-            sae, source = _fitted_sae(model, x, rows, [prompts[i] for i in rows], settings, sae_cache, generator)
+            for member_seed in member_seeds(settings["seed"], settings["n_saes"]):
+                rows, generator = _training_draw(is_positive, settings["n_train"], member_seed, settings["recipe"])
+                member_settings = {**settings, "seed": member_seed}
+                fitted, source = _fitted_sae(
+                    model, x, rows, [prompts[i] for i in rows], member_settings, sae_cache, generator
+                )
+                members.append((fitted, rows, source))
     timings["sae_fit"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    sae_device = sae.b_pre.device
     with few_threads(small):
-        codes = sae.codes(x.to(sae_device)).cpu().numpy().astype(np.int64)  # [P, heads]
+        member_codes = [m.codes(x.to(m.b_pre.device)).cpu().numpy().astype(np.int64) for m, _, _ in members]
     timings["encode"] = time.perf_counter() - t
-    _check_codes(codes, settings)
+    for codes in member_codes:
+        _check_codes(codes, settings)
 
     t = time.perf_counter()
     n_layers, n_heads = int(model.cfg.n_layers), int(model.cfg.n_heads)
-    node = unique_positive_codes(codes, is_positive).reshape(n_layers, n_heads).astype(np.float64)
+    node_each = np.stack(
+        [unique_positive_codes(c, is_positive).reshape(n_layers, n_heads) for c in member_codes]
+    ).astype(np.float64)
+    node = node_each.mean(axis=0)
     edge = pooled = None
     if edges:
-        edge = unique_positive_pairs(codes, is_positive).astype(np.float64)
         pool = pool_edge_scores_reference if settings["recipe"] == "paper" else pool_edge_scores
-        pooled = pool(edge).reshape(n_layers, n_heads)
+        edge_each = [unique_positive_pairs(c, is_positive).astype(np.float64) for c in member_codes]
+        edge = np.mean(edge_each, axis=0)
+        pooled = np.mean([pool(e) for e in edge_each], axis=0).reshape(n_layers, n_heads)
     timings["scores"] = time.perf_counter() - t
+    # the first SAE stands for the ensemble where one SAE's codes are shown (codes, the
+    # code inspector); the scores are the ensemble's
+    sae, rows, _ = members[0]
+    codes = member_codes[0]
+    sources = {src for _, _, src in members}
+    source = "given" if "given" in sources else ("fit" if "fit" in sources else "cache")
 
     notes = []
     if not node.any():
@@ -241,11 +270,13 @@ def discover(
         task_name=task.name if task is not None else None,
         extras={
             "edge_head_scores": pooled,
-            "train_rows": rows.tolist() if source != "given" else None,
+            "train_rows": rows.tolist() if rows is not None else None,
+            "n_saes": len(members),
+            "ensemble_node_scores": node_each if len(members) > 1 else None,
             "sae_source": source,
             "n_codes": int(len(np.unique(codes[codes >= 0]))),
             "n_dead_vectors": dead,
-            "silent_fraction": dead / codes.size,
+            "silent_fraction": float(np.mean([(c < 0).mean() for c in member_codes])),
             "sae_epochs": sae.epochs_run,
             "sae_final_loss": sae.losses[-1] if sae.losses else None,
             "warnings": notes,

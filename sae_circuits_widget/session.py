@@ -38,7 +38,7 @@ from .activations import HeadOutputCache, _is_small, attention_from_final, few_t
 from .discover import DEFAULTS, check_settings, discover, sae_fit_key, training_rows
 from .result import CircuitResult
 from .sae import DiscreteSAE, SAECache, code_meaning
-from .settings import FIT_FIELDS
+from .settings import FIT_FIELDS, member_seeds
 from .serialization import FORMAT_VERSION, check_header, parse_json_text, read_json_file, result_from_dict, result_to_dict
 from .errors import FileFormatError
 from .validation import PromptIssue, validate_prompts
@@ -135,19 +135,20 @@ class Session:
             raise TypeError(f"unknown setting(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}")
         if settings.get("sae") is not None or settings.get("task") is not None:
             return None
-        fit = check_settings(*(settings.get(k, DEFAULTS[k]) for k in FIT_FIELDS))
+        fit = check_settings(**{k: settings.get(k, DEFAULTS[k]) for k in FIT_FIELDS})
+        first = {**fit, "seed": member_seeds(fit["seed"], fit["n_saes"])[0]}  # the SAE a preview reuses
         with self._lock:
             latest = self._latest_sae.get(_fit_settings_key(fit))
             if latest is None:
                 return None
             prompts = [*positives, *negatives]
             is_positive = np.array([True] * len(positives) + [False] * len(negatives))
-            texts = tuple(prompts[i] for i in training_rows(is_positive, fit["n_train"], fit["seed"], fit["recipe"]))
+            texts = tuple(prompts[i] for i in training_rows(is_positive, first["n_train"], first["seed"], first["recipe"]))
             if texts == latest[0] or not all(isinstance(p, str) for p in texts):
                 return None  # the same training prompts: the run reuses the kept SAE
             with few_threads(_is_small(self.model)):
                 x_train = head_outputs(self.model, list(texts), fit["position"], cache=self.cache)
-            key = sae_fit_key(self.model, list(texts), x_train.reshape(-1, x_train.shape[-1]), fit)
+            key = sae_fit_key(self.model, list(texts), x_train.reshape(-1, x_train.shape[-1]), first)
             if key in self.saes:
                 return None  # these training prompts were fitted before: the run reuses that SAE
             rest = {k: v for k, v in settings.items() if k in ("edges", "answers")}

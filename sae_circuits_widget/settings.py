@@ -40,6 +40,7 @@ MAX_SEED = 2**63 - 1
 MAX_FEATURES = 65_536
 MAX_TRAIN = 100_000
 MAX_L1 = 1_000.0
+MAX_SAES = 32
 
 
 def _int(name: str, value: Any, low: int, high: int) -> int:
@@ -71,6 +72,11 @@ class Settings:
     """SAE training recipe, ``"paper"`` or ``"stable"`` (see ``sae``)."""
     n_train: int = 10
     """Prompts the SAE is fit on (the paper: 10)."""
+    n_saes: int = 3
+    """SAEs in the ensemble: each is fit with its own seed (``member_seeds``), so on its
+    own training prompts and initial weights, and a head's score is the mean of its
+    scores under each. 1 is the paper's single SAE; 3 was chosen on the bundled model
+    (``benchmarks/recipe_choice.py``; README, "Choosing the default")."""
     edges: bool = True
     """Also compute head-pair scores."""
 
@@ -79,6 +85,7 @@ class Settings:
         set_(self, "seed", _int("seed", self.seed, 0, MAX_SEED))
         set_(self, "n_features", _int("n_features", self.n_features, 2, MAX_FEATURES))
         set_(self, "n_train", _int("n_train", self.n_train, 2, MAX_TRAIN))
+        set_(self, "n_saes", _int("n_saes", self.n_saes, 1, MAX_SAES))
         l1 = self.l1
         if isinstance(l1, bool) or not isinstance(l1, (int, float, np.floating, np.integer)):
             raise SettingsTypeError(f"l1 must be a number, got {type(l1).__name__} ({l1!r})")
@@ -113,9 +120,24 @@ class Settings:
         """The values that make one SAE fit differ from another (not the prompts)."""
         return tuple((k, getattr(self, k)) for k in FIT_FIELDS)
 
+    def member_seeds(self) -> list[int]:
+        """The seed of each SAE of the ensemble: ``seed * n_saes + k``, so that the
+        ensembles of two seeds share no SAE (``n_saes=1``: just ``seed``)."""
+        return member_seeds(self.seed, self.n_saes)
+
+
+def member_seeds(seed: int, n_saes: int) -> list[int]:
+    """``[seed * n_saes + k for k in range(n_saes)]``, modulo 2**63 (see ``Settings.member_seeds``).
+
+    Example:
+        >>> member_seeds(2, 3)
+        [6, 7, 8]
+    """
+    return [(int(seed) * int(n_saes) + k) % (MAX_SEED + 1) for k in range(int(n_saes))]
+
 
 FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Settings))
-FIT_FIELDS: tuple[str, ...] = ("seed", "n_features", "l1", "position", "recipe", "n_train")
+FIT_FIELDS: tuple[str, ...] = ("seed", "n_features", "l1", "position", "recipe", "n_train", "n_saes")
 """The settings an SAE fit depends on."""
 
 TASK_SETTINGS: dict[str, dict[str, Any]] = {

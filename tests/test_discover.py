@@ -42,8 +42,22 @@ def test_result_shapes_and_stages(tiny_model):
     assert set(r.timings) == {"validate", "activations", "sae_fit", "encode", "scores"}
     assert r.seconds > 0
     assert r.sae.epochs_run == 500 and r.settings["recipe"] == "paper"
-    # node scores are exactly the set count on the returned codes
-    np.testing.assert_array_equal(r.node_scores.reshape(-1), unique_positive_codes(r.codes, r.is_positive))
+    # with one SAE, node scores are exactly the set count on the returned codes
+    one = discover(tiny_model, TASK, seed=0, n_saes=1, **FAST)
+    np.testing.assert_array_equal(one.node_scores.reshape(-1), unique_positive_codes(one.codes, one.is_positive))
+    assert one.extras["ensemble_node_scores"] is None
+
+
+def test_an_ensemble_averages_the_scores_of_sae_fits_with_their_own_seeds(tiny_model):
+    r = discover(tiny_model, TASK, seed=2, n_saes=3, **FAST)
+    assert r.settings["n_saes"] == 3 and r.extras["n_saes"] == 3
+    members = [discover(tiny_model, TASK, seed=s, n_saes=1, **FAST) for s in (6, 7, 8)]  # seed * 3 + k
+    np.testing.assert_array_equal(r.extras["ensemble_node_scores"], np.stack([m.node_scores for m in members]))
+    np.testing.assert_allclose(r.node_scores, np.mean([m.node_scores for m in members], axis=0))
+    np.testing.assert_allclose(r.edge_scores, np.mean([m.edge_scores for m in members], axis=0))
+    np.testing.assert_array_equal(r.codes, members[0].codes)  # the first SAE's codes are shown
+    assert r.extras["train_rows"] == members[0].extras["train_rows"]
+    assert not all(m.extras["train_rows"] == members[0].extras["train_rows"] for m in members[1:])
 
 
 def test_codes_are_argmax_of_sae_on_head_outputs(tiny_model):

@@ -29,7 +29,7 @@ from sae_circuits_widget.validation import check_prompts, validate_prompts
 pytestmark = pytest.mark.filterwarnings("ignore:no head has a code unique")
 
 TASK = toy_ioi(6)
-LAST = dict(n_features=32, position="last")  # the tiny model shows codes unique to positives here
+LAST = dict(n_features=32, position="last", n_saes=1)  # the tiny model shows codes unique to positives here; one SAE
 
 
 # ---------------------------------------------------------------- case 3 and 5: policy

@@ -278,7 +278,7 @@ def test_demo_json_and_table_agree(monkeypatch, on_tiny):  # 7
     node = np.zeros((2, 4))
     node[0, 1] = 3.0
     fake = CircuitResult("sae", node_scores=node, extras={"silent_fraction": 0.0},
-                         settings={"n_features": 2, "l1": 0.0, "position": "mean", "recipe": "paper", "n_train": 2})
+                         settings={"n_features": 2, "l1": 0.0, "position": "mean", "recipe": "paper", "n_train": 2, "n_saes": 1})
     monkeypatch.setattr(discover_module, "discover", lambda *a, **k: fake)
     monkeypatch.setattr(tasks_module, "TASK_NAMES", ("ioi",))
     out = cli.run_demo(n=4)

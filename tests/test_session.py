@@ -16,7 +16,7 @@ from sae_circuits_widget.session import Session
 pytestmark = pytest.mark.filterwarnings("ignore:no head has a code unique")
 
 TASK = toy_ioi(6)
-FAST = dict(n_features=32)
+FAST = dict(n_features=32, n_saes=1)  # the caching of one SAE; ensembles are tested in test_discover
 
 
 @pytest.fixture()
@@ -152,7 +152,7 @@ def test_concurrent_runs_are_serialised(session):  # engine side of case 19
 
 # ---------------------------------------------------------------- kept SAE fits
 
-FEW = dict(n_features=32, n_train=4)  # 4 of 12 prompts train the SAE: most edits miss them
+FEW = dict(n_features=32, n_train=4, n_saes=1)  # 4 of 12 prompts train the one SAE: most edits miss them
 NEW_POSITIVE = "When Anna and Tom went to the park , Tom gave a book to"
 
 

@@ -50,7 +50,7 @@ from ipywidgets import widget_serialization
 from ..errors import SaeCircuitsError
 from ..result import CircuitResult
 from ..session import Session
-from ..settings import TASK_SETTINGS, Settings, recommended
+from ..settings import FIT_FIELDS, TASK_SETTINGS, Settings, recommended
 from ..task import Task
 from ._common import bundle, check_kwargs
 from .code_inspector import CodeInspector
@@ -121,6 +121,7 @@ class CircuitExplorer(anywidget.AnyWidget):
         score_kind: str = "node",
         recipe: Optional[str] = None,
         n_train: Optional[int] = None,
+        n_saes: Optional[int] = None,
         live: bool = True,
         debounce_s: float = 0.05,
         run: bool = True,
@@ -137,7 +138,7 @@ class CircuitExplorer(anywidget.AnyWidget):
             seed, n_features, l1, position, score_kind: the settings bar's initial values;
                 a value left out is the task's recommended one (``settings.recommended``,
                 the same as ``discover`` and the command line use).
-            recipe, n_train: passed to the engine's ``discover`` (default: recommended).
+            recipe, n_train, n_saes: passed to the engine's ``discover`` (default: recommended).
             live: run edits on a worker thread, newest request wins (``False``: run
                 each change at once, in the caller's thread; handy in scripts and tests).
             debounce_s: in live mode, wait this long for further changes before a run.
@@ -168,7 +169,7 @@ class CircuitExplorer(anywidget.AnyWidget):
             raise ValueError(f"n_pairs must be an integer >= 2, got {n_pairs!r}")
         chosen = recommended(
             None if task == CUSTOM else task, seed=seed, n_features=n_features, l1=l1,
-            position=position, recipe=recipe, n_train=n_train,
+            position=position, recipe=recipe, n_train=n_train, n_saes=n_saes,
         )
 
         self.model = model
@@ -181,7 +182,7 @@ class CircuitExplorer(anywidget.AnyWidget):
         """The preset's ``Task`` (ground truth, generator), None for custom prompts."""
         self.last_error: Optional[BaseException] = None
         """The exception of the newest failed run, if any."""
-        self._extra = {"recipe": chosen.recipe, "n_train": chosen.n_train}
+        self._extra = {"recipe": chosen.recipe, "n_train": chosen.n_train, "n_saes": chosen.n_saes}
         self._n_pairs = n_pairs
         self._more_seed = 1000
         self._gen_lock = threading.Lock()
@@ -599,7 +600,7 @@ class CircuitExplorer(anywidget.AnyWidget):
 
     @classmethod
     def _from_saved(cls, saved: dict[str, Any], model: Any, task: Optional[str], **kwargs: Any) -> "CircuitExplorer":
-        keys = ("seed", "n_features", "l1", "position", "recipe", "n_train")
+        keys = FIT_FIELDS
         settings = {k: v for k, v in saved["settings"].items() if k in keys}
         explorer = cls(model, task, positives=saved["positives"], negatives=saved["negatives"], **{**settings, **kwargs})
         edit = saved.get("unsaved_edit")

@@ -12,7 +12,7 @@ from sae_circuits_widget.session import Session
 from sae_circuits_widget.widgets import CircuitExplorer
 from sae_circuits_widget.widgets._common import from_float32_bytes
 
-FAST = dict(n_pairs=6, n_features=32, n_train=4, live=False)  # 4 of 12 prompts trained on: some positives are not
+FAST = dict(n_pairs=6, n_features=32, n_train=4, n_saes=1, live=False)  # one SAE on 4 of 12 prompts: some positives are not trained on
 
 
 @pytest.fixture
@@ -310,7 +310,7 @@ def test_editing_a_training_prompt_previews_then_shows_the_refit(explorer, tiny_
     assert explorer.is_final and explorer.result is final and not explorer.busy
     assert final.extras["sae_source"] == "fit" and final.sae is not old.sae
     # the preview encodes every prompt with the previous SAE, the final is a fresh discover
-    settings = dict(position="last", n_features=32, n_train=4)
+    settings = dict(position="last", n_features=32, n_train=4, n_saes=1)
     again = discover(tiny_model, positives=pos, negatives=neg, sae=old.sae, **settings)
     np.testing.assert_array_equal(preview.codes, again.codes)
     fresh = discover(tiny_model, positives=pos, negatives=neg, **settings)
