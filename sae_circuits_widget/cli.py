@@ -57,16 +57,19 @@ def _heads_text(heads: Sequence[tuple[int, int]]) -> str:
 
 
 def format_demo_table(rows: list[dict[str, Any]], show_top: int = DEMO_TOP) -> str:
-    """The demo table: task, circuit heads (ground truth of all heads), node AUC, edge AUC,
+    """The demo table: task, circuit heads (ground truth of all heads), node AUC against the
+    mean-ablation circuit and against the patching circuit (when the model has one), edge AUC,
     best F1, the share of silent (prompt, head) vectors (no SAE feature fires), seconds,
     and up to ``show_top`` best heads as ``layer.head``: only heads that scored above 0,
     ranked as ``CircuitResult.top_heads`` ranks them ("-" when none did)."""
-    header = ("task", "circuit heads", "node AUC", "edge AUC", "best F1", "silent", "seconds", "top heads (score > 0)")
+    header = ("task", "circuit heads", "node AUC", "node AUC (patching)", "edge AUC", "best F1", "silent", "seconds",
+              "top heads (score > 0)")
     body = [
         (
             r["task"],
             f"{r['n_ground_truth']} of {r['n_heads']}" if r["n_ground_truth"] else f"? of {r['n_heads']}",
             _fmt(r["node_auc"]),
+            _fmt(r.get("node_auc_patching")),
             _fmt(r["edge_auc"]),
             _fmt(r["best_f1"]),
             _fmt(r.get("silent_fraction"), 2),
@@ -101,6 +104,10 @@ def run_demo(seed: int = 0, n: int = DEMO_PAIRS) -> dict[str, Any]:
         ev = result.evaluate(truth) if truth else {}
         entry = {
             "node_auc": ev.get("node_auc"),
+            "node_auc_patching": (
+                result.evaluate(task.ground_truths["patching"])["node_auc"]
+                if task.ground_truths and task.ground_truths.get("patching") else None
+            ),
             "edge_auc": ev.get("edge_auc"),
             "best_f1": ev.get("best_f1"),
             "seconds": seconds,
