@@ -123,6 +123,15 @@ def unique_positive_pairs(
     return counts.reshape(n_heads, n_heads)
 
 
+def _square_and_k(edge_scores, top_k: Optional[int]) -> tuple[np.ndarray, int, int]:
+    """Edge scores as a float ``[n, n]`` array, ``n``, and ``top_k`` (default ``n**2 // 2``)."""
+    e = np.asarray(edge_scores, dtype=np.float64)
+    n = e.shape[0] if e.ndim else 0
+    if e.shape != (n, n):
+        raise ValueError(f"edge scores must be square [heads, heads], got {e.shape}")
+    return e, n, n * n // 2 if top_k is None else int(top_k)
+
+
 def pool_edge_scores(
     edge_scores: Float[np.ndarray, "heads heads"], top_k: Optional[int] = None
 ) -> Float[np.ndarray, "heads"]:
@@ -135,11 +144,7 @@ def pool_edge_scores(
         >>> pool_edge_scores(np.array([[0, 3, 0], [3, 0, 1], [0, 1, 0]]), top_k=2)
         array([2., 2., 0.])
     """
-    e = np.asarray(edge_scores, dtype=np.float64)
-    n = e.shape[0]
-    if e.shape != (n, n):
-        raise ValueError(f"edge scores must be square [heads, heads], got {e.shape}")
-    k = n * n // 2 if top_k is None else int(top_k)
+    e, n, k = _square_and_k(edge_scores, top_k)
     off = ~np.eye(n, dtype=bool)
     values = e[off]
     weight = np.zeros_like(e)
@@ -167,11 +172,7 @@ def pool_edge_scores_reference(
         >>> pool_edge_scores_reference(np.array([[0, 3, 0], [3, 0, 1], [0, 1, 0]]))
         array([2., 2., 0.])
     """
-    e = np.asarray(edge_scores, dtype=np.float64)
-    n = e.shape[0]
-    if e.shape != (n, n):
-        raise ValueError(f"edge scores must be square [heads, heads], got {e.shape}")
-    k = n * n // 2 if top_k is None else int(top_k)
+    e, n, k = _square_and_k(edge_scores, top_k)
     order = np.argsort(e.reshape(-1))[::-1]  # numpy's default sort, as the reference
     heads = np.stack([order // n, order % n], axis=1).reshape(-1)  # sender, receiver, ...
     return np.bincount(heads[: max(k, 0)], minlength=n).astype(np.float64)

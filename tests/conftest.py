@@ -33,3 +33,21 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def organism():
+    """The bundled model (shipped weights), loaded once per test module."""
+    from sae_circuits_widget.organism import load_organism
+
+    return load_organism()
+
+
+@pytest.fixture(scope="module")
+def circuits():
+    """The bundled model's ``circuits.json`` as a dict."""
+    import json
+
+    from sae_circuits_widget.organism import WEIGHTS_DIR
+
+    return json.loads((WEIGHTS_DIR / "circuits.json").read_text())

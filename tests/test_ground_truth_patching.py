@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import itertools
-import json
 
 import pytest
 import torch
 
 from sae_circuits_widget import ablation as A
-from sae_circuits_widget.organism import WEIGHTS_DIR, load_organism
 from sae_circuits_widget.organism import ground_truth as G
 from sae_circuits_widget.task import Task
 from sae_circuits_widget.tasks import TASK_NAMES, get_task
@@ -25,15 +23,6 @@ MEAN_ABLATION_CIRCUITS = {
 }
 """The mean-ablation circuits as shipped before the patching definition was added."""
 
-
-@pytest.fixture(scope="module")
-def organism():
-    return load_organism()
-
-
-@pytest.fixture(scope="module")
-def circuits():
-    return json.loads((WEIGHTS_DIR / "circuits.json").read_text())
 
 
 def _heads(text: str) -> frozenset:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from sae_circuits_widget.organism import WEIGHTS_DIR, is_organism, load_organism
+from sae_circuits_widget.organism import WEIGHTS_DIR, is_organism
 from sae_circuits_widget.organism.data import DataSource
 from sae_circuits_widget.organism.train import HeadOutputNorms, train
 from sae_circuits_widget.tasks import TASK_NAMES, get_task
@@ -19,15 +19,6 @@ from sae_circuits_widget.tasks import TASK_NAMES, get_task
 MEASURED = {"ioi": 1.0, "greater_than": 0.943, "docstring": 1.0, "induction": 1.0}
 TOLERANCE = 0.1
 
-
-@pytest.fixture(scope="module")
-def organism():
-    return load_organism()
-
-
-@pytest.fixture(scope="module")
-def circuits():
-    return json.loads((WEIGHTS_DIR / "circuits.json").read_text())
 
 
 def test_loads_offline_with_its_name(organism):
