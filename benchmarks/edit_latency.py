@@ -55,11 +55,14 @@ def main() -> None:
     fresh = get_task(args.task, model, n=args.edits + 5, seed=999).positives
     fresh = [p for p in fresh if p not in explorer.panel.positives][: args.edits]
 
-    train = set(explorer.result.extras["train_rows"])  # indices into positives + negatives
+    # indices into positives + negatives: the first SAE's training prompts (an edit there
+    # gets a preview from that SAE, then the refit) and those of no SAE of the ensemble
+    train = set(explorer.result.extras["train_rows"])
+    any_train = set(explorer.result.extras["all_train_rows"])
     n_pos = len(explorer.panel.positives)
     targets = {
         "training": [i for i in range(n_pos) if i in train],
-        "other": [i for i in range(n_pos) if i not in train],
+        "other": [i for i in range(n_pos) if i not in any_train],
     }
     drawn: list[float] = []  # when each grid draw's data was sent (even if the scores did not change)
     draw_grid = explorer._draw_grid
@@ -71,7 +74,7 @@ def main() -> None:
     explorer._draw_grid = timed_draw
     totals, finals, full, stages, kinds = [], [], [], [], []
     for k, text in enumerate(fresh):
-        kind = "training" if k % 2 == 0 and targets["training"] else "other"
+        kind = "training" if (k % 2 == 0 or not targets["other"]) and targets["training"] else "other"
         pos = list(explorer.panel.positives)
         pos[targets[kind][(k // 2) % len(targets[kind])]] = text
         before = explorer.session.forward_prompts
@@ -118,8 +121,9 @@ def main() -> None:
                 print(f"edit of {label}, {len(ts)} edits: edit -> grid (final) median {by_kind[kind]:.3f} s, max {max(ts):.3f} s")
     n_all = len(explorer.panel.positives) + len(explorer.panel.negatives)
     share = len(train) / n_all
-    print(f"share of prompts that train the SAE: {len(train)} of {n_all}")
-    if len(by_kind) == 2:
+    print(f"prompts that train the first SAE: {len(train)} of {n_all}; that train any SAE of the "
+          f"ensemble (an edit there refits): {len(any_train)} of {n_all}")
+    if len(by_kind) == 2 and len(any_train) == len(train):  # one SAE: the two kinds cover every prompt
         mean = share * by_kind["training"] + (1 - share) * by_kind["other"]
         mean_final = share * final_by_kind["training"] + (1 - share) * final_by_kind["other"]
         print(f"edit of a prompt drawn at random: first redrawn grid expected {mean:.3f} s, final grid {mean_final:.3f} s")

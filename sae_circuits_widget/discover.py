@@ -271,6 +271,9 @@ def discover(
         extras={
             "edge_head_scores": pooled,
             "train_rows": rows.tolist() if rows is not None else None,
+            "all_train_rows": (
+                sorted({int(i) for _, r, _ in members for i in r}) if rows is not None else None
+            ),
             "n_saes": len(members),
             "ensemble_node_scores": node_each if len(members) > 1 else None,
             "sae_source": source,
