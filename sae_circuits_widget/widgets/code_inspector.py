@@ -131,7 +131,13 @@ class CodeInspector(anywidget.AnyWidget):
             self.positive_only = list(sets["unique_positive"])
             self.meanings = meanings
             self.edges = edges
-            self.message = ""
+            n_saes = int((result.extras or {}).get("n_saes") or 1)
+            scores = np.asarray(result.node_scores).reshape(-1)
+            self.message = (
+                f"Codes of the first of {n_saes} SAEs; the head's score in the grid "
+                f"({scores[idx]:.2g}) is the mean of its counts under each."
+                if n_saes > 1 else ""
+            )
             if not keep_prompt:
                 self.attention_prompt = 0 if len(result.prompts) else -1
             self._load_attention()

@@ -451,3 +451,19 @@ def test_returning_to_earlier_settings_gets_no_preview(explorer):
     draws, _ = _record(explorer)
     explorer.set_state({"seed": 0})
     assert len(draws) == 1 and not draws[0].extras.get("preview") and explorer.is_final
+
+
+def test_the_inspector_says_whose_codes_it_shows_under_an_ensemble(tiny_model):
+    e = CircuitExplorer(tiny_model, "ioi", position="last", **{**FAST, "n_saes": 2})
+    try:
+        head = e.inspector.head
+        assert e.result.extras["n_saes"] == 2
+        assert "first of 2 SAEs" in e.inspector.message
+        assert f"{e.result.node_scores.reshape(-1)[head]:.2g}" in e.inspector.message
+    finally:
+        e.close()
+    one = CircuitExplorer(tiny_model, "ioi", position="last", **FAST)  # one SAE: nothing to explain
+    try:
+        assert one.inspector.message == ""
+    finally:
+        one.close()
