@@ -1,6 +1,6 @@
 """Cross-check ``recipe="paper"`` against the authors' own code on the same tensors.
 
-    python benchmarks/reference_crosscheck.py --reference /work/scratch/ref \\
+    python benchmarks/reference_crosscheck.py --reference $SCRATCH/ref \\
         --seeds 10 --json benchmarks/results/reference_crosscheck.json
 
 Getting the authors' code (it is never part of this repository)
@@ -9,9 +9,9 @@ The reference is the repository ``charlieoneill11/sae-circuits`` at commit ``10f
 Extract its ``src/`` folder into a scratch folder outside this project, e.g.::
 
     git clone https://github.com/charlieoneill11/sae-circuits /tmp/sae-circuits
-    mkdir -p /work/scratch/ref
-    git -C /tmp/sae-circuits archive 10fd2e7 src | tar x -C /work/scratch/ref
-    git -C /tmp/sae-circuits rev-parse 10fd2e7 > /work/scratch/ref/COMMIT   # optional, recorded
+    mkdir -p $SCRATCH/ref
+    git -C /tmp/sae-circuits archive 10fd2e7 src | tar x -C $SCRATCH/ref
+    git -C /tmp/sae-circuits rev-parse 10fd2e7 > $SCRATCH/ref/COMMIT   # optional, recorded
 
 ``--reference DIR`` is that folder (``DIR/src/sae.py`` etc.).
 
@@ -24,9 +24,9 @@ packages), on tensors this script saves with ``torch.save`` (``--work``, default
 everything their code needs except plotting; ``--reference-python PATH`` runs it in a
 separate environment instead, e.g.::
 
-    python3 -m venv /work/scratch/venv
-    /work/scratch/venv/bin/pip install torch==2.13.0          # the project's torch, first
-    /work/scratch/venv/bin/pip install einops jaxtyping numpy scikit-learn tqdm pyyaml
+    python3 -m venv $SCRATCH/venv
+    $SCRATCH/venv/bin/pip install torch==2.13.0          # the project's torch, first
+    $SCRATCH/venv/bin/pip install einops jaxtyping numpy scikit-learn tqdm pyyaml
 
 The reference side imports only torch, numpy and the authors' modules (never this
 package). Their modules import packages that serve plotting or notebooks only; this
