@@ -27,7 +27,6 @@ ranking.
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
 from collections.abc import Sequence

@@ -77,10 +77,9 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any, Optional
 
-import numpy as np
 import torch
 from jaxtyping import Float, Int
 from torch import Tensor, nn

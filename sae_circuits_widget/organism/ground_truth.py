@@ -75,7 +75,6 @@ import torch
 
 from .. import ablation as A
 from ..tasks import TASK_NAMES, get_task
-from ..tasks import words as W
 from .model import load_organism
 
 THRESHOLD = 0.9

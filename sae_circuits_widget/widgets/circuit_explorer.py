@@ -52,7 +52,7 @@ from ..result import CircuitResult
 from ..session import Session
 from ..settings import FIT_FIELDS, TASK_SETTINGS, Settings, recommended
 from ..task import Task
-from ._common import bundle, check_kwargs
+from ._common import bundle
 from .code_inspector import CodeInspector
 from .head_grid import HeadGrid
 from .prompt_panel import PromptPanel
