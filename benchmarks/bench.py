@@ -6,7 +6,7 @@
     python benchmarks/bench.py --chart out/roc.svg   # every method's ROC, one panel per task
     python benchmarks/bench.py --cpr-cmd-ablation mean   # CPR/CMD with mean instead of patching
 
-Same run as ``sae-circuits bench``; see ``sae_circuits_widget.benchmark`` for what each
+Same run as ``sae-circuits bench``; see ``sae_circuits_widget.evaluation.benchmark`` for what each
 column means. The last lines state the SAE method's speed-up over ACDC and whether it
 reaches the 20x target in this run.
 """
@@ -41,7 +41,7 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(args.threads)
-    from sae_circuits_widget.benchmark import format_table, run_benchmark
+    from sae_circuits_widget.evaluation.benchmark import format_table, run_benchmark
     from sae_circuits_widget.organism import load_organism
 
     split = lambda s: None if s is None else [x.strip() for x in s.split(",") if x.strip()]  # noqa: E731
@@ -70,7 +70,7 @@ def main(argv=None) -> int:
         Path(args.json).write_text(json.dumps(out, indent=2, default=float), encoding="utf-8")
         print(f"wrote {args.json}")
     if args.chart:
-        from sae_circuits_widget.charts import benchmark_roc_chart, save_chart
+        from sae_circuits_widget.evaluation.charts import benchmark_roc_chart, save_chart
 
         Path(args.chart).parent.mkdir(parents=True, exist_ok=True)
         save_chart(benchmark_roc_chart(out), args.chart)

@@ -137,7 +137,7 @@ def compare(model, task, workdir: Path) -> dict:
 
 
 def tiny_task(model):
-    from sae_circuits_widget.task import Task
+    from sae_circuits_widget.tasks.task import Task
 
     ids = model.tokenizer.convert_tokens_to_ids
     pos = ["When Mary and John went to the store , John gave a drink to",

@@ -44,8 +44,8 @@ def gpt2_shaped(attn_only: bool, tokenizer):
 
 
 def time_sae(model, task, seed: int = 0) -> dict:
-    from sae_circuits_widget.activations import HeadOutputCache
-    from sae_circuits_widget.discover import discover
+    from sae_circuits_widget.engine.activations import HeadOutputCache
+    from sae_circuits_widget.engine.discover import discover
 
     runs = []
     for _ in range(2):  # two runs, each with a fresh activation cache; the faster one counts

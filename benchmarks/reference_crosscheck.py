@@ -302,7 +302,7 @@ def run_reference_side(work: Path, seeds: int) -> None:
 
 def save_inputs(model, tasks: list[str], work: Path) -> dict[str, dict[str, Any]]:
     from sae_circuits_widget import get_task
-    from sae_circuits_widget.activations import head_outputs
+    from sae_circuits_widget.engine.activations import head_outputs
     from sae_circuits_widget.settings import recommended
 
     work.mkdir(parents=True, exist_ok=True)
@@ -343,10 +343,10 @@ def _auc(labels: np.ndarray, scores: np.ndarray) -> float:
 
 
 def compare_task(model, data: dict[str, Any], ref: dict[str, Any], seeds: int) -> dict[str, Any]:
-    from sae_circuits_widget.discover import _paper_draw, discover
-    from sae_circuits_widget.evaluate import heads_mask
-    from sae_circuits_widget.sae import DiscreteSAE, SAEConfig, fit_sae
-    from sae_circuits_widget.scoring import pool_edge_scores_reference, unique_positive_codes, unique_positive_pairs
+    from sae_circuits_widget.engine.discover import _paper_draw, discover
+    from sae_circuits_widget.evaluation.metrics import heads_mask
+    from sae_circuits_widget.engine.sae import DiscreteSAE, SAEConfig, fit_sae
+    from sae_circuits_widget.engine.scoring import pool_edge_scores_reference, unique_positive_codes, unique_positive_pairs
 
     name = data["task"]
     x = data["x"]

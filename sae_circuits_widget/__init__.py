@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .activations import attention_from_final, head_outputs
-from .discover import discover
+from .engine.activations import attention_from_final, head_outputs
+from .engine.discover import discover
 from .errors import (
     DegenerateCodesError,
     FileFormatError,
@@ -33,13 +33,13 @@ from .errors import (
     SaeCircuitsError,
     UnsupportedModelError,
 )
-from .evaluate import evaluate_scores
-from .model import load_model
-from .result import CircuitResult
-from .sae import DiscreteSAE, code_meaning, fit_sae
-from .session import Session
-from .task import Head, Task
-from .validation import PromptIssue, validate_prompts
+from .evaluation.metrics import evaluate_scores
+from .engine.model import load_model
+from .engine.result import CircuitResult
+from .engine.sae import DiscreteSAE, code_meaning, fit_sae
+from .engine.session import Session
+from .tasks.task import Head, Task
+from .engine.validation import PromptIssue, validate_prompts
 
 
 _LAZY = {

@@ -87,8 +87,8 @@ def format_demo_table(rows: list[dict[str, Any]], show_top: int = DEMO_TOP) -> s
 
 def run_demo(seed: int = 0, n: int = DEMO_PAIRS) -> dict[str, Any]:
     """Run every built-in task on the bundled model; return the demo's JSON dict."""
-    from .discover import discover
-    from .model import load_model, model_name
+    from .engine.discover import discover
+    from .engine.model import load_model, model_name
     from .tasks import TASK_NAMES, get_task
 
     model = load_model()
@@ -209,7 +209,7 @@ def check_paths(args: argparse.Namespace) -> None:
 
 def _read_prompts_file(path: str) -> dict[str, Any]:
     from .errors import FileFormatError
-    from .serialization import read_json_file
+    from .engine.serialization import read_json_file
 
     data = read_json_file(_check_input(path, "--prompts"))
     if not isinstance(data, dict) or "positives" not in data or "negatives" not in data:
@@ -220,8 +220,8 @@ def _read_prompts_file(path: str) -> dict[str, Any]:
 
 
 def _cmd_discover(args: argparse.Namespace) -> int:
-    from .discover import discover
-    from .model import load_model, model_name
+    from .engine.discover import discover
+    from .engine.model import load_model, model_name
 
     if (args.task is None) == (args.prompts is None):
         raise ValueError("give exactly one of --task TASK or --prompts FILE.json")
@@ -324,10 +324,10 @@ def _parse_seeds(text: str) -> list[int]:
 
 def _cmd_bench(args: argparse.Namespace) -> int:
     try:
-        from .benchmark import format_table, run_benchmark
+        from .evaluation.benchmark import format_table, run_benchmark
     except ImportError as exc:
         raise ValueError(f"the benchmark module is not available ({exc}); reinstall the package") from None
-    from .model import load_model
+    from .engine.model import load_model
     from .tasks import TASK_NAMES
 
     tasks = list(TASK_NAMES) if args.tasks is None else [t.strip() for t in args.tasks.split(",") if t.strip()]

@@ -16,7 +16,7 @@ from transformer_lens.config import TransformerBridgeConfig
 from transformer_lens.model_bridge import TransformerBridge
 
 from .organism.tokenizer import word_tokenizer
-from .task import Task
+from .tasks.task import Task
 
 TINY_WORDS: tuple[str, ...] = (
     "When", "Mary", "John", "Tom", "Anna", "and", "went", "to", "the", "store", ",",

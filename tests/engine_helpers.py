@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from itertools import permutations
 
-from sae_circuits_widget.task import Task
+from sae_circuits_widget.tasks.task import Task
 
 NAMES = ("Mary", "John", "Tom", "Anna")
 PLACES = ("store", "park")

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from sae_circuits_widget import ablation as ab
-from sae_circuits_widget.task import Task
+from sae_circuits_widget import interventions as ab
+from sae_circuits_widget.tasks.task import Task
 from sae_circuits_widget.testing import tiny_model as make_tiny
 from sae_circuits_widget.testing import toy_ioi_task, zero_head_output
 
@@ -155,25 +155,13 @@ def test_resample_with_identical_pairs_is_zero(zeroed_model, task):
     np.testing.assert_allclose(eff, 0.0, atol=1e-5)
 
 
-def test_faithfulness_curve_ends(zeroed_model, task):
+def test_top_k_faithfulness_ends(zeroed_model, task):
     scores = np.arange(8.0).reshape(2, 4)
-    ks, frac = ab.faithfulness_curve(zeroed_model, task, scores, ks=[0, 3, 8])
-    assert list(ks) == [0, 3, 8]
-    assert frac[-1] == pytest.approx(1.0, abs=1e-5)
     top3 = ab.top_k_heads(scores, 3)
     assert top3 == [(1, 3), (1, 2), (1, 1)]
-    assert frac[1] == pytest.approx(ab.faithfulness(zeroed_model, task, top3), abs=1e-5)
-    assert frac[0] == pytest.approx(ab.faithfulness(zeroed_model, task, []), abs=1e-5)
-    assert abs(frac[0] - 1.0) > 1e-3
-
-
-def test_faithfulness_curves_match_single_curves(zeroed_model, task):
-    a, b = np.arange(8.0).reshape(2, 4), -np.arange(8.0).reshape(2, 4)
-    ks, curves = ab.faithfulness_curves(zeroed_model, task, {"a": a, "b": b}, ks=[1, 5])
-    for name, scores in (("a", a), ("b", b)):
-        _, single = ab.faithfulness_curve(zeroed_model, task, scores, ks=[1, 5])
-        np.testing.assert_allclose(curves[name], single, atol=1e-6)
-    assert not np.allclose(curves["a"], curves["b"])
+    every = ab.top_k_heads(scores, 8)
+    assert ab.faithfulness(zeroed_model, task, every) == pytest.approx(1.0, abs=1e-5)
+    assert abs(ab.faithfulness(zeroed_model, task, []) - 1.0) > 1e-3
 
 
 def test_path_patching_without_a_path_is_zero(zeroed_model, task):

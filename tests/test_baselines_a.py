@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from sae_circuits_widget import ablation as ab
+from sae_circuits_widget import interventions as ab
 from sae_circuits_widget.baselines.activation_patching import activation_patching, activation_patching_resample
 from sae_circuits_widget.baselines.hisp import hisp
 from sae_circuits_widget.baselines.subnetwork import subnetwork_probing
@@ -18,8 +18,8 @@ from sae_circuits_widget.baselines.trivial import (
     output_diff_norm,
     random_scores,
 )
-from sae_circuits_widget.result import CircuitResult
-from sae_circuits_widget.task import Task
+from sae_circuits_widget.engine.result import CircuitResult
+from sae_circuits_widget.tasks.task import Task
 from sae_circuits_widget.testing import tiny_model as make_tiny
 from sae_circuits_widget.testing import toy_ioi_task, zero_head_output
 

@@ -14,7 +14,7 @@ from sae_circuits_widget.baselines.eap import (
     gpt2_small_edge_count,
     tokenize_pairs,
 )
-from sae_circuits_widget.task import Task
+from sae_circuits_widget.tasks.task import Task
 from sae_circuits_widget.testing import tiny_model as make_tiny
 from sae_circuits_widget.testing import toy_ioi_task
 from sae_circuits_widget.testing import zero_head_output
@@ -277,7 +277,7 @@ def test_acdc_logit_diff_metric(tiny_model):
 def test_run_benchmark_shape_and_table(tiny_model, monkeypatch):
     from dataclasses import replace
 
-    from sae_circuits_widget import benchmark
+    from sae_circuits_widget.evaluation import benchmark
 
     task = replace(toy_ioi_task(tiny_model), ground_truth=frozenset({(0, 2), (1, 1)}))
     monkeypatch.setitem(benchmark._REGISTRY, "broken", ("sae_circuits_widget.no_such_module", ("x",), {}))
@@ -306,7 +306,7 @@ def test_run_benchmark_shape_and_table(tiny_model, monkeypatch):
 
 
 def test_time_ratios_against_the_sae_row():
-    from sae_circuits_widget.benchmark import format_table
+    from sae_circuits_widget.evaluation.benchmark import format_table
 
     bench = {"tasks": {"t": {"sae": {"seconds": 2.0, "time_vs_sae": 1.0, "node_auc": 0.8},
                              "acdc": {"seconds": 80.0, "time_vs_sae": 40.0, "node_auc": 0.9,

@@ -34,7 +34,7 @@ def test_demo_prints_the_table_and_writes_json(tmp_path, capsys):
 
 @pytest.fixture()
 def on_tiny(monkeypatch, tiny_model):
-    import sae_circuits_widget.model as model_mod
+    import sae_circuits_widget.engine.model as model_mod
 
     monkeypatch.setattr(model_mod, "load_model", lambda name=None, **k: tiny_model)
     return tiny_model
@@ -84,7 +84,7 @@ def test_unknown_task_and_model_are_one_line(capsys):
 
 
 def test_bench_delegates(monkeypatch, capsys, on_tiny):
-    import sae_circuits_widget.benchmark as bench
+    import sae_circuits_widget.evaluation.benchmark as bench
 
     calls = {}
 
@@ -106,7 +106,7 @@ def test_bench_delegates(monkeypatch, capsys, on_tiny):
 def test_bench_runs_on_one_cpu_thread_unless_told(monkeypatch, capsys, on_tiny):
     import torch
 
-    import sae_circuits_widget.benchmark as bench
+    import sae_circuits_widget.evaluation.benchmark as bench
 
     seen = []
     monkeypatch.setattr(bench, "run_benchmark", lambda *a, **k: seen.append(torch.get_num_threads()) or {"tasks": {}})

@@ -12,7 +12,7 @@ import pytest
 
 from engine_helpers import toy_ioi
 from sae_circuits_widget import discover, get_task, load_model
-from sae_circuits_widget.activations import HeadOutputCache
+from sae_circuits_widget.engine.activations import HeadOutputCache
 
 # the random tiny model often shows no task signal; that warning is tested on its own
 pytestmark = pytest.mark.filterwarnings("ignore:no head has a code unique")

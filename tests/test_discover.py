@@ -8,8 +8,8 @@ import torch
 
 from engine_helpers import toy_ioi
 from sae_circuits_widget import discover
-from sae_circuits_widget.activations import HeadOutputCache
-from sae_circuits_widget.discover import training_rows
+from sae_circuits_widget.engine.activations import HeadOutputCache
+from sae_circuits_widget.engine.discover import training_rows
 from sae_circuits_widget.errors import (
     DegenerateCodesError,
     NonFiniteActivationsError,
@@ -18,8 +18,8 @@ from sae_circuits_widget.errors import (
     SettingsError,
     SettingsTypeError,
 )
-from sae_circuits_widget.scoring import unique_positive_codes
-from sae_circuits_widget.task import Task
+from sae_circuits_widget.engine.scoring import unique_positive_codes
+from sae_circuits_widget.tasks.task import Task
 from sae_circuits_widget.testing import tiny_model as make_tiny
 
 # the random tiny model often shows no task signal; that warning is tested on its own
@@ -63,7 +63,7 @@ def test_an_ensemble_averages_the_scores_of_sae_fits_with_their_own_seeds(tiny_m
 def test_codes_are_argmax_of_sae_on_head_outputs(tiny_model):
     cache = HeadOutputCache()
     r = discover(tiny_model, TASK, seed=1, cache=cache, **FAST)
-    from sae_circuits_widget.activations import head_outputs
+    from sae_circuits_widget.engine.activations import head_outputs
 
     x = head_outputs(tiny_model, r.prompts, cache=cache)
     np.testing.assert_array_equal(r.sae.codes(x).numpy(), r.codes)
@@ -128,7 +128,7 @@ def test_no_live_feature_refuses_to_rank(tiny_model):  # case 15
 
 
 def test_all_codes_identical_refuses_to_rank(tiny_model, monkeypatch):  # case 15
-    from sae_circuits_widget import sae as sae_mod
+    from sae_circuits_widget.engine import sae as sae_mod
 
     monkeypatch.setattr(sae_mod.DiscreteSAE, "codes", lambda self, x: torch.full(x.shape[:-1], 3))
     with pytest.raises(DegenerateCodesError, match="same code"):
@@ -199,8 +199,8 @@ def test_without_edges(tiny_model):
 
 
 def test_a_given_sae_is_used_and_checked(tiny_model):
-    from sae_circuits_widget.activations import head_outputs
-    from sae_circuits_widget.sae import fit_sae
+    from sae_circuits_widget.engine.activations import head_outputs
+    from sae_circuits_widget.engine.sae import fit_sae
 
     fitted = discover(tiny_model, TASK, n_features=32)
     x = head_outputs(tiny_model, fitted.prompts)

@@ -8,12 +8,12 @@ import importlib
 import pytest
 
 MODULES = [
-    "sae_circuits_widget.scoring",
-    "sae_circuits_widget.sae",
-    "sae_circuits_widget.evaluate",
-    "sae_circuits_widget.validation",
-    "sae_circuits_widget.discover",
-    "sae_circuits_widget.model",
+    "sae_circuits_widget.engine.scoring",
+    "sae_circuits_widget.engine.sae",
+    "sae_circuits_widget.evaluation.metrics",
+    "sae_circuits_widget.engine.validation",
+    "sae_circuits_widget.engine.discover",
+    "sae_circuits_widget.engine.model",
 ]
 
 

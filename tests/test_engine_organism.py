@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from sae_circuits_widget import Session, discover, get_task, load_model
-from sae_circuits_widget.activations import HeadOutputCache, head_outputs
+from sae_circuits_widget.engine.activations import HeadOutputCache, head_outputs
 from sae_circuits_widget.errors import PromptError
-from sae_circuits_widget.sae import fit_sae
-from sae_circuits_widget.scoring import unique_positive_codes
-from sae_circuits_widget.validation import validate_prompts
+from sae_circuits_widget.engine.sae import fit_sae
+from sae_circuits_widget.engine.scoring import unique_positive_codes
+from sae_circuits_widget.engine.validation import validate_prompts
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from sae_circuits_widget.errors import GroundTruthError
-from sae_circuits_widget.evaluate import evaluate_scores, heads_mask
-from sae_circuits_widget.result import CircuitResult
+from sae_circuits_widget.evaluation.metrics import evaluate_scores, heads_mask
+from sae_circuits_widget.engine.result import CircuitResult
 
 
 def test_perfect_and_reversed_rankings():

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from sae_circuits_widget import ablation
-from sae_circuits_widget.faithfulness import (
+from sae_circuits_widget import interventions as ablation
+from sae_circuits_widget.interventions.mib_faithfulness import (
     MIB_FRACTIONS,
     cmd,
     cpr,
@@ -19,7 +19,7 @@ from sae_circuits_widget.faithfulness import (
     size_grid,
     tie_blocks,
 )
-from sae_circuits_widget.task import Task
+from sae_circuits_widget.tasks.task import Task
 from sae_circuits_widget.testing import tiny_model as make_tiny
 from sae_circuits_widget.testing import toy_ioi_task, zero_head_output
 
@@ -239,9 +239,9 @@ def _with_truths(task: Task, **changes) -> Task:
 
 
 def test_benchmark_rows_have_cpr_cmd_and_named_aucs(tiny):
-    from sae_circuits_widget import benchmark
+    from sae_circuits_widget.evaluation import benchmark
     from sae_circuits_widget.baselines.trivial import layer_index
-    from sae_circuits_widget.evaluate import evaluate_scores
+    from sae_circuits_widget.evaluation.metrics import evaluate_scores
 
     model, base = tiny
     gt = frozenset({(0, 2), (1, 1)})

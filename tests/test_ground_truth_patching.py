@@ -7,9 +7,9 @@ import itertools
 import pytest
 import torch
 
-from sae_circuits_widget import ablation as A
+from sae_circuits_widget import interventions as A
 from sae_circuits_widget.organism import ground_truth as G
-from sae_circuits_widget.task import Task
+from sae_circuits_widget.tasks.task import Task
 from sae_circuits_widget.tasks import TASK_NAMES, get_task
 from sae_circuits_widget.testing import tiny_model, toy_ioi_task
 

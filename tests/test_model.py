@@ -8,9 +8,9 @@ import types
 import pytest
 import torch
 
-from sae_circuits_widget import model as model_mod
+from sae_circuits_widget.engine import model as model_mod
 from sae_circuits_widget.errors import ModelLoadError, OfflineError, UnsupportedModelError
-from sae_circuits_widget.model import (
+from sae_circuits_widget.engine.model import (
     check_hookable,
     head_from_index,
     head_index,

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from sae_circuits_widget.scoring import pool_edge_scores, unique_positive_codes, unique_positive_pairs
+from sae_circuits_widget.engine.scoring import pool_edge_scores, unique_positive_codes, unique_positive_pairs
 
 
 @st.composite

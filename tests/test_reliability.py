@@ -18,12 +18,12 @@ from hypothesis.extra.numpy import arrays
 
 from engine_helpers import toy_ioi
 from sae_circuits_widget import discover
-from sae_circuits_widget.activations import HeadOutputCache
+from sae_circuits_widget.engine.activations import HeadOutputCache
 from sae_circuits_widget.errors import FileFormatError, PromptError, PromptTypeError, UnsupportedModelError
-from sae_circuits_widget.result import CircuitResult
-from sae_circuits_widget.scoring import unique_positive_codes, unique_positive_pairs
-from sae_circuits_widget.session import Session
-from sae_circuits_widget.validation import check_prompts, validate_prompts
+from sae_circuits_widget.engine.result import CircuitResult
+from sae_circuits_widget.engine.scoring import unique_positive_codes, unique_positive_pairs
+from sae_circuits_widget.engine.session import Session
+from sae_circuits_widget.engine.validation import check_prompts, validate_prompts
 
 # the warning for a ranking with no signal is tested in test_discover
 pytestmark = pytest.mark.filterwarnings("ignore:no head has a code unique")
@@ -217,7 +217,7 @@ def test_a_missing_list_says_to_pass_it_not_to_convert_tensors(tiny_model):  # c
 
 
 def test_top_heads_takes_a_whole_number():
-    from sae_circuits_widget.result import CircuitResult
+    from sae_circuits_widget.engine.result import CircuitResult
 
     r = CircuitResult("x", node_scores=np.array([[0.1, 0.9], [0.5, 0.0]]))
     assert r.top_heads(2) == [(0, 1), (1, 0)]

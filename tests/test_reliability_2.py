@@ -14,9 +14,9 @@ import pytest
 from engine_helpers import toy_ioi
 from sae_circuits_widget import cli
 from sae_circuits_widget.errors import FileFormatError, PromptError, SettingsError, SettingsTypeError
-from sae_circuits_widget.result import CircuitResult
-from sae_circuits_widget.session import Session
-from sae_circuits_widget.validation import check_prompts, validate_prompts
+from sae_circuits_widget.engine.result import CircuitResult
+from sae_circuits_widget.engine.session import Session
+from sae_circuits_widget.engine.validation import check_prompts, validate_prompts
 
 pytestmark = pytest.mark.filterwarnings("ignore:no head has a code unique")
 
@@ -28,7 +28,7 @@ FAST = dict(n_pairs=6, n_features=32, n_train=4, live=False, position="last")
 def short_fit(monkeypatch):
     import importlib
 
-    discover_module = importlib.import_module("sae_circuits_widget.discover")
+    discover_module = importlib.import_module("sae_circuits_widget.engine.discover")
     monkeypatch.setattr(discover_module, "fit_sae", functools.partial(discover_module.fit_sae, epochs=40))
 
 
@@ -43,7 +43,7 @@ def explorer(tiny_model, short_fit):
 
 @pytest.fixture
 def on_tiny(monkeypatch, tiny_model):
-    import sae_circuits_widget.model as model_mod
+    import sae_circuits_widget.engine.model as model_mod
 
     monkeypatch.setattr(model_mod, "load_model", lambda name=None, **k: tiny_model)
     return tiny_model
@@ -158,8 +158,8 @@ def _no_compute(monkeypatch):
     """Make any discovery, demo or benchmark run fail loudly: the paths must be checked first."""
     import importlib
 
-    bench = importlib.import_module("sae_circuits_widget.benchmark")
-    disc = importlib.import_module("sae_circuits_widget.discover")
+    bench = importlib.import_module("sae_circuits_widget.evaluation.benchmark")
+    disc = importlib.import_module("sae_circuits_widget.engine.discover")
 
     def boom(*a, **k):
         raise AssertionError("computed before checking the paths")
@@ -228,7 +228,7 @@ def test_top_heads_stop_at_the_last_positive_score():  # 7
 def test_ties_rank_by_pooled_edge_score_then_index_everywhere():  # 7
     node = np.array([[2.0, 2.0, 0.0], [2.0, 0.0, 1.0]])
     pooled = np.array([[0.5, 3.0, 9.0], [0.5, 0.0, 0.0]])
-    from sae_circuits_widget.result import rank_heads
+    from sae_circuits_widget.engine.result import rank_heads
 
     r = CircuitResult("sae", node_scores=node, extras={"edge_head_scores": pooled})
     assert r.top_heads(4) == [(0, 1), (0, 0), (1, 0), (1, 2)]
@@ -238,7 +238,7 @@ def test_ties_rank_by_pooled_edge_score_then_index_everywhere():  # 7
 def test_cli_discover_table_and_json_rank_the_same(monkeypatch, capsys, on_tiny, tmp_path, prompts_file):  # 7
     import importlib
 
-    discover_module = importlib.import_module("sae_circuits_widget.discover")
+    discover_module = importlib.import_module("sae_circuits_widget.engine.discover")
 
     node = np.zeros((on_tiny.cfg.n_layers, on_tiny.cfg.n_heads))
     node[1, 3], node[0, 2], node[1, 0] = 2.0, 2.0, 1.0
@@ -273,7 +273,7 @@ def test_demo_json_and_table_agree(monkeypatch, on_tiny):  # 7
     import importlib
 
     tasks_module = importlib.import_module("sae_circuits_widget.tasks")
-    discover_module = importlib.import_module("sae_circuits_widget.discover")
+    discover_module = importlib.import_module("sae_circuits_widget.engine.discover")
 
     node = np.zeros((2, 4))
     node[0, 1] = 3.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import pytest
 
-from sae_circuits_widget.sae import (
+from sae_circuits_widget.engine.sae import (
     NO_CODE,
     DiscreteSAE,
     SAEConfig,

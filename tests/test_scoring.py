@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sae_circuits_widget.scoring import (
+from sae_circuits_widget.engine.scoring import (
     code_sets,
     pool_edge_scores,
     softmax_scores,

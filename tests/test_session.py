@@ -9,8 +9,8 @@ import pytest
 
 from engine_helpers import toy_ioi
 from sae_circuits_widget.errors import FileFormatError, PromptError
-from sae_circuits_widget.result import CircuitResult
-from sae_circuits_widget.session import Session
+from sae_circuits_widget.engine.result import CircuitResult
+from sae_circuits_widget.engine.session import Session
 
 # the random tiny model often shows no task signal; that warning is tested on its own
 pytestmark = pytest.mark.filterwarnings("ignore:no head has a code unique")
@@ -69,7 +69,7 @@ def test_result_json_round_trip(session, tmp_path):
     np.testing.assert_array_equal(again.edge_scores, r.edge_scores)
     assert again.prompts == r.prompts and again.settings["seed"] == 0
     import torch
-    from sae_circuits_widget.activations import head_outputs
+    from sae_circuits_widget.engine.activations import head_outputs
 
     x = head_outputs(session.model, r.prompts, cache=session.cache)
     assert torch.equal(again.sae.codes(x), r.sae.codes(x))
@@ -115,7 +115,7 @@ def test_interrupted_run_leaves_the_session_usable(session, monkeypatch):  # eng
     good = session.discover(TASK.positives, TASK.negatives, **FAST)
     import importlib
 
-    disc = importlib.import_module("sae_circuits_widget.discover")  # the module, not the function
+    disc = importlib.import_module("sae_circuits_widget.engine.discover")  # the module, not the function
 
     def interrupted(*a, **k):
         raise KeyboardInterrupt
@@ -164,7 +164,7 @@ def _edit(prompts, i, text=NEW_POSITIVE):
 
 
 def test_editing_a_prompt_outside_the_training_set_reuses_the_sae(session, tiny_model):
-    from sae_circuits_widget.discover import discover
+    from sae_circuits_widget.engine.discover import discover
 
     first = session.discover(TASK.positives, TASK.negatives, **FEW)
     train = first.extras["train_rows"]

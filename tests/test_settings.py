@@ -9,9 +9,9 @@ import pytest
 
 from sae_circuits_widget import get_task, load_model
 from sae_circuits_widget.cli import main as cli_main
-from sae_circuits_widget.discover import discover
+from sae_circuits_widget.engine.discover import discover
 from sae_circuits_widget.errors import SettingsError, SettingsTypeError
-from sae_circuits_widget.session import Session
+from sae_circuits_widget.engine.session import Session
 from sae_circuits_widget.settings import TASK_SETTINGS, Settings, recommended
 from sae_circuits_widget.widgets.circuit_explorer import CircuitExplorer
 

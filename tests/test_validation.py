@@ -8,7 +8,7 @@ import torch
 
 from engine_helpers import toy_ioi
 from sae_circuits_widget.errors import PromptError, PromptTypeError
-from sae_circuits_widget.validation import check_prompts, validate_prompts
+from sae_circuits_widget.engine.validation import check_prompts, validate_prompts
 
 GOOD = toy_ioi(4)
 

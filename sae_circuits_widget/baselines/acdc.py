@@ -49,8 +49,8 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from ..result import CircuitResult
-from ..task import Task
+from ..engine.result import CircuitResult
+from ..tasks.task import Task
 from .eap import PairBatch, PatchableAttentionOnly, QKVMode, edge_head_scores, tokenize_pairs
 
 Metric = Literal["kl", "logit_diff"]

@@ -2,7 +2,7 @@
 
 The slow, trusted reference. For each head (layer, h) the positives are run with that
 head's ``hook_z`` replaced and the change of the task's mean logit difference is
-recorded (:func:`sae_circuits_widget.ablation.ablation_effects`):
+recorded (:func:`sae_circuits_widget.interventions.ablation.ablation_effects`):
 
 - ``kind="mean"``: the replacement is the head's mean activation over the task's prompts
   (position-wise when all prompts share one length, pooled over positions otherwise);
@@ -29,9 +29,11 @@ from typing import Literal
 
 import numpy as np
 
-from ..ablation import MAX_BATCH_ROWS, Reference, ablation_effects, path_patching_matrix
-from ..result import CircuitResult
-from ..task import Task
+from ..interventions.ablation import ablation_effects
+from ..interventions.hooks import MAX_BATCH_ROWS, Reference
+from ..interventions.path_patching import path_patching_matrix
+from ..engine.result import CircuitResult
+from ..tasks.task import Task
 
 METHOD_NAMES = {"mean": "activation_patching", "resample": "activation_patching_resample"}
 
@@ -51,7 +53,7 @@ def activation_patching(
 
     Method name: ``"activation_patching"`` (mean) or ``"activation_patching_resample"``.
     ``seed`` is recorded only; the method is deterministic. ``edges=True`` also runs path
-    patching of every head pair (:func:`~sae_circuits_widget.ablation.path_patching_matrix`,
+    patching of every head pair (:func:`~sae_circuits_widget.interventions.path_patching.path_patching_matrix`,
     the sender's activation taken from the paired negative, whatever ``kind``):
     ``edge_scores[s, r] = |effect of the path s -> r|`` and the signed matrix, with the
     direct path to the logits as its last column, in ``extras["path_patching"]``.

@@ -62,8 +62,8 @@ import torch.nn.functional as F
 from jaxtyping import Float, Int
 from torch import Tensor
 
-from ..result import CircuitResult
-from ..task import Task
+from ..engine.result import CircuitResult
+from ..tasks.task import Task
 
 QKVMode = Literal["pooled", "separate"]
 CHANNELS = ("Q", "K", "V")
@@ -168,7 +168,7 @@ def edge_head_scores(edge_scores: Float[np.ndarray, "heads heads"], n_layers: in
     earlier layer than the receiver); the SAE's default ``k`` = half of *all* ordered
     pairs would count every edge of an attention-only graph and carry no signal.
     """
-    from ..scoring import pool_edge_scores
+    from ..engine.scoring import pool_edge_scores
 
     layer_of = np.arange(n_layers * n_heads) // n_heads
     n_candidates = int((layer_of[:, None] < layer_of[None, :]).sum())

@@ -33,9 +33,9 @@ from typing import Literal
 import numpy as np
 import torch
 
-from ..ablation import _check_metric, _device, final_logits, frozen_parameters, mean_replacement, padded_prompts, scaled_head_hooks
-from ..result import CircuitResult
-from ..task import Task
+from ..interventions.hooks import check_metric, final_logits, frozen_parameters, mean_replacement, model_device, padded_prompts, scaled_head_hooks
+from ..engine.result import CircuitResult
+from ..tasks.task import Task
 
 
 def answer_cross_entropy(task: Task, final_logits: torch.Tensor, rows: list[int]) -> torch.Tensor:
@@ -59,7 +59,7 @@ def hisp(
     ``seed`` is recorded only; the method is deterministic. One forward and one backward
     pass, well under a second on small models, so ``progress`` has nothing to show.
     """
-    _check_metric(task)
+    check_metric(task)
     if loss not in ("metric", "ce"):
         raise ValueError(f"loss must be 'metric' or 'ce', got {loss!r}")
     if baseline not in ("zero", "mean"):
@@ -72,8 +72,8 @@ def hisp(
     rows = list(range(len(positives)))
     t1 = time.perf_counter()
     with frozen_parameters(model), torch.enable_grad():
-        mask = torch.ones(len(rows), L, H, device=_device(model), requires_grad=True)
-        out = model.run_with_hooks(toks.to(_device(model)), fwd_hooks=scaled_head_hooks(model, mask, base))
+        mask = torch.ones(len(rows), L, H, device=model_device(model), requires_grad=True)
+        out = model.run_with_hooks(toks.to(model_device(model)), fwd_hooks=scaled_head_hooks(model, mask, base))
         logits = final_logits(out, last)
         if loss == "metric":
             per = -task.metric(logits, rows=rows)

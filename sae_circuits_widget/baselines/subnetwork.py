@@ -41,9 +41,9 @@ from typing import Literal
 import numpy as np
 import torch
 
-from ..ablation import _check_metric, _device, final_logits, frozen_parameters, mean_replacement, padded_prompts, scaled_head_hooks
-from ..result import CircuitResult
-from ..task import Task
+from ..interventions.hooks import check_metric, final_logits, frozen_parameters, mean_replacement, model_device, padded_prompts, scaled_head_hooks
+from ..engine.result import CircuitResult
+from ..tasks.task import Task
 
 BETA, GAMMA, ZETA = 2.0 / 3.0, -0.1, 1.1
 """Hard-concrete temperature and stretch interval (Louizos et al. 2018)."""
@@ -83,7 +83,7 @@ def subnetwork_probing(
     Method name ``"sp"``. ``sparsity`` weighs the expected fraction of kept heads against
     the objective (KL in nats, or squared logit-difference change).
     """
-    _check_metric(task)
+    check_metric(task)
     if objective not in ("kl", "metric"):
         raise ValueError(f"objective must be 'kl' or 'metric', got {objective!r}")
     if baseline not in ("mean", "zero"):
@@ -91,7 +91,7 @@ def subnetwork_probing(
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}")
     L, H = int(model.cfg.n_layers), int(model.cfg.n_heads)
-    dev = _device(model)
+    dev = model_device(model)
     t0 = time.perf_counter()
     positives = list(task.positives[: task.n_pairs])
     n = len(positives)

@@ -28,9 +28,9 @@ from typing import Literal
 import numpy as np
 import torch
 
-from ..ablation import head_z, length_groups
-from ..result import CircuitResult
-from ..task import Task
+from ..interventions.hooks import head_z, length_groups
+from ..engine.result import CircuitResult
+from ..tasks.task import Task
 
 
 def _dims(model) -> tuple[int, int]:

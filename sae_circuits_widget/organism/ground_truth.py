@@ -27,7 +27,7 @@ Definition (per task, on N_GT = 32 held-out prompt pairs from ``get_task(..., se
    mean-ablated (replacement = the head's mean ``z`` over the task's positives and
    negatives; per position when all prompts share a length, pooled over positions
    otherwise) and resample-ablated (``z`` from the paired negative);
-   see ``sae_circuits_widget.ablation``.
+   see ``sae_circuits_widget.interventions.ablation``.
 2. Circuit (the ground truth): the smallest head set ``S`` whose faithfulness (mean
    logit difference with every head outside ``S`` replaced, by its mean for
    ``mean_ablation`` or by its value on the paired negative for ``patching``, divided by
@@ -73,7 +73,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import ablation as A
+from .. import interventions as A
 from ..tasks import TASK_NAMES, get_task
 from .model import load_organism
 

@@ -31,7 +31,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from ..task import Head, Task
+from .task import Head, Task
 from . import words as W
 
 TASK_NAMES: tuple[str, ...] = ("ioi", "greater_than", "docstring", "induction")

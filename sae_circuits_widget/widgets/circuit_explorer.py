@@ -48,10 +48,10 @@ import traitlets as t
 from ipywidgets import widget_serialization
 
 from ..errors import SaeCircuitsError
-from ..result import CircuitResult
-from ..session import Session
+from ..engine.result import CircuitResult
+from ..engine.session import Session
 from ..settings import FIT_FIELDS, TASK_SETTINGS, Settings, recommended
-from ..task import Task
+from ..tasks.task import Task
 from ._common import bundle
 from .code_inspector import CodeInspector
 from .head_grid import HeadGrid
@@ -552,7 +552,7 @@ class CircuitExplorer(anywidget.AnyWidget):
                 "the grid shows a preview with the previous SAE, not a final result "
                 f"({self.error or 'the refit is still running'}); fix the prompts or run again, then save"
             )
-        from ..discover import DEFAULTS
+        from ..engine.discover import DEFAULTS
 
         result = self.result
         shown_pos, shown_neg = list(self.panel.positives), list(self.panel.negatives)
@@ -630,7 +630,7 @@ class CircuitExplorer(anywidget.AnyWidget):
 
     def roc_chart(self, others: Optional[dict[str, CircuitResult]] = None):
         """Altair ROC curve of the scores on screen against the task's ground truth."""
-        from ..charts import roc_chart
+        from ..evaluation.charts import roc_chart
 
         if self.result is None:
             raise ValueError("no result yet: run the explorer first")
@@ -640,7 +640,7 @@ class CircuitExplorer(anywidget.AnyWidget):
 
     def score_chart(self, top: Optional[int] = 20):
         """Altair bar chart of the head scores on screen (ground-truth heads marked)."""
-        from ..charts import score_bars
+        from ..evaluation.charts import score_bars
 
         if self.result is None:
             raise ValueError("no result yet: run the explorer first")
@@ -654,7 +654,7 @@ class CircuitExplorer(anywidget.AnyWidget):
 
     def export_chart(self, path: Any, chart: str = "roc") -> Path:
         """Write the ``"roc"``, ``"scores"`` or ``"both"`` chart to ``path`` (.png, .svg, .json, .html)."""
-        from ..charts import save_chart
+        from ..evaluation.charts import save_chart
 
         if chart not in ("roc", "scores", "both"):
             raise ValueError(f"chart must be 'roc', 'scores' or 'both', got {chart!r}")

@@ -22,10 +22,10 @@ import anywidget
 import numpy as np
 import traitlets as t
 
-from ..activations import attention_from_final
-from ..result import CircuitResult
-from ..sae import code_meaning
-from ..scoring import code_sets
+from ..engine.activations import attention_from_final
+from ..engine.result import CircuitResult
+from ..engine.sae import code_meaning
+from ..engine.scoring import code_sets
 from ._common import bundle, check_kwargs, float32_bytes, from_int32_bytes, head_name, int32_bytes
 
 HeadRef = Union[int, tuple[int, int]]

@@ -22,7 +22,7 @@ import numpy as np
 import traitlets as t
 from jaxtyping import Float
 
-from ..result import CircuitResult
+from ..engine.result import CircuitResult
 from ._common import bundle, check_kwargs, float32_bytes, from_float32_bytes
 
 

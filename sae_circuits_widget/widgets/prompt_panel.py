@@ -20,7 +20,7 @@ from typing import Any, Optional
 import anywidget
 import traitlets as t
 
-from ..validation import PromptIssue, as_prompt_list, validate_prompts
+from ..engine.validation import PromptIssue, as_prompt_list, validate_prompts
 from ._common import bundle, check_kwargs
 
 PairGenerator = Callable[[int], tuple[list[str], list[str]]]

@@ -25,7 +25,7 @@ def explorer():
 
     from sae_circuits_widget.testing import tiny_model
 
-    disc = importlib.import_module("sae_circuits_widget.discover")
+    disc = importlib.import_module("sae_circuits_widget.engine.discover")
     original = disc.fit_sae
     disc.fit_sae = functools.partial(original, epochs=40)  # keep the fit short
     try:

@@ -25,7 +25,7 @@ def _quiet_no_signal_warning():
 def _short_sae_fit(monkeypatch):
     import importlib
 
-    discover_module = importlib.import_module("sae_circuits_widget.discover")
+    discover_module = importlib.import_module("sae_circuits_widget.engine.discover")
 
     monkeypatch.setattr(discover_module, "fit_sae", functools.partial(discover_module.fit_sae, epochs=40))
     yield

@@ -4,8 +4,8 @@ import altair as alt
 import numpy as np
 import pytest
 
-from sae_circuits_widget.charts import benchmark_roc_chart, roc_chart, roc_points, save_chart, score_bars
-from sae_circuits_widget.result import CircuitResult
+from sae_circuits_widget.evaluation.charts import benchmark_roc_chart, roc_chart, roc_points, save_chart, score_bars
+from sae_circuits_widget.engine.result import CircuitResult
 
 GT = {(1, 0), (1, 2)}
 

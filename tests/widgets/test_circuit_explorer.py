@@ -7,8 +7,8 @@ import time
 import numpy as np
 import pytest
 
-from sae_circuits_widget.result import CircuitResult
-from sae_circuits_widget.session import Session
+from sae_circuits_widget.engine.result import CircuitResult
+from sae_circuits_widget.engine.session import Session
 from sae_circuits_widget.widgets import CircuitExplorer
 from sae_circuits_widget.widgets._common import from_float32_bytes
 
@@ -65,7 +65,7 @@ def test_invalid_edit_keeps_text_and_last_good_result(explorer):
 
 def test_selecting_a_head_updates_the_inspector(explorer):
     r = explorer.result
-    from sae_circuits_widget.scoring import code_sets
+    from sae_circuits_widget.engine.scoring import code_sets
 
     for idx in (0, r.n_layers * r.n_heads - 1):
         explorer.grid.set_state({"selected": idx})
@@ -297,7 +297,7 @@ def _edit_positive(e, row):
 
 
 def test_editing_a_training_prompt_previews_then_shows_the_refit(explorer, tiny_model):
-    from sae_circuits_widget.discover import discover
+    from sae_circuits_widget.engine.discover import discover
 
     train, _ = _train_and_other_rows(explorer)
     old, draws, statuses, pos = _edit_positive(explorer, train)

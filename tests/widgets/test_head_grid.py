@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import traitlets
 
-from sae_circuits_widget.result import CircuitResult
+from sae_circuits_widget.engine.result import CircuitResult
 from sae_circuits_widget.widgets import HeadGrid
 
 

@@ -38,9 +38,9 @@ from .activations import HeadOutputCache, _is_small, attention_from_final, few_t
 from .discover import DEFAULTS, check_settings, discover, sae_fit_key, training_rows
 from .result import CircuitResult
 from .sae import DiscreteSAE, SAECache, code_meaning
-from .settings import FIT_FIELDS, member_seeds
+from ..settings import FIT_FIELDS, member_seeds
 from .serialization import FORMAT_VERSION, check_header, parse_json_text, read_json_file, result_from_dict, result_to_dict
-from .errors import FileFormatError
+from ..errors import FileFormatError
 from .validation import PromptIssue, validate_prompts
 
 

@@ -55,7 +55,7 @@ Where this version differs, and why
   the circuit by its ``z`` on the matched negative prompt, our counterfactual input
   (``ablation.metric_under_masks(kind="resample")``); ``m(empty)`` is then the positives
   with every head's output taken from the negatives. ``ablation="mean"`` uses the mean
-  ablation of :mod:`sae_circuits_widget.ablation` (each head's mean ``z`` over the
+  ablation of :mod:`sae_circuits_widget.interventions.ablation` (each head's mean ``z`` over the
   task's prompts).
 - **One ranking for both areas.** Our ``node_scores`` already mean "higher = more in
   the circuit" (attribution methods report magnitudes), so CPR and CMD use the same
@@ -89,8 +89,9 @@ from typing import Literal, Optional, Union
 import numpy as np
 import torch
 
-from .ablation import MAX_BATCH_ROWS, clean_metric, metric_under_masks
-from .task import Task
+from .ablation import clean_metric, metric_under_masks
+from .hooks import MAX_BATCH_ROWS
+from ..tasks.task import Task
 
 Ablation = Literal["patching", "mean"]
 Sizes = Union[Literal["all", "mib"], Sequence[float]]

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Optional, Union
 from urllib.parse import urlparse
 
-from .errors import (
+from ..errors import (
     ModelLoadError,
     OfflineError,
     UnsupportedArchitectureError,
@@ -102,7 +102,7 @@ def load_model(
         if kwargs or tokenizer is not None:
             extra = sorted(kwargs) + (["tokenizer"] if tokenizer is not None else [])
             raise TypeError(f"the bundled model takes no extra options, got {extra}")
-        from .organism import load_organism
+        from ..organism import load_organism
 
         return load_organism(device=device)
     if device is not None and kwargs.get("device_map") is not None:

@@ -36,7 +36,7 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
-from .errors import NonFiniteActivationsError, PromptError
+from ..errors import NonFiniteActivationsError, PromptError
 from .model import check_hookable
 
 POSITIONS = ("mean", "last")

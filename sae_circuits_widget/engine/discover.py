@@ -36,13 +36,13 @@ import numpy as np
 import torch
 
 from .activations import HeadOutputCache, _is_small, check_finite, few_threads, head_outputs
-from .errors import DegenerateCodesError, SettingsError, SettingsTypeError
+from ..errors import DegenerateCodesError, SettingsError, SettingsTypeError
 from .model import check_hookable
 from .result import CircuitResult
 from .sae import DiscreteSAE, SAECache, fit_key, fit_sae
 from .scoring import pool_edge_scores, pool_edge_scores_reference, unique_positive_codes, unique_positive_pairs
-from .settings import FIT_FIELDS, Settings, member_seeds, recommended
-from .task import Task
+from ..settings import FIT_FIELDS, Settings, member_seeds, recommended
+from ..tasks.task import Task
 from .validation import check_prompts
 
 DEFAULTS: dict[str, Any] = Settings().to_dict()

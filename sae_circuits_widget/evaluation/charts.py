@@ -26,14 +26,14 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from .result import CircuitResult
+from ..engine.result import CircuitResult
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 DASHES = [[1, 0], [6, 3], [2, 2], [8, 3, 2, 3], [4, 4], [1, 3], [10, 2], [3, 6]]
 
 
 def _labels(ground_truth: Iterable[Any], n_layers: int, n_heads: int) -> np.ndarray:
-    from .evaluate import heads_mask
+    from .metrics import heads_mask
 
     return heads_mask(ground_truth, n_layers, n_heads).reshape(-1)
 

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
-from .errors import PromptError, PromptTypeError
+from ..errors import PromptError, PromptTypeError
 
 MIN_PROMPTS = 2
 MAX_SHOWN = 40

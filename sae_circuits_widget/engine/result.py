@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .task import Head
+from ..tasks.task import Head
 
 
 @dataclass
@@ -84,7 +84,7 @@ class CircuitResult:
             >>> result.evaluate(task.ground_truth)["node_auc"]  # doctest: +SKIP
             0.93
         """
-        from .evaluate import evaluate_scores
+        from ..evaluation.metrics import evaluate_scores
 
         pooled = self.extras.get("edge_head_scores") if self.extras else None
         return evaluate_scores(

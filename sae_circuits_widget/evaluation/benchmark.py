@@ -1,9 +1,9 @@
 """Side-by-side benchmark: every circuit-discovery method on the same model, prompts and truth.
 
-For each task and seed, one :class:`~sae_circuits_widget.task.Task` is built
+For each task and seed, one :class:`~sae_circuits_widget.tasks.task.Task` is built
 (``get_task(name, model, n, seed)``) and handed to every method, so all methods see the
 same positives, negatives and ground-truth heads. Each method returns a
-:class:`~sae_circuits_widget.result.CircuitResult`; we record
+:class:`~sae_circuits_widget.engine.result.CircuitResult`; we record
 
 - ``node_auc``: ROC AUC of its head scores against the ground-truth heads;
 - ``node_auc_<name>``: the same against each named ground truth of
@@ -38,7 +38,7 @@ method -> sizes, x, faithfulness). Methods are imported when they run, so a miss
 is reported in its row (``"error"``) instead of stopping the benchmark.
 
 Example:
-    >>> from sae_circuits_widget.benchmark import run_benchmark, format_table
+    >>> from sae_circuits_widget.evaluation.benchmark import run_benchmark, format_table
     >>> out = run_benchmark(None, ["ioi"], seeds=1)   # doctest: +SKIP
     >>> print(format_table(out))                        # doctest: +SKIP
 """
@@ -55,8 +55,8 @@ from typing import Any, Optional, Union
 import numpy as np
 import torch
 
-from .result import CircuitResult
-from .task import Task
+from ..engine.result import CircuitResult
+from ..tasks.task import Task
 
 METHODS: tuple[str, ...] = (
     "sae", "sae_paper", "acdc", "eap", "activation_patching", "activation_patching_resample", "hisp", "sp",
@@ -88,8 +88,8 @@ class MethodUnavailable(ImportError):
 
 
 def _sae(model, task: Task, seed: int = 0, **kwargs) -> CircuitResult:
-    from .activations import HeadOutputCache
-    from .discover import discover
+    from ..engine.activations import HeadOutputCache
+    from ..engine.discover import discover
 
     # settings not given here are the task's recommended ones (``settings.recommended``)
     return discover(model, task, seed=seed, cache=HeadOutputCache(), **kwargs)
@@ -132,7 +132,7 @@ def resolve_method(name: str) -> Callable[..., CircuitResult]:
 
 
 def _evaluate(model, task: Task, result: CircuitResult, faithful: bool) -> dict[str, Any]:
-    from .evaluate import evaluate_scores
+    from .metrics import evaluate_scores
 
     out: dict[str, Any] = {}
     gt = task.ground_truth
@@ -149,7 +149,7 @@ def _evaluate(model, task: Task, result: CircuitResult, faithful: bool) -> dict[
         if "edge_pair_auc" in ev:
             out["edge_pair_auc"] = ev["edge_pair_auc"]
         if faithful and task.has_metric:
-            from .ablation import faithfulness, top_k_heads
+            from ..interventions.ablation import faithfulness, top_k_heads
 
             out["faithfulness"] = float(faithfulness(model, task, top_k_heads(result.node_scores, len(gt))))
     out.update(_named_ground_truth_aucs(task, result))
@@ -158,8 +158,8 @@ def _evaluate(model, task: Task, result: CircuitResult, faithful: bool) -> dict[
 
 def _named_ground_truth_aucs(task: Task, result: CircuitResult) -> dict[str, Optional[float]]:
     """``node_auc_<name>`` for each ground truth in ``task.ground_truths`` (None when unusable)."""
-    from .errors import GroundTruthError
-    from .evaluate import evaluate_scores
+    from ..errors import GroundTruthError
+    from .metrics import evaluate_scores
 
     truths = getattr(task, "ground_truths", None)
     out: dict[str, Optional[float]] = {}
@@ -173,7 +173,7 @@ def _named_ground_truth_aucs(task: Task, result: CircuitResult) -> dict[str, Opt
 
 def _cpr_cmd(model, task: Task, results: dict[str, CircuitResult], ablation: str):
     """CPR/CMD of every method's scores on one task, all curves in shared forwards."""
-    from .faithfulness import faithfulness_curves
+    from ..interventions.mib_faithfulness import faithfulness_curves
 
     return faithfulness_curves(model, task, results, ablation=ablation)
 
@@ -183,7 +183,7 @@ def _roc(task: Task, result: CircuitResult) -> Optional[dict[str, list[float]]]:
         return None
     from sklearn.metrics import roc_curve
 
-    from .evaluate import heads_mask
+    from .metrics import heads_mask
 
     labels = heads_mask(task.ground_truth, result.n_layers, result.n_heads).reshape(-1)
     if labels.all() or not labels.any():
@@ -252,10 +252,10 @@ def run_benchmark(
     """
     say = log if log is not None else (lambda s: None)
     if model is None:
-        from .organism import load_organism
+        from ..organism import load_organism
 
         model = load_organism()
-    from .tasks import TASK_NAMES, get_task
+    from ..tasks import TASK_NAMES, get_task
 
     task_names = list(TASK_NAMES if task_names is None else task_names)
     for t in task_names:

@@ -21,8 +21,8 @@ from typing import Any, Optional
 import numpy as np
 from jaxtyping import Float
 
-from .errors import GroundTruthError
-from .task import Head
+from ..errors import GroundTruthError
+from ..tasks.task import Head
 
 
 def _parse_head(h: Any) -> Head:
@@ -146,7 +146,7 @@ def evaluate_scores(
         "n_ground_truth": k,
     }
     if edge_head_scores is None and edge_scores is not None:
-        from .scoring import pool_edge_scores
+        from ..engine.scoring import pool_edge_scores
 
         edge_head_scores = pool_edge_scores(edge_scores).reshape(n_layers, n_heads)
     if edge_head_scores is not None:

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import FileFormatError
+from ..errors import FileFormatError
 
 FORMAT_VERSION = 1
 
