@@ -57,8 +57,8 @@ def main() -> None:
 
     # indices into positives + negatives: the first SAE's training prompts (an edit there
     # gets a preview from that SAE, then the refit) and those of no SAE of the ensemble
-    train = set(explorer.result.extras["train_rows"])
-    any_train = set(explorer.result.extras["all_train_rows"])
+    train = set(explorer.result.sae_run.train_rows)
+    any_train = set(explorer.result.sae_run.all_train_rows)
     n_pos = len(explorer.panel.positives)
     targets = {
         "training": [i for i in range(n_pos) if i in train],
@@ -92,7 +92,7 @@ def main() -> None:
         stages.append(explorer.result.timings)
         kinds.append(kind)
         expected = "fit" if kind == "training" else "cache"
-        assert explorer.result.extras.get("sae_source") == expected, f"edit of a {kind} prompt: SAE {explorer.result.extras.get('sae_source')}"
+        assert explorer.result.sae_run.source == expected, f"edit of a {kind} prompt: SAE {explorer.result.extras.get('sae_source')}"
 
     med = statistics.median(totals)
     print(f"model: bundled organism ({model.cfg.n_layers} layers x {model.cfg.n_heads} heads), task {args.task}, "

@@ -83,7 +83,7 @@ def main(argv=None) -> int:
                 extra = {"n_saes": args.ensemble} if c == "ensemble" else CANDIDATES[c]
                 r = discover(model, task, seed=s, cache=cache, edges=False, **extra)
                 scores[c] = r.node_scores
-                silent[c] = r.extras["silent_fraction"]
+                silent[c] = r.sae_run.silent_fraction
             scores["output_diff_norm"] = output_diff_norm(model, task).node_scores
             for c, sc in scores.items():
                 for gt_name, gt in truths.items():

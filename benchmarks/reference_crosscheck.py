@@ -416,8 +416,8 @@ def compare_task(model, data: dict[str, Any], ref: dict[str, Any], seeds: int) -
         end_to_end = bool(
             np.array_equal(result.codes, codes)
             and np.array_equal(result.node_scores.reshape(-1), node)
-            and np.array_equal(np.asarray(result.extras["edge_head_scores"]).reshape(-1), pooled)
-            and list(result.extras["train_rows"]) == rows.tolist()
+            and np.array_equal(np.asarray(result.edge_head_scores).reshape(-1), pooled)
+            and list(result.sae_run.train_rows) == rows.tolist()
             and result.settings["l1"] == l1 and result.settings["recipe"] == "paper"
         )
         node_auc = _auc(labels, node)

@@ -33,6 +33,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from .engine.result import STABILITY_K
+from .heads import head_index, head_label
 from .settings import POSITIONS, RECIPES
 
 DEMO_PAIRS = 20
@@ -113,7 +115,9 @@ def run_demo(seed: int = 0, n: int = DEMO_PAIRS) -> dict[str, Any]:
             "seconds": seconds,
             "n_heads": result.n_layers * result.n_heads,
             "n_ground_truth": len(truth) if truth else 0,
-            "silent_fraction": result.extras["silent_fraction"],
+            "silent_fraction": result.sae_run.silent_fraction if result.sae_run else None,
+            "task_check": result.task_check.summary() if result.task_check else None,
+            "warnings": list(result.warnings),
             "settings": {k: result.settings[k] for k in ("n_features", "l1", "position", "recipe", "n_train", "n_saes")},
             "top_heads": [list(h) for h in top],
             "ground_truth": sorted(list(h) for h in truth) if truth else None,
@@ -245,18 +249,30 @@ def _cmd_discover(args: argparse.Namespace) -> int:
         )
     n_heads = result.n_heads
     flat = result.node_scores.reshape(-1)
-    pooled = result.extras.get("edge_head_scores")
+    pooled = result.edge_head_scores
     pooled_flat = None if pooled is None else pooled.reshape(-1)
     top = result.top_heads(args.top)  # the one ranking: score > 0, then pooled edge score, then index
     print(f"model: {model_name(model)}  prompts: {int(result.is_positive.sum())} positive, "
           f"{int((~result.is_positive).sum())} negative  seconds: {result.seconds:.2f}")
+    if result.task_check is not None:
+        print(f"task check: {result.task_check.summary()}")
+    for note in result.warnings:
+        print(f"warning: {note}")
+    stable = result.stability
+    n_saes = result.sae_run.n_saes if result.sae_run is not None else 1
     print("top heads (score > 0), best first; ties by pooled edge score, then by head index")
-    print(f"{'rank':>4}  {'head':>6}  {'node':>5}  {'edge':>7}" + ("  circuit" if truth else ""))
+    print(f"{'rank':>4}  {'head':>6}  {'node':>5}  {'edge':>7}"
+          + (f"  {'in top ' + str(STABILITY_K):>9}" if stable is not None else "")
+          + ("  circuit" if truth else ""))
     for rank, head in enumerate(top, start=1):
-        i = head[0] * n_heads + head[1]
+        i = head_index(head, n_heads)
         edge = "-" if pooled_flat is None else f"{pooled_flat[i]:.1f}"
+        share = (f"  {round(stable[head] * n_saes):>5}/{n_saes:<3}" if stable is not None else "")
         mark = ("  yes" if head in truth else "  ") if truth else ""
-        print(f"{rank:>4}  {head[0]:>3}.{head[1]:<2}  {flat[i]:>5.0f}  {edge:>7}{mark}")
+        print(f"{rank:>4}  {head_label(head):>6}  {flat[i]:>5.2f}  {edge:>7}{share}{mark}")
+    if stable is not None:
+        print(f"'in top {STABILITY_K}': of the {n_saes} SAEs of the ensemble, how many rank the head "
+              f"among their {STABILITY_K} best (stability across SAE seeds)")
     unranked = int(np.sum(~(flat > 0)))
     if not top:
         print(f"no head scored above 0 (all {flat.size}): nothing to rank")
@@ -275,6 +291,10 @@ def _cmd_discover(args: argparse.Namespace) -> int:
             "node_scores": result.node_scores.tolist(),
             "edge_head_scores": None if pooled is None else pooled.tolist(),
             "top_heads": [list(h) for h in top],
+            "stability": None if stable is None else stable.tolist(),
+            "stability_k": STABILITY_K,
+            "task_check": None if result.task_check is None else result.task_check.to_dict(),
+            "warnings": list(result.warnings),
             "evaluation": ev,
             "seconds": result.seconds,
             "timings": result.timings,

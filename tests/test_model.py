@@ -9,12 +9,10 @@ import pytest
 import torch
 
 from sae_circuits_widget.engine import model as model_mod
+from sae_circuits_widget.heads import head_at, head_index, head_label, parse_head
 from sae_circuits_widget.errors import ModelLoadError, OfflineError, UnsupportedModelError
 from sae_circuits_widget.engine.model import (
     check_hookable,
-    head_from_index,
-    head_index,
-    head_label,
     load_model,
     n_heads_total,
     resolve_model_name,
@@ -108,8 +106,11 @@ def test_models_without_hookable_heads_are_refused():
 
 def test_head_geometry(tiny_model):
     assert n_heads_total(tiny_model) == 8
-    assert head_index(tiny_model, 1, 2) == 6
-    assert head_from_index(6, 4) == (1, 2)
-    assert head_label(1, 2) == "L1H2"
+    assert head_index((1, 2), 4) == 6
+    assert head_at(6, 4) == (1, 2)
+    assert head_label((1, 2)) == "L1H2"
     with pytest.raises(ValueError, match="does not exist"):
-        head_index(tiny_model, 2, 0)
+        parse_head("L2H0", n_layers=2, n_heads=4)
+    assert parse_head("1.2") == parse_head("L1.H2") == parse_head((1, 2)) == (1, 2)
+    with pytest.raises(ValueError, match="cannot read"):
+        parse_head("head one")

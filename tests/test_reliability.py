@@ -54,7 +54,7 @@ def test_duplicate_prompts_change_no_score(tiny_model):  # case 5
     )
     np.testing.assert_array_equal(doubled.node_scores, first.node_scores)
     np.testing.assert_array_equal(doubled.edge_scores, first.edge_scores)
-    np.testing.assert_array_equal(doubled.extras["edge_head_scores"], first.extras["edge_head_scores"])
+    np.testing.assert_array_equal(doubled.edge_head_scores, first.edge_head_scores)
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)

@@ -230,7 +230,7 @@ def test_ties_rank_by_pooled_edge_score_then_index_everywhere():  # 7
     pooled = np.array([[0.5, 3.0, 9.0], [0.5, 0.0, 0.0]])
     from sae_circuits_widget.engine.result import rank_heads
 
-    r = CircuitResult("sae", node_scores=node, extras={"edge_head_scores": pooled})
+    r = CircuitResult("sae", node_scores=node, edge_head_scores=pooled)
     assert r.top_heads(4) == [(0, 1), (0, 0), (1, 0), (1, 2)]
     assert rank_heads(node, pooled) == r.top_heads(6)
 
@@ -246,14 +246,14 @@ def test_cli_discover_table_and_json_rank_the_same(monkeypatch, capsys, on_tiny,
     pooled[1, 3] = 5.0  # breaks the tie with 0.2
     fake = CircuitResult(
         "sae", node_scores=node, is_positive=np.array([True] * 6 + [False] * 6),
-        extras={"edge_head_scores": pooled}, timings={"x": 0.1},
+        edge_head_scores=pooled, timings={"x": 0.1},
     )
     monkeypatch.setattr(discover_module, "discover", lambda *a, **k: fake)
     out = tmp_path / "o.json"
     assert cli.main(["discover", "--prompts", str(prompts_file), "--top", "5", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
-    rows = [line.split() for line in printed.splitlines() if line.strip()[:1].isdigit() and "." in line.split()[1]]
-    assert [row[1] for row in rows] == ["1.3", "0.2", "1.0"]  # only heads that scored above 0
+    rows = [line.split() for line in printed.splitlines() if line.strip()[:1].isdigit() and line.split()[1].startswith("L")]
+    assert [row[1] for row in rows] == ["L1H3", "L0H2", "L1H0"]  # only heads that scored above 0
     assert json.loads(out.read_text())["top_heads"] == [[1, 3], [0, 2], [1, 0]]
     assert "score > 0" in printed
 
@@ -277,7 +277,7 @@ def test_demo_json_and_table_agree(monkeypatch, on_tiny):  # 7
 
     node = np.zeros((2, 4))
     node[0, 1] = 3.0
-    fake = CircuitResult("sae", node_scores=node, extras={"silent_fraction": 0.0},
+    fake = CircuitResult("sae", node_scores=node,
                          settings={"n_features": 2, "l1": 0.0, "position": "mean", "recipe": "paper", "n_train": 2, "n_saes": 1})
     monkeypatch.setattr(discover_module, "discover", lambda *a, **k: fake)
     monkeypatch.setattr(tasks_module, "TASK_NAMES", ("ioi",))

@@ -167,18 +167,18 @@ def test_editing_a_prompt_outside_the_training_set_reuses_the_sae(session, tiny_
     from sae_circuits_widget.engine.discover import discover
 
     first = session.discover(TASK.positives, TASK.negatives, **FEW)
-    train = first.extras["train_rows"]
+    train = first.sae_run.train_rows
     outside = next(i for i in range(len(TASK.positives)) if i not in train)
     edited = _edit(TASK.positives, outside)
     second = session.discover(edited, TASK.negatives, **FEW)
-    assert second.sae is first.sae and second.extras["sae_source"] == "cache"
+    assert second.sae is first.sae and second.sae_run.source == "cache"
     assert session.sae_fits == 1 and session.saes.hits == 1
-    assert second.extras["train_rows"] == train  # the same training prompts by index
+    assert second.sae_run.train_rows == train  # the same training prompts by index
     assert second.prompts[outside] == NEW_POSITIVE and second.timings["sae_fit"] < first.timings["sae_fit"]
     # the same codes as a run handed that SAE, and as a fit from scratch without the session
     given = discover(tiny_model, positives=edited, negatives=TASK.negatives, sae=first.sae, **FEW)
     fresh = discover(tiny_model, positives=edited, negatives=TASK.negatives, **FEW)
-    assert given.extras["sae_source"] == "given" and fresh.extras["sae_source"] == "fit"
+    assert given.sae_run.source == "given" and fresh.sae_run.source == "fit"
     np.testing.assert_array_equal(second.codes, given.codes)
     np.testing.assert_array_equal(second.codes, fresh.codes)
     np.testing.assert_array_equal(second.node_scores, fresh.node_scores)
@@ -187,10 +187,10 @@ def test_editing_a_prompt_outside_the_training_set_reuses_the_sae(session, tiny_
 
 def test_editing_a_training_prompt_refits(session):
     first = session.discover(TASK.positives, TASK.negatives, **FEW)
-    inside = next(i for i in first.extras["train_rows"] if i < len(TASK.positives))
+    inside = next(i for i in first.sae_run.train_rows if i < len(TASK.positives))
     second = session.discover(_edit(TASK.positives, inside), TASK.negatives, **FEW)
-    assert second.sae is not first.sae and second.extras["sae_source"] == "fit"
-    assert session.sae_fits == 2 and second.extras["train_rows"] == first.extras["train_rows"]
+    assert second.sae is not first.sae and second.sae_run.source == "fit"
+    assert session.sae_fits == 2 and second.sae_run.train_rows == first.sae_run.train_rows
     # undoing the edit finds the first fit again
     third = session.discover(TASK.positives, TASK.negatives, **FEW)
     assert third.sae is first.sae and session.sae_fits == 2

@@ -177,9 +177,9 @@ def acdc(
     """ACDC with a threshold sweep; node/edge scores = largest threshold still in the circuit.
 
     ``thresholds`` are absolute; if not given, ``fractions`` of the fully corrupted
-    model's score are used. ``extras``: ``thresholds``, ``circuits`` (per threshold: heads
-    in circuit ``[L, H]`` bool and number of kept edges), ``edge_head_scores`` (edge scores
-    pooled per head, see :func:`.eap.edge_head_scores`), ``n_edges``, ``n_edge_tests``,
+    model's score are used. ``edge_head_scores``: edge scores pooled per head (see :func:`.eap.edge_head_scores`).
+    ``extras``: ``thresholds``, ``circuits`` (per threshold: heads in circuit ``[L, H]``
+    bool and number of kept edges), ``n_edges``, ``n_edge_tests``,
     ``seconds_per_edge_test``, ``full_corruption_score``, ``embed_scores``,
     ``logit_scores``. ``seed`` is accepted for a uniform interface; ACDC is deterministic.
 
@@ -234,8 +234,8 @@ def acdc(
         settings={"seed": seed, "metric": metric, "qkv": qkv, "n_thresholds": len(thresholds),
                   "n_pairs": batch.positives.shape[0]},
         task_name=task.name,
+        edge_head_scores=edge_head_scores(edge_scores, L, H),
         extras={
-            "edge_head_scores": edge_head_scores(edge_scores, L, H),
             "thresholds": thresholds,
             "circuits": circuits,
             "n_edges": g.n_edges,

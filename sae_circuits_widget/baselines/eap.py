@@ -586,8 +586,8 @@ def eap(
 
     ``node_scores[l, h]`` = ``|sum of head (l, h)'s outgoing edge scores|`` (head-level
     attribution patching); ``edge_scores[s, r]`` = ``|score|`` of head s -> head r summed
-    over Q/K/V. ``extras``: ``edge_head_scores`` (edge scores pooled per head, see
-    :func:`edge_head_scores`), ``signed_node_scores``, ``signed_edge_scores``,
+    over Q/K/V. ``edge_head_scores``: edge scores pooled per head (see
+    :func:`edge_head_scores`). ``extras``: ``signed_node_scores``, ``signed_edge_scores``,
     ``embed_scores [LH]`` (embed -> head), ``logit_scores [LH]`` (head -> logits),
     ``edge_names`` and ``edge_values`` (every edge, signed), ``clean_metric``.
     ``seed`` is accepted for a uniform interface; EAP is deterministic.
@@ -622,8 +622,8 @@ def eap(
         timings={"setup": t1 - t0, "attribution": t2 - t1},
         settings={"seed": seed, "qkv": qkv, "n_pairs": batch.positives.shape[0]},
         task_name=task.name,
+        edge_head_scores=edge_head_scores(np.abs(signed_edges), L, H),
         extras={
-            "edge_head_scores": edge_head_scores(np.abs(signed_edges), L, H),
             "signed_node_scores": signed_nodes.reshape(L, H),
             "signed_edge_scores": signed_edges,
             "embed_scores": embed_scores,

@@ -17,8 +17,11 @@
    an ensemble, each with its own seed, so its own training prompts and initial weights.
 4. Encode every (prompt, head) vector to a code (``-1`` when no feature fires).
 5. Score heads and head pairs (``scoring``); with an ensemble, a head's score is the mean
-   of its scores under each SAE (``extras["ensemble_node_scores"]`` keeps them all), and
-   the result's ``codes`` and ``sae`` are the first SAE's.
+   of its scores under each SAE (``result.sae_run.member_node_scores`` keeps them all),
+   ``result.stability`` says how often each head is in an SAE's top 5, and the result's
+   ``codes`` and ``sae`` are the first SAE's.
+6. Check that the model does the task on these prompts (``task_check.check_task``): the
+   result's ``task_check`` and ``warnings`` say when it does not.
 
 If the SAE has no live feature, or every vector gets the same code, the scores would
 rank heads by nothing: ``DegenerateCodesError`` is raised instead of returning a
@@ -38,11 +41,12 @@ import torch
 from .activations import HeadOutputCache, _is_small, check_finite, few_threads, head_outputs
 from ..errors import DegenerateCodesError, SettingsError, SettingsTypeError
 from .model import check_hookable
-from .result import CircuitResult
+from .result import CircuitResult, SAERun, stability
 from .sae import DiscreteSAE, SAECache, fit_key, fit_sae
 from .scoring import pool_edge_scores, pool_edge_scores_reference, unique_positive_codes, unique_positive_pairs
 from ..settings import FIT_FIELDS, Settings, member_seeds, recommended
 from ..tasks.task import Task
+from .task_check import check_task
 from .validation import check_prompts
 
 DEFAULTS: dict[str, Any] = Settings().to_dict()
@@ -143,8 +147,9 @@ def discover(
     Returns:
         A ``CircuitResult`` with ``method="sae"``, ``node_scores [n_layers, n_heads]``,
         ``edge_scores [heads, heads]``, ``codes [P, heads]`` (positives first),
-        ``extras["edge_head_scores"]`` (edge scores pooled per head), the SAE, timings,
-        ``extras["sae_source"]``: ``"fit"``, ``"cache"`` (from ``sae_cache``) or ``"given"``.
+        ``edge_head_scores`` (edge scores pooled per head), the SAE, timings, ``sae_run``
+        (``sae_run.source``: ``"fit"``, ``"cache"`` (from ``sae_cache``) or ``"given"``),
+        ``stability``, ``task_check`` and ``warnings``.
 
     Raises:
         PromptError / PromptTypeError: bad prompt lists (messages name the prompts).
@@ -247,42 +252,49 @@ def discover(
     sources = {src for _, _, src in members}
     source = "given" if "given" in sources else ("fit" if "fit" in sources else "cache")
 
-    notes = []
+    t = time.perf_counter()
+    with few_threads(small):
+        check = check_task(model, task) if task is not None else check_task(
+            model, positives=pos, negatives=neg, answers=answers
+        )
+    timings["task_check"] = time.perf_counter() - t
+    notes = list(check.warnings)
     if not node.any():
         notes.append(
             "no head has a code unique to the positives: positives and negatives look the "
             "same to the SAE, so this ranking carries no signal (try more contrasting "
             "negatives, position='last', or a different l1)"
         )
-        warnings.warn(notes[-1], stacklevel=2)
-    dead = int((codes < 0).sum())
+    for note in notes:
+        warnings.warn(note, stacklevel=2)
+    run = SAERun(
+        n_saes=len(members),
+        member_node_scores=node_each,
+        train_rows=rows.tolist() if rows is not None else None,
+        all_train_rows=sorted({int(i) for _, r, _ in members for i in r}) if rows is not None else None,
+        source=source,
+        n_codes=int(len(np.unique(codes[codes >= 0]))),
+        n_silent_vectors=int((codes < 0).sum()),
+        silent_fraction=float(np.mean([(c < 0).mean() for c in member_codes])),
+        epochs=int(sae.epochs_run),
+        final_loss=float(sae.losses[-1]) if sae.losses else None,
+    )
     return CircuitResult(
         method="sae",
         node_scores=node,
         edge_scores=edge,
+        edge_head_scores=pooled,
         codes=codes,
         is_positive=is_positive,
         prompts=prompts,
         timings=timings,
         sae=sae,
+        sae_run=run,
+        stability=stability(node_each) if len(members) > 1 else None,
+        task_check=check,
+        warnings=notes,
         settings={**settings, "edges": edges, "model": _model_name(model)},
         task_name=task.name if task is not None else None,
-        extras={
-            "edge_head_scores": pooled,
-            "train_rows": rows.tolist() if rows is not None else None,
-            "all_train_rows": (
-                sorted({int(i) for _, r, _ in members for i in r}) if rows is not None else None
-            ),
-            "n_saes": len(members),
-            "ensemble_node_scores": node_each if len(members) > 1 else None,
-            "sae_source": source,
-            "n_codes": int(len(np.unique(codes[codes >= 0]))),
-            "n_dead_vectors": dead,
-            "silent_fraction": float(np.mean([(c < 0).mean() for c in member_codes])),
-            "sae_epochs": sae.epochs_run,
-            "sae_final_loss": sae.losses[-1] if sae.losses else None,
-            "warnings": notes,
-        },
     )
 
 

@@ -19,8 +19,8 @@ the environment, or a hub that does not answer a short connection probe, stops t
 at once with a message that points to the bundled model, instead of a hang or a stack
 trace from inside a library.
 
-Heads are numbered ``layer * n_heads + head`` everywhere in this package
-(``head_index``); ``head_label`` prints them as ``"L5H1"``.
+Heads are numbered ``layer * n_heads + head`` everywhere in this package and printed as
+``"L5H1"`` (``sae_circuits_widget.heads``).
 """
 
 from __future__ import annotations
@@ -503,27 +503,6 @@ def check_hookable(model: Any) -> None:
 def n_heads_total(model: Any) -> int:
     """Number of attention heads in the whole model (``n_layers * n_heads``)."""
     return int(model.cfg.n_layers) * int(model.cfg.n_heads)
-
-
-def head_index(model: Any, layer: int, head: int) -> int:
-    """Flat index ``layer * n_heads + head`` of a head, with a range check."""
-    n_layers, n_heads = int(model.cfg.n_layers), int(model.cfg.n_heads)
-    if not (0 <= layer < n_layers and 0 <= head < n_heads):
-        raise ValueError(
-            f"head ({layer}, {head}) does not exist: the model has layers 0-{n_layers - 1} "
-            f"and heads 0-{n_heads - 1} per layer"
-        )
-    return layer * n_heads + head
-
-
-def head_from_index(index: int, n_heads: int) -> tuple[int, int]:
-    """(layer, head) of a flat head index."""
-    return int(index) // n_heads, int(index) % n_heads
-
-
-def head_label(layer: int, head: int) -> str:
-    """A head as text, e.g. ``head_label(5, 1) == "L5H1"``."""
-    return f"L{layer}H{head}"
 
 
 def model_name(model: Any) -> str:

@@ -7,13 +7,83 @@ The discrete-SAE method, every baseline and every trivial score produce a
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
-from ..tasks.task import Head
+from ..heads import Head, head_at
+
+if TYPE_CHECKING:  # for annotations only: the result type loads without torch
+    from .sae import DiscreteSAE
+    from .task_check import TaskCheck
+
+
+STABILITY_K = 5
+"""The top-k of the stability figure: how often a head is among an SAE's 5 best heads."""
+
+
+@dataclass
+class SAERun:
+    """What the discrete-SAE method records beside its scores (``CircuitResult.sae_run``).
+
+    Attributes:
+        n_saes: SAEs in the ensemble (each fit with its own seed).
+        member_node_scores: ``[n_saes, n_layers, n_heads]``, each SAE's node scores; the
+            result's ``node_scores`` are their mean.
+        train_rows: prompt rows the first SAE was fit on (``None`` for a given SAE).
+        all_train_rows: every row some SAE of the ensemble was fit on, sorted.
+        source: ``"fit"``, ``"cache"`` (every SAE from the session's cache) or ``"given"``.
+        n_codes: distinct codes of the first SAE.
+        n_silent_vectors: head outputs of the first SAE with no active feature (code -1).
+        silent_fraction: share of head outputs with no active feature, mean over SAEs.
+        epochs: training epochs of the first SAE; ``final_loss`` its last loss.
+        preview: True for a preview encoded with an earlier SAE (``Session.preview``).
+    """
+
+    n_saes: int
+    member_node_scores: np.ndarray
+    train_rows: Optional[list[int]] = None
+    all_train_rows: Optional[list[int]] = None
+    source: str = "fit"
+    n_codes: int = 0
+    n_silent_vectors: int = 0
+    silent_fraction: float = 0.0
+    epochs: int = 0
+    final_loss: Optional[float] = None
+    preview: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["member_node_scores"] = np.asarray(self.member_node_scores, dtype=np.float64).tolist()
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "SAERun":
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["member_node_scores"] = np.asarray(values["member_node_scores"], dtype=np.float64)
+        return cls(**values)
+
+
+def stability(member_node_scores: np.ndarray, k: int = STABILITY_K) -> np.ndarray:
+    """Per head, the share of the ensemble's SAEs that rank it in their top ``k``.
+
+    Each SAE's top ``k`` is its ``rank_heads`` list (heads scoring above 0 only), so a
+    head that no SAE scores gets 0, and a head every SAE ranks among its best ``k`` gets
+    1. ``member_node_scores`` is ``[n_saes, n_layers, n_heads]``.
+
+    Example:
+        >>> stability(np.array([[[2.0, 1.0]], [[0.0, 3.0]]]), k=1)
+        array([[0.5, 0.5]])
+    """
+    scores = np.asarray(member_node_scores, dtype=np.float64)
+    share = np.zeros(scores.shape[1:])
+    for member in scores:
+        for layer, head in rank_heads(member, k=k):
+            share[layer, head] += 1
+    return share / len(scores)
 
 
 @dataclass
@@ -25,15 +95,22 @@ class CircuitResult:
         node_scores: ``[n_layers, n_heads]``, higher = more likely in the circuit.
         edge_scores: ``[n_heads_total, n_heads_total]`` (sender, receiver), heads numbered
             ``layer * n_heads + head``; ``None`` for methods without edges.
+        edge_head_scores: ``[n_layers, n_heads]``, the edge scores pooled per head (the
+            tie-break of ``top_heads``); ``None`` without edges.
         codes: ``[n_prompts, n_heads_total]`` integer SAE codes (discrete SAE only);
             ``-1`` marks a vector with no active SAE feature (no code).
         is_positive: ``[n_prompts]`` True for positive prompts, aligned with ``codes``.
         prompts: the prompt texts, aligned with ``codes``.
         timings: seconds per stage, e.g. {"activations": .., "sae_fit": .., "scores": ..}.
-        sae: the fitted SAE (discrete SAE only).
+        sae: the fitted SAE (discrete SAE only; the first SAE of an ensemble).
+        sae_run: what the discrete-SAE method records beside its scores (``SAERun``).
+        stability: ``[n_layers, n_heads]``, the share of the ensemble's SAEs whose top
+            ``STABILITY_K`` heads include the head; ``None`` for a single SAE.
+        task_check: whether the model does the task on these prompts (``TaskCheck``).
+        warnings: things the user should know before believing the ranking.
         settings: the settings the method ran with (seed, features, ...).
         task_name: the task's name, when run on a named task.
-        extras: anything else a method wants to expose (e.g. ACDC's threshold sweep).
+        extras: what a baseline exposes beyond scores (e.g. ACDC's threshold sweep).
     """
 
     method: str
@@ -43,10 +120,15 @@ class CircuitResult:
     is_positive: Optional[np.ndarray] = None
     prompts: Optional[list[str]] = None
     timings: dict[str, float] = field(default_factory=dict)
-    sae: Any = None
+    sae: Optional["DiscreteSAE"] = None
     settings: dict[str, Any] = field(default_factory=dict)
     task_name: Optional[str] = None
     extras: dict[str, Any] = field(default_factory=dict)
+    edge_head_scores: Optional[np.ndarray] = None
+    sae_run: Optional[SAERun] = None
+    stability: Optional[np.ndarray] = None
+    task_check: Optional["TaskCheck"] = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def n_layers(self) -> int:
@@ -65,14 +147,13 @@ class CircuitResult:
         """Up to ``k`` heads that scored above 0, as (layer, head), best first.
 
         Ranked by ``rank_heads``: node score, ties by the pooled edge score
-        (``extras["edge_head_scores"]``, when there is one), then by head index. Heads
+        (``edge_head_scores``, when there is one), then by head index. Heads
         with a score of 0 or less are never listed, so fewer than ``k`` heads come back
         when fewer scored above 0 (``[]`` when none did).
         """
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
             raise TypeError(f"top_heads takes a whole number of heads k >= 0, got {k!r}")
-        pooled = self.extras.get("edge_head_scores") if self.extras else None
-        return rank_heads(self.node_scores, pooled, int(k))
+        return rank_heads(self.node_scores, self.edge_head_scores, int(k))
 
     # ------------------------------------------------------------------ evaluation
 
@@ -86,11 +167,10 @@ class CircuitResult:
         """
         from ..evaluation.metrics import evaluate_scores
 
-        pooled = self.extras.get("edge_head_scores") if self.extras else None
         return evaluate_scores(
             self.node_scores,
             ground_truth,
-            edge_head_scores=pooled,
+            edge_head_scores=self.edge_head_scores,
             edge_scores=self.edge_scores,
             edge_ground_truth=edge_ground_truth,
         )
@@ -159,4 +239,4 @@ def rank_heads(node_scores: Any, tiebreak: Any = None, k: Optional[int] = None) 
     order = positive[np.lexsort((positive, -second[positive], -flat[positive]))]
     if k is not None:
         order = order[: int(k)]
-    return [(int(i) // n_heads, int(i) % n_heads) for i in order]
+    return [head_at(i, n_heads) for i in order]

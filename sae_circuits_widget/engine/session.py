@@ -90,7 +90,7 @@ class Session:
         ``settings`` are ``discover``'s keyword arguments (seed, n_features, l1,
         position, recipe, n_train, edges, answers, sae). Without ``sae=``, the SAE is
         taken from the session's kept fits when the training prompts and fit settings
-        are unchanged (``result.extras["sae_source"] == "cache"``).
+        are unchanged (``result.sae_run.source == "cache"``).
         """
         unknown = set(settings) - set(DEFAULTS) - {"answers", "task", "sae"}
         if unknown:
@@ -106,8 +106,9 @@ class Session:
                 )
             self.last_result = result
             self.last_settings = {k: result.settings.get(k, v) for k, v in DEFAULTS.items()}
-            rows = result.extras.get("train_rows")
-            if result.extras.get("sae_source") in ("fit", "cache") and rows is not None:
+            run = result.sae_run
+            rows = run.train_rows if run is not None else None
+            if run is not None and run.source in ("fit", "cache") and rows is not None:
                 key = _fit_settings_key(result.settings)
                 self._latest_sae[key] = (tuple(result.prompts[i] for i in rows), result.sae)
         return result
@@ -119,7 +120,7 @@ class Session:
         prompt was edited, or prompts were added), this encodes every prompt with the most
         recent SAE fitted under the same fit settings (seed, n_features, l1, position,
         recipe, n_train) instead: one forward pass for each new prompt and no fit. The
-        result has ``extras["preview"] = True`` and ``sae_source == "given"``; it does not
+        result has ``sae_run.preview == True`` and ``sae_run.source == "given"``; it does not
         become ``last_result``. ``None`` when there is nothing to preview: the run would
         reuse a kept SAE (it is fast anyway), no SAE was fitted under these settings yet
         (a settings change), or ``sae=``/``task=`` is given. Errors are ``discover``'s.
@@ -156,7 +157,8 @@ class Session:
                 self.model, positives=positives, negatives=negatives, cache=self.cache,
                 sae=latest[1], seed=fit["seed"], position=fit["position"], n_train=fit["n_train"], **rest,
             )
-        result.extras["preview"] = True
+        if result.sae_run is not None:
+            result.sae_run.preview = True
         return result
 
     def code_meaning(self, feature: int, k: int = 8, result: Optional[CircuitResult] = None) -> list[tuple[str, float]]:

@@ -20,8 +20,8 @@ import torch
 from jaxtyping import Float
 from torch import Tensor
 
-Head = tuple[int, int]
-"""An attention head as (layer, head index within the layer)."""
+from ..heads import Head
+
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,93 @@
+"""The task check (does the model do the task?) and the stability figure across SAE seeds."""
+
+from __future__ import annotations
+
+import json
+import random
+import warnings
+
+import numpy as np
+import pytest
+
+from sae_circuits_widget import cli, discover, get_task
+from sae_circuits_widget.engine.result import STABILITY_K, rank_heads
+from sae_circuits_widget.engine.task_check import TaskCheck, check_task
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture(scope="module")
+def ioi(organism):
+    return get_task("ioi", organism, n=12, seed=0)
+
+
+def test_the_bundled_model_solves_its_tasks_and_not_their_negatives(organism):
+    for name in ("ioi", "greater_than", "docstring", "induction"):
+        check = check_task(organism, get_task(name, organism, n=12, seed=0))
+        assert check.kind == "token sets"
+        assert check.positives_solved >= 0.9, (name, check.summary())
+        assert check.negatives_solved <= 0.75, (name, check.summary())
+        assert check.ok and "at chance" in check.summary()
+        pos = [b for b in check.prompts if b.side == "positive"]
+        assert len(pos) == 12 and all(b.p_answer is not None and 0 <= b.p_answer <= 1 for b in pos)
+
+
+def test_answers_the_model_never_predicts_are_named(organism, ioi):
+    check = check_task(organism, positives=ioi.positives, negatives=ioi.negatives, answers=[" milk"] * 12)
+    assert check.kind == "answers" and check.positives_solved == 0.0
+    assert check.never_predicted == (" milk",)
+    assert any("'milk'" in w or "' milk'" in w for w in check.warnings)
+    assert any("solves only 0/12 positives" in w for w in check.warnings)
+    right = check_task(organism, positives=ioi.positives, negatives=ioi.negatives, answers=ioi.answers)
+    assert right.positives_solved >= 0.9 and right.never_predicted == () and right.ok
+
+
+def test_negatives_that_still_carry_the_answer_are_flagged(organism, ioi):
+    check = check_task(organism, positives=ioi.positives, negatives=ioi.positives, answers=ioi.answers)
+    assert check.negatives_solved >= 0.9
+    assert any("still solves" in w for w in check.warnings)
+    assert "negatives still solved" in check.summary()
+
+
+def test_word_salad_without_answers_is_not_passed_silently(organism, ioi):
+    rng = random.Random(0)
+    words = " ".join(ioi.positives).split()
+    salad = [" ".join(rng.sample(words, 8)) for _ in range(24)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = discover(organism, positives=salad[:12], negatives=salad[12:], seed=0, n_saes=1)
+    assert result.task_check.kind == "no answers" and result.task_check.positives_solved is None
+    assert any("no answers given" in w for w in result.warnings)
+    assert any("no answers given" in str(c.message) for c in caught)
+
+
+def test_discover_carries_the_check_and_its_record_round_trips(organism, ioi):
+    result = discover(organism, ioi, seed=0, n_saes=1)
+    assert isinstance(result.task_check, TaskCheck) and result.task_check.ok and result.warnings == []
+    again = TaskCheck.from_dict(json.loads(json.dumps(result.task_check.to_dict())))
+    assert again == result.task_check
+
+
+def test_stability_counts_the_sae_seeds_that_put_a_head_in_their_top_k(organism, ioi):
+    result = discover(organism, ioi, seed=0, n_saes=3)
+    members = result.sae_run.member_node_scores
+    assert members.shape == (3, result.n_layers, result.n_heads)
+    expected = np.zeros(result.node_scores.shape)
+    for scores in members:
+        for head in rank_heads(scores, k=STABILITY_K):
+            expected[head] += 1 / 3
+    np.testing.assert_allclose(result.stability, expected)
+    assert set(np.round(result.stability.reshape(-1) * 3).tolist()) <= {0.0, 1.0, 2.0, 3.0}
+    assert result.stability.max() == 1.0  # some head is in every SAE's top 5 on IOI
+    assert discover(organism, ioi, seed=0, n_saes=1).stability is None
+
+
+def test_cli_json_has_stability_and_the_task_check(tmp_path, capsys):
+    out = tmp_path / "ioi.json"
+    assert cli.main(["discover", "--task", "ioi", "--n", "8", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "task check: " in printed and f"in top {STABILITY_K}" in printed
+    data = json.loads(out.read_text())
+    assert data["stability_k"] == STABILITY_K
+    assert np.asarray(data["stability"]).shape == np.asarray(data["node_scores"]).shape
+    assert data["task_check"]["positives_solved"] >= 0.9 and data["warnings"] == []
