@@ -66,8 +66,11 @@ _TOY_IOI = (
 )
 
 
-def toy_ioi_task(model=None, n: int = 4, *, ragged: bool = False) -> Task:
+def toy_ioi_task(model=None, n: int = 4, *, ragged: bool = False, names=None) -> Task:
     """Up to four IOI pairs in ``TINY_WORDS``; token ids filled when ``model`` is given.
+
+    ``names``: other (indirect object, subject, third name, place, object) tuples to
+    build the pairs from, instead of the four built in (``n`` of them are used).
 
     Positive: "When Mary and John went to the store , John gave a drink to" (answer Mary,
     counted against John). Negative: the same with the second "John" replaced by "Tom".
@@ -82,10 +85,12 @@ def toy_ioi_task(model=None, n: int = 4, *, ragged: bool = False) -> Task:
         >>> task.correct_ids[0] == (model.to_single_token("Mary"),)
         True
     """
-    if not 1 <= n <= len(_TOY_IOI):
-        raise ValueError(f"toy_ioi_task has {len(_TOY_IOI)} pairs; n must be 1..{len(_TOY_IOI)}, got {n}")
+    rows = tuple(_TOY_IOI if names is None else names)
+    if not 1 <= n <= len(rows):
+        raise ValueError(f"toy_ioi_task has {len(rows)} pairs; n must be 1..{len(rows)}, got {n}")
+    rows = rows[:n]
     pos, neg = [], []
-    for i, (io, s, other, place, obj) in enumerate(_TOY_IOI[:n]):
+    for i, (io, s, other, place, obj) in enumerate(rows):
         end = "" if ragged and i == 3 else " to"
         stem = f"When {io} and {s} went to the {place} ,"
         pos.append(f"{stem} {s} gave a {obj}{end}")
@@ -93,13 +98,13 @@ def toy_ioi_task(model=None, n: int = 4, *, ragged: bool = False) -> Task:
     correct = incorrect = None
     if model is not None:
         vocab = model.tokenizer.get_vocab()
-        correct = [(vocab[io],) for io, *_ in _TOY_IOI[:n]]
-        incorrect = [(vocab[s],) for _, s, *_ in _TOY_IOI[:n]]
+        correct = [(vocab[io],) for io, *_ in rows]
+        incorrect = [(vocab[s],) for _, s, *_ in rows]
     return Task(
         "toy_ioi",
         positives=pos,
         negatives=neg,
-        answers=[io for io, *_ in _TOY_IOI[:n]],
+        answers=[io for io, *_ in rows],
         correct_ids=correct,
         incorrect_ids=incorrect,
     )

@@ -201,6 +201,18 @@ def test_no_pickle_based_loading_by_syntax_tree():  # safe files
     assert _unsafe_uses("from pickle import loads\nimport dill as d\nx = torch.load(\n  p)\ny = pd.read_pickle(p)") == [
         "pickle", "dill", "torch.load", "pd.read_pickle"
     ]
+    assert _unsafe_uses("from safetensors.torch import load_file\nw = load_file(p)") == []
+
+
+def test_bundled_weights_are_safetensors_and_json():
+    from pathlib import Path
+
+    import sae_circuits_widget
+
+    weights = Path(sae_circuits_widget.__file__).parent / "organism" / "weights"
+    suffixes = {p.suffix for p in weights.iterdir() if p.is_file()}
+    assert ".safetensors" in suffixes
+    assert suffixes <= {".safetensors", ".json", ".md", ".txt"}
 
 
 # ---------------------------------------------------------------- wrong types, missing lists

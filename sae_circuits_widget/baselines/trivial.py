@@ -5,10 +5,11 @@
   minus the layer (earlier layers score higher). Heads of one layer tie.
 - ``output_diff_norm``: the L2 norm of the difference between a head's mean output on
   the positives and on the negatives. A head's output is its contribution to the
-  residual stream, ``hook_z @ W_O`` (no bias), averaged over token positions per prompt
-  (``position="mean"``, like the SAE method) or taken at the final position
-  (``position="last"``), then averaged over prompts. It needs no metric, only the
-  prompts, and costs one forward pass per length group.
+  residual stream, ``hook_z @ W_O`` (no bias), read by the engine's ``head_outputs``
+  exactly as the SAE method reads it: averaged over token positions after ``<bos>``
+  (``position="mean"``) or taken at the final position (``position="last"``), then
+  averaged over prompts. It needs no metric, only the prompts, and costs one forward
+  pass per length group.
 
 Example:
     >>> from sae_circuits_widget.testing import tiny_model
@@ -28,7 +29,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from ..interventions.hooks import head_z, length_groups
+from ..engine.activations import head_outputs
 from ..engine.result import CircuitResult
 from ..tasks.task import Task
 
@@ -75,23 +76,16 @@ def layer_index_reversed(model, task: Task, seed: int = 0) -> CircuitResult:
 layer_index_reverse = layer_index_reversed
 
 
-@torch.no_grad()
 def mean_head_outputs(
     model, prompts: list[str], position: Literal["mean", "last"] = "mean"
 ) -> torch.Tensor:
-    """Mean over prompts of each head's output ``z @ W_O`` (position-averaged or last): ``[L, H, d_model]``."""
-    if position not in ("mean", "last"):
-        raise ValueError(f"position must be 'mean' or 'last', got {position!r}")
+    """Mean over prompts of each head's output, ``[L, H, d_model]``: the engine's
+    ``head_outputs`` (``<bos>`` left out of the position mean, as the SAE method sees it)."""
     if not prompts:
         raise ValueError("need at least one prompt")
-    W_O = model.W_O.detach()  # [L, H, d_head, d_model]
-    total = None
-    for _, toks in length_groups(model, prompts):
-        z, _ = head_z(model, toks)  # [L, b, T, H, d_head]
-        z = z.mean(dim=2) if position == "mean" else z[:, :, -1]
-        out = torch.einsum("lbhd,lhdm->lhm", z, W_O.to(z.dtype))  # summed over the group's prompts
-        total = out if total is None else total + out
-    return total / len(prompts)
+    L, H = _dims(model)
+    x = head_outputs(model, prompts, position, use_cache=False)  # [P, L * H, d_model]
+    return x.double().mean(dim=0).reshape(L, H, -1)
 
 
 def output_diff_norm(
