@@ -110,7 +110,7 @@ def test_bad_input_before_compute(tiny_model):
         ({"n_train": 1}, SettingsError, "n_train"),
     ],
 )
-def test_bad_settings(tiny_model, kwargs, error, match):  # case 16 (seeds)
+def test_bad_settings(tiny_model, kwargs, error, match):
     with pytest.raises(error, match=match):
         discover(tiny_model, TASK, **kwargs)
 
@@ -122,12 +122,12 @@ def test_task_and_prompts_together_or_wrong_task_type(tiny_model):
         discover(tiny_model, TASK.positives)
 
 
-def test_no_live_feature_refuses_to_rank(tiny_model):  # case 15
+def test_no_live_feature_refuses_to_rank(tiny_model):
     with pytest.raises(DegenerateCodesError, match="no live feature.*meaningless"):
         discover(tiny_model, TASK, l1=100, n_features=8)
 
 
-def test_all_codes_identical_refuses_to_rank(tiny_model, monkeypatch):  # case 15
+def test_all_codes_identical_refuses_to_rank(tiny_model, monkeypatch):
     from sae_circuits_widget.engine import sae as sae_mod
 
     monkeypatch.setattr(sae_mod.DiscreteSAE, "codes", lambda self, x: torch.full(x.shape[:-1], 3))
@@ -135,7 +135,7 @@ def test_all_codes_identical_refuses_to_rank(tiny_model, monkeypatch):  # case 1
         discover(tiny_model, TASK, **FAST)
 
 
-def test_nan_head_outputs():  # case 14
+def test_nan_head_outputs():
     model = make_tiny(seed=5)
     with torch.no_grad():
         for name, p in model.named_parameters():
@@ -145,7 +145,7 @@ def test_nan_head_outputs():  # case 14
         discover(model, TASK, **FAST)
 
 
-def test_answers_checked_when_given(tiny_model):  # case 10
+def test_answers_checked_when_given(tiny_model):
     task = Task("t", TASK.positives, TASK.negatives, answers=["Mary"] * 5 + ["Mary John"])
     with pytest.raises(PromptError, match="'Mary John'"):
         discover(tiny_model, task, **FAST)

@@ -32,17 +32,17 @@ TASK = toy_ioi(6)
 LAST = dict(n_features=32, position="last", n_saes=1)  # the tiny model shows codes unique to positives here; one SAE
 
 
-# ---------------------------------------------------------------- case 3 and 5: policy
+# ---------------------------------------------------------------- policy
 
 
-def test_unequal_counts_and_duplicates_are_documented_where_users_read():  # cases 3, 5
+def test_unequal_counts_and_duplicates_are_documented_where_users_read():
     for fn in (discover, validate_prompts):
         doc = " ".join(inspect.getdoc(fn).split())
         assert "differ in length" in doc or "different numbers of positives and negatives" in doc, fn
         assert "count once" in doc and "duplicate" in doc.lower(), fn
 
 
-def test_duplicate_prompts_change_no_score(tiny_model):  # case 5
+def test_duplicate_prompts_change_no_score(tiny_model):
     first = discover(tiny_model, TASK, **LAST)
     assert first.node_scores.any() and first.edge_scores.any()  # otherwise a double count could not show
     doubled = discover(
@@ -59,7 +59,7 @@ def test_duplicate_prompts_change_no_score(tiny_model):  # case 5
 
 @settings(max_examples=60, deadline=None, derandomize=True)
 @given(st.data())
-def test_repeating_a_prompt_never_changes_scores(data):  # case 5, property
+def test_repeating_a_prompt_never_changes_scores(data):
     n_prompts = data.draw(st.integers(2, 8))
     n_heads = data.draw(st.integers(2, 5))
     codes = data.draw(arrays(np.int64, (n_prompts, n_heads), elements=st.integers(-1, 5)))
@@ -70,7 +70,7 @@ def test_repeating_a_prompt_never_changes_scores(data):  # case 5, property
     np.testing.assert_array_equal(unique_positive_pairs(more_codes, more_pos), unique_positive_pairs(codes, pos))
 
 
-def test_unequal_counts_run_both_ways(tiny_model):  # case 3
+def test_unequal_counts_run_both_ways(tiny_model):
     for pos, neg in ((TASK.positives, TASK.negatives[:2]), (TASK.positives[:2], TASK.negatives)):
         r = discover(tiny_model, positives=pos, negatives=neg, **LAST)
         assert r.is_positive.tolist() == [True] * len(pos) + [False] * len(neg)
@@ -80,7 +80,7 @@ def test_unequal_counts_run_both_ways(tiny_model):  # case 3
 # ---------------------------------------------------------------- prompt text
 
 
-def test_too_long_prompt_stops_discovery_before_compute(tiny_model):  # case 6
+def test_too_long_prompt_stops_discovery_before_compute(tiny_model):
     long = " ".join(["Mary"] * (tiny_model.cfg.n_ctx + 5))
     cache = HeadOutputCache()
     with pytest.raises(PromptError, match=rf"negatives\[6\] is {tiny_model.cfg.n_ctx + 6} tokens.*shorten it"):
@@ -88,7 +88,7 @@ def test_too_long_prompt_stops_discovery_before_compute(tiny_model):  # case 6
     assert cache.forward_prompts == 0
 
 
-def test_unknown_answer_word_is_named_as_unknown(tiny_model):  # cases 7, 10
+def test_unknown_answer_word_is_named_as_unknown(tiny_model):
     issues = validate_prompts(tiny_model, TASK.positives[:2], TASK.negatives[:2], ["Mary", "Zelda"])
     assert [(i.index, i.kind) for i in issues] == [(1, "answer_not_single_token")]
     assert "'Zelda'" in issues[0].message and "does not know" in issues[0].message
@@ -97,7 +97,7 @@ def test_unknown_answer_word_is_named_as_unknown(tiny_model):  # cases 7, 10
 
 
 @pytest.mark.parametrize("text", ["When Zoë went 🙂 to the store", "<script>alert('Mary')</script> & <b>John</b>"])
-def test_odd_text_survives_validation_and_saving(tiny_model, text, tmp_path):  # cases 8, 9
+def test_odd_text_survives_validation_and_saving(tiny_model, text, tmp_path):
     pos = TASK.positives[:2] + [text]
     issues = validate_prompts(tiny_model, pos, TASK.negatives)
     assert [i.kind for i in issues] == ["unknown_words"]
@@ -115,7 +115,7 @@ def test_odd_text_survives_validation_and_saving(tiny_model, text, tmp_path):  #
 # ---------------------------------------------------------------- models
 
 
-def test_discover_refuses_a_model_without_heads_before_anything_else():  # case 13
+def test_discover_refuses_a_model_without_heads_before_anything_else():
     with pytest.raises(UnsupportedModelError, match="no attention heads.*load_model"):
         discover(torch.nn.Linear(3, 3), positives=TASK.positives, negatives=TASK.negatives)
     assert issubclass(UnsupportedModelError, ValueError)
@@ -131,7 +131,7 @@ def saved(tiny_model):
     return session.to_json(), session.last_result.to_json(include_sae=True)
 
 
-def test_a_binary_file_is_a_format_error(tmp_path, saved):  # case 18
+def test_a_binary_file_is_a_format_error(tmp_path, saved):
     path = tmp_path / "weights.json"
     path.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe\x00 not json")
     for read in (CircuitResult.from_json, Session.read_saved):
@@ -139,14 +139,14 @@ def test_a_binary_file_is_a_format_error(tmp_path, saved):  # case 18
             read(path)
 
 
-def test_a_newer_result_file_is_refused(saved):  # case 18
+def test_a_newer_result_file_is_refused(saved):
     data = json.loads(saved[1])
     data["format_version"] += 1
     with pytest.raises(FileFormatError, match="newer version.*upgrade"):
         CircuitResult.loads(json.dumps(data))
 
 
-def test_damaged_sae_weights_are_a_format_error(saved):  # case 18
+def test_damaged_sae_weights_are_a_format_error(saved):
     data = json.loads(saved[1])
     data["sae"]["weights"]["W_dec"] = [[1.0, 2.0]]
     with pytest.raises(FileFormatError, match=r"damaged \(RuntimeError: [^\n]*\); save it again"):
@@ -154,7 +154,7 @@ def test_damaged_sae_weights_are_a_format_error(saved):  # case 18
 
 
 @pytest.mark.parametrize("value", ["When Mary and John went", ["ok", 3], None])
-def test_saved_prompts_are_never_coerced(saved, value):  # case 18 (nothing typed is mangled)
+def test_saved_prompts_are_never_coerced(saved, value):
     data = json.loads(saved[0])
     data["positives"] = value
     with pytest.raises(FileFormatError, match="positives are missing or not a list of texts"):
@@ -218,7 +218,7 @@ def test_bundled_weights_are_safetensors_and_json():
 # ---------------------------------------------------------------- wrong types, missing lists
 
 
-def test_a_missing_list_says_to_pass_it_not_to_convert_tensors(tiny_model):  # cases 1, 16
+def test_a_missing_list_says_to_pass_it_not_to_convert_tensors(tiny_model):
     with pytest.raises(PromptTypeError, match=r"negatives is missing.*negatives=\[\.\.\.\]") as info:
         discover(tiny_model, positives=TASK.positives)
     assert "tensor" not in str(info.value)

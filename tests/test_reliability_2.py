@@ -49,11 +49,11 @@ def on_tiny(monkeypatch, tiny_model):
     return tiny_model
 
 
-# ---------------------------------------------------------------- finding 4: a saved file agrees with itself
+# ---------------------------------------------------------------- a saved file agrees with itself
 
 
 @pytest.mark.parametrize("edit", ["empty_positives", "unknown_word"])
-def test_save_after_invalid_edit_keeps_result_prompts_and_the_edit_apart(explorer, tmp_path, tiny_model, edit):  # 4
+def test_save_after_invalid_edit_keeps_result_prompts_and_the_edit_apart(explorer, tmp_path, tiny_model, edit):
     from sae_circuits_widget.widgets import CircuitExplorer
 
     good = explorer.result
@@ -90,17 +90,17 @@ def test_save_after_invalid_edit_keeps_result_prompts_and_the_edit_apart(explore
         again.close()
 
 
-def test_save_without_an_edit_has_no_unsaved_edit(explorer, tmp_path):  # 4
+def test_save_without_an_edit_has_no_unsaved_edit(explorer, tmp_path):
     path = explorer.save(tmp_path / "c.json")
     saved = Session.read_saved(path)
     assert saved["unsaved_edit"] is None and "unsaved_edit" not in json.loads(path.read_text())
     assert saved["positives"] == explorer.panel.positives
 
 
-# ---------------------------------------------------------------- finding 5: paths are paths
+# ---------------------------------------------------------------- paths are paths
 
 
-def test_a_path_starting_with_a_bracket_is_a_path(explorer, tmp_path, tiny_model, monkeypatch):  # 5
+def test_a_path_starting_with_a_bracket_is_a_path(explorer, tmp_path, tiny_model, monkeypatch):
     from sae_circuits_widget.widgets import CircuitExplorer
 
     monkeypatch.chdir(tmp_path)
@@ -115,7 +115,7 @@ def test_a_path_starting_with_a_bracket_is_a_path(explorer, tmp_path, tiny_model
         assert CircuitResult.from_json(path).prompts == explorer.result.prompts
 
 
-def test_json_text_goes_through_its_own_call(explorer, tmp_path, tiny_model):  # 5
+def test_json_text_goes_through_its_own_call(explorer, tmp_path, tiny_model):
     from sae_circuits_widget.widgets import CircuitExplorer
 
     path = explorer.save(tmp_path / "c.json")
@@ -139,12 +139,12 @@ def test_json_text_goes_through_its_own_call(explorer, tmp_path, tiny_model):  #
         CircuitResult.from_json(r_text)
 
 
-def test_a_folder_is_not_a_saved_file(tmp_path):  # 5
+def test_a_folder_is_not_a_saved_file(tmp_path):
     with pytest.raises(FileFormatError, match="is a folder"):
         Session.read_saved(tmp_path)
 
 
-# ---------------------------------------------------------------- finding 6: the CLI checks paths first
+# ---------------------------------------------------------------- the CLI checks paths first
 
 
 @pytest.fixture
@@ -185,7 +185,7 @@ def _no_compute(monkeypatch):
         (["bench", "--tasks", "ioi", "--json", "{tmp}/no/out.json"], "does not exist"),
     ],
 )
-def test_cli_bad_paths_are_one_line_before_any_compute(monkeypatch, capsys, on_tiny, tmp_path, prompts_file, argv, match):  # 6
+def test_cli_bad_paths_are_one_line_before_any_compute(monkeypatch, capsys, on_tiny, tmp_path, prompts_file, argv, match):
     _no_compute(monkeypatch)
     monkeypatch.chdir(tmp_path)
     argv = [a.format(tmp=tmp_path, prompts=prompts_file) for a in argv]
@@ -199,7 +199,7 @@ def test_cli_bad_paths_are_one_line_before_any_compute(monkeypatch, capsys, on_t
     assert not os.path.exists("/proc/sae-circuits-out.json")
 
 
-def test_cli_checking_a_new_output_path_leaves_no_file(monkeypatch, capsys, on_tiny, tmp_path, prompts_file):  # 6
+def test_cli_checking_a_new_output_path_leaves_no_file(monkeypatch, capsys, on_tiny, tmp_path, prompts_file):
     out = tmp_path / "out.json"
     _no_compute(monkeypatch)
     with pytest.raises(AssertionError, match="computed before"):
@@ -207,7 +207,7 @@ def test_cli_checking_a_new_output_path_leaves_no_file(monkeypatch, capsys, on_t
     assert not out.exists()
 
 
-def test_model_help_names_local_folders():  # 6
+def test_model_help_names_local_folders():
     parser = cli.build_parser()
     sub = next(a for a in parser._actions if a.dest == "command").choices
     for name in ("discover", "bench"):
@@ -215,17 +215,17 @@ def test_model_help_names_local_folders():  # 6
         assert "save_pretrained" in help_text and "folder" in help_text
 
 
-# ---------------------------------------------------------------- finding 7: no ties at zero in rankings
+# ---------------------------------------------------------------- no ties at zero in rankings
 
 
-def test_top_heads_stop_at_the_last_positive_score():  # 7
+def test_top_heads_stop_at_the_last_positive_score():
     r = CircuitResult("x", node_scores=np.array([[0.0, 3.0, 0.0], [1.0, 0.0, 0.0]]))
     assert r.top_heads(5) == [(0, 1), (1, 0)]
     assert CircuitResult("x", node_scores=np.zeros((2, 3))).top_heads(5) == []
     assert r.top_heads(1) == [(0, 1)]
 
 
-def test_ties_rank_by_pooled_edge_score_then_index_everywhere():  # 7
+def test_ties_rank_by_pooled_edge_score_then_index_everywhere():
     node = np.array([[2.0, 2.0, 0.0], [2.0, 0.0, 1.0]])
     pooled = np.array([[0.5, 3.0, 9.0], [0.5, 0.0, 0.0]])
     from sae_circuits_widget.engine.result import rank_heads
@@ -235,7 +235,7 @@ def test_ties_rank_by_pooled_edge_score_then_index_everywhere():  # 7
     assert rank_heads(node, pooled) == r.top_heads(6)
 
 
-def test_cli_discover_table_and_json_rank_the_same(monkeypatch, capsys, on_tiny, tmp_path, prompts_file):  # 7
+def test_cli_discover_table_and_json_rank_the_same(monkeypatch, capsys, on_tiny, tmp_path, prompts_file):
     import importlib
 
     discover_module = importlib.import_module("sae_circuits_widget.engine.discover")
@@ -258,7 +258,7 @@ def test_cli_discover_table_and_json_rank_the_same(monkeypatch, capsys, on_tiny,
     assert "score > 0" in printed
 
 
-def test_demo_table_shows_only_positive_heads_and_says_so():  # 7
+def test_demo_table_shows_only_positive_heads_and_says_so():
     rows = [{
         "task": "docstring", "n_ground_truth": 5, "n_heads": 24, "node_auc": 0.4, "edge_auc": 0.5,
         "best_f1": 0.3, "silent_fraction": 0.1, "seconds": 0.5, "top_heads": [(0, 2), (1, 2)],
@@ -269,7 +269,7 @@ def test_demo_table_shows_only_positive_heads_and_says_so():  # 7
     assert table.splitlines()[2].endswith("0.2 1.2")
 
 
-def test_demo_json_and_table_agree(monkeypatch, on_tiny):  # 7
+def test_demo_json_and_table_agree(monkeypatch, on_tiny):
     import importlib
 
     tasks_module = importlib.import_module("sae_circuits_widget.tasks")
@@ -286,10 +286,10 @@ def test_demo_json_and_table_agree(monkeypatch, on_tiny):  # 7
     assert out["_rows"][0]["top_heads"] == [(0, 1)]
 
 
-# ---------------------------------------------------------------- finding 8: special tokens, seeds, long words
+# ---------------------------------------------------------------- special tokens, seeds, long words
 
 
-def test_typed_special_tokens_are_flagged(tiny_model):  # 8
+def test_typed_special_tokens_are_flagged(tiny_model):
     pos = ["Mary <bos> John <pad>", TASK.positives[1]]
     issues = validate_prompts(tiny_model, pos, TASK.negatives[:2])
     assert [(i.side, i.index, i.kind) for i in issues] == [("positives", 0, "special_tokens")]
@@ -304,7 +304,7 @@ def test_typed_special_tokens_are_flagged(tiny_model):  # 8
 
 
 @pytest.mark.parametrize("seed", [float("nan"), None, "abc", -5, [1, 2], 2**63, 1.0, True])
-def test_get_task_validates_seeds_like_settings(tiny_model, seed):  # 8
+def test_get_task_validates_seeds_like_settings(tiny_model, seed):
     from sae_circuits_widget import get_task
     from sae_circuits_widget.settings import Settings
 
@@ -315,20 +315,20 @@ def test_get_task_validates_seeds_like_settings(tiny_model, seed):  # 8
     assert str(info.value) == str(same.value)
 
 
-def test_get_task_takes_valid_seeds(tiny_model):  # 8
+def test_get_task_takes_valid_seeds(tiny_model):
     from sae_circuits_widget import get_task
 
     assert get_task("ioi", tiny_model, n=2, seed=np.int64(3)).positives == get_task("ioi", tiny_model, n=2, seed=3).positives
     get_task("ioi", tiny_model, n=2, seed=2**63 - 1)
 
 
-def test_cli_bench_seeds_are_checked(capsys, on_tiny, monkeypatch):  # 8
+def test_cli_bench_seeds_are_checked(capsys, on_tiny, monkeypatch):
     _no_compute(monkeypatch)
     assert cli.main(["bench", "--tasks", "ioi", "--seeds", "0,-3"]) == 2
     assert "seed must be between 0" in capsys.readouterr().err
 
 
-def test_a_long_unknown_word_is_shortened_in_the_message_only(tiny_model):  # 8
+def test_a_long_unknown_word_is_shortened_in_the_message_only(tiny_model):
     word = "Zq" * 5000
     pos = [f"When {word} went", TASK.positives[1]]
     issues = validate_prompts(tiny_model, pos, TASK.negatives[:2])

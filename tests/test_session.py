@@ -85,7 +85,7 @@ def test_session_json_round_trip(session, tmp_path):
     np.testing.assert_array_equal(restored.last_result.codes, session.last_result.codes)
 
 
-def test_truncated_and_newer_files_are_refused(session, tmp_path):  # case 18
+def test_truncated_and_newer_files_are_refused(session, tmp_path):
     session.discover(TASK.positives, TASK.negatives, **FAST)
     text = session.to_json()
     cut = tmp_path / "cut.json"
@@ -111,7 +111,7 @@ def test_truncated_and_newer_files_are_refused(session, tmp_path):  # case 18
         CircuitResult.from_json(tmp_path / "missing.json")
 
 
-def test_interrupted_run_leaves_the_session_usable(session, monkeypatch):  # engine side of case 20
+def test_interrupted_run_leaves_the_session_usable(session, monkeypatch):
     good = session.discover(TASK.positives, TASK.negatives, **FAST)
     import importlib
 
@@ -129,7 +129,7 @@ def test_interrupted_run_leaves_the_session_usable(session, monkeypatch):  # eng
     assert session.last_result is again and session.forward_prompts == 12
 
 
-def test_concurrent_runs_are_serialised(session):  # engine side of case 19
+def test_concurrent_runs_are_serialised(session):
     import threading
 
     results, errors = [], []
