@@ -26,6 +26,8 @@ export interface CircuitExplorerModel {
   task_names: string[];
   /** Seed of the SAE fit. */
   seed: number;
+  /** `{setting: [lowest, highest]}` of the numeric settings (settings.LIMITS); out-of-range values are not sent. */
+  limits: Record<string, [number, number]>;
   /** Number of SAE features (codes). */
   n_features: number;
   /** L1 weight of the SAE fit. */
@@ -38,8 +40,12 @@ export interface CircuitExplorerModel {
   busy: boolean;
   /** One line about the last run (time taken, prompts recomputed). */
   status: string;
-  /** Why the last run failed ("" = it did not); the last good result stays on screen. */
+  /** Why the last run failed, or why a setting was refused ("" = neither); the last good result stays on screen. */
   error: string;
+  /** The newest run failed and the grid shows a result of other prompts or settings: drawn dimmed under a banner. */
+  stale: boolean;
+  /** While stale: what the result on screen was computed from (e.g. "n_features=200, the previous prompts"). */
+  shown_for: string;
   /** Seconds the last finished run took. */
   seconds: number;
   /** False while the grid shows a preview (the previous SAE's codes) and the SAE is refitted. */
@@ -56,20 +62,44 @@ async function resolve(model: AnyModel<CircuitExplorerModel>, key: "panel" | "gr
   return model.widget_manager.get_model(id);
 }
 
-function numberInput(model: AnyModel<CircuitExplorerModel>, key: "seed" | "n_features" | "l1", label: string, step: string, min: string) {
-  const input = h("input", `scw-set-${key}`, { type: "number", step, min, "aria-label": label });
+type NumberKey = "seed" | "n_features" | "l1";
+
+/** Why `text` is not a valid value of `key` within `[low, high]` ("" when it is). */
+export function settingProblem(key: NumberKey, text: string, low: number, high: number): string {
+  const v = Number(text);
+  const whole = key !== "l1";
+  const hi = whole ? Math.min(high, Number.MAX_SAFE_INTEGER) : high;
+  if (text.trim() === "" || !Number.isFinite(v)) return `${key} must be a number`;
+  if (whole && !Number.isInteger(v)) return `${key} must be a whole number`;
+  if (v < low || v > hi) return `${key} must be between ${low} and ${hi}, got ${text.trim()}`;
+  return "";
+}
+
+function numberInput(model: AnyModel<CircuitExplorerModel>, key: NumberKey, label: string, step: string, min: number, note: HTMLElement) {
+  const bounds = (): [number, number] => (model.get("limits") || {})[key] ?? [min, Infinity];
+  const input = h("input", `scw-set-${key}`, { type: "number", step, min: bounds()[0], "aria-label": label });
+  const setMax = () => {
+    const [low, high] = bounds();
+    input.min = String(low);
+    if (Number.isFinite(high)) input.max = String(Math.min(high, Number.MAX_SAFE_INTEGER));
+  };
+  setMax();
   input.value = String(model.get(key));
   input.addEventListener("change", () => {
-    const v = Number(input.value);
-    const ok = input.value.trim() !== "" && Number.isFinite(v) && (key === "l1" ? v >= 0 : Number.isInteger(v) && v >= Number(min));
-    input.setCustomValidity(ok ? "" : "not a valid value");
-    if (!ok) return; // keep the text, do not send it
-    model.set(key, v);
+    const [low, high] = bounds();
+    const problem = settingProblem(key, input.value, low, high);
+    input.setCustomValidity(problem);
+    input.classList.toggle("scw-invalid", problem !== "");
+    note.textContent = problem ? `${problem}; ${key} stays ${model.get(key)} (not sent)` : "";
+    note.style.display = problem ? "block" : "none";
+    if (problem) return; // keep the text, do not send it
+    model.set(key, Number(input.value));
     model.save_changes();
   });
   model.on(`change:${key}`, () => {
     if (document.activeElement !== input) input.value = String(model.get(key));
   });
+  model.on("change:limits", setMax);
   return h("label", "", {}, [label, input]);
 }
 
@@ -98,11 +128,13 @@ export async function renderCircuitExplorer(model: AnyModel<CircuitExplorerModel
   addStyle(root, css);
   el.append(root);
 
+  const settingNote = h("div", "scw-error scw-setting-error", { role: "alert" });
+  settingNote.style.display = "none";
   const settings = h("div", "scw-settings", {}, [
     selectInput(model, "task", "task", () => [...(model.get("task_names") || []), "custom"]),
-    numberInput(model, "seed", "seed", "1", "0"),
-    numberInput(model, "n_features", "SAE features", "1", "2"),
-    numberInput(model, "l1", "L1", "0.005", "0"),
+    numberInput(model, "seed", "seed", "1", 0, settingNote),
+    numberInput(model, "n_features", "SAE features", "1", 2, settingNote),
+    numberInput(model, "l1", "L1", "0.005", 0, settingNote),
     selectInput(model, "position", "position", () => ["mean", "last"]),
     selectInput(model, "score_kind", "scores", () => ["node", "edge"]),
   ]);
@@ -111,9 +143,10 @@ export async function renderCircuitExplorer(model: AnyModel<CircuitExplorerModel
   const panelBox = h("div", "scw-section scw-panel-box");
   const gridBox = h("div", "scw-section scw-grid-box");
   const badge = h("div", "scw-preview-badge", {}, "preview: previous SAE, not final");
-  gridBox.append(badge);
+  const staleBanner = h("div", "scw-stale-banner", { role: "status" });
+  gridBox.append(badge, staleBanner);
   const inspectorBox = h("div", "scw-section scw-inspector-box");
-  root.append(settings, status, error, h("div", "scw-main", {}, [gridBox, panelBox]), inspectorBox);
+  root.append(settings, settingNote, status, error, h("div", "scw-main", {}, [gridBox, panelBox]), inspectorBox);
 
   const paintStatus = () => {
     const busy = model.get("busy");
@@ -125,11 +158,18 @@ export async function renderCircuitExplorer(model: AnyModel<CircuitExplorerModel
     // a preview keeps its own line ("preview with the previous SAE; refitting…") while busy
     status.textContent = busy && final ? "computing…" : model.get("status") || "";
     const err = model.get("error") || "";
+    const stale = model.get("stale") === true;
     const shown = final ? "showing the last good result" : "showing a preview with the previous SAE, not final";
     error.textContent = err ? `${err}\n(${shown})` : "";
     error.style.display = err ? "block" : "none";
+    // a failed run never leaves an old result looking current: dimmed, under a banner
+    gridBox.classList.toggle("scw-stale", stale);
+    inspectorBox.classList.toggle("scw-stale", stale);
+    const shownFor = model.get("shown_for") || "earlier prompts and settings";
+    staleBanner.textContent = stale ? `stale: the last run failed; showing the result for ${shownFor}` : "";
+    staleBanner.style.display = stale ? "block" : "none";
   };
-  const statusEvents = ["change:busy", "change:status", "change:error", "change:is_final"];
+  const statusEvents = ["change:busy", "change:status", "change:error", "change:is_final", "change:stale", "change:shown_for"];
   statusEvents.forEach((ev) => model.on(ev, paintStatus));
   paintStatus();
 

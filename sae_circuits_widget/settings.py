@@ -9,15 +9,35 @@ Per-task recommended values (``TASK_SETTINGS``) are the paper's: the sparsity pe
 the defaults, applies the task's values, then the caller's explicit choices; a value the
 caller gives always wins.
 
+Bounds
+------
+Every setting has a lower and an upper bound (``LIMITS``), checked when a ``Settings`` is
+built, so a bad value is refused with one line naming the setting before any model or
+SAE work starts. The upper bounds keep one run within a few GB:
+
+* ``n_features`` <= 65,536: the SAE's weights are ``2 * d_model * n_features`` floats
+  (with Adam's two moments and the gradients, four times that), and every training
+  vector gets ``n_features`` activations per epoch. On GPT-2 small (``d_model`` 768, 144
+  heads) 65,536 features are 1.6 GB of weights and optimiser state, and 0.4 GB of
+  activations per 10 training prompts. The paper uses 200.
+* ``n_train`` <= 10,000: the fit is full-batch over ``n_train * heads`` vectors (a larger
+  ``n_train`` than there are prompts uses them all). The paper uses 10.
+* ``n_saes`` <= 20: time grows linearly with each SAE of the ensemble (default 3).
+* ``l1`` in [0, 100]: far above 100 no feature fires on any head output (the run then
+  stops with ``DegenerateCodesError``). The paper uses 0.02.
+* ``seed`` in [0, 2**63 - 1]: torch's generators take 64-bit seeds.
+
 Example:
     >>> recommended("docstring").l1
     0.05
     >>> recommended("docstring", l1=0.1).l1
     0.1
+    >>> LIMITS["n_features"]
+    (2, 65536)
     >>> Settings(n_features=1)
     Traceback (most recent call last):
     ...
-    sae_circuits_widget.errors.SettingsError: n_features must be between 2 and 65536, got 1
+    sae_circuits_widget.errors.SettingsError: n_features must be between 2 and 65536, got 1 (the SAE's dictionary size; the paper uses 200)
 """
 
 from __future__ import annotations
@@ -37,17 +57,48 @@ RECIPES = ("paper", "stable")
 """SAE training recipes (see ``sae``)."""
 
 MAX_SEED = 2**63 - 1
+"""Largest seed (torch's generators take 64-bit seeds)."""
 MAX_FEATURES = 65_536
-MAX_TRAIN = 100_000
-MAX_L1 = 1_000.0
-MAX_SAES = 32
+MAX_TRAIN = 10_000
+MAX_L1 = 100.0
+MAX_SAES = 20
+
+LIMITS: dict[str, tuple[Any, Any]] = {
+    "seed": (0, MAX_SEED),
+    "n_features": (2, MAX_FEATURES),
+    "l1": (0.0, MAX_L1),
+    "n_train": (2, MAX_TRAIN),
+    "n_saes": (1, MAX_SAES),
+}
+"""Inclusive ``(lowest, highest)`` of every numeric setting (module docstring: why)."""
+CHOICES: dict[str, tuple[Any, ...]] = {"position": POSITIONS, "recipe": RECIPES, "edges": (True, False)}
+"""The allowed values of every other setting."""
+
+_WHAT = {
+    "n_features": " (the SAE's dictionary size; the paper uses 200)",
+    "n_train": " (prompts the SAE is fit on; the paper uses 10)",
+    "n_saes": " (SAEs in the ensemble; each adds one fit's time; the default is 3)",
+    "l1": " (the SAE's sparsity penalty; the paper uses 0.02)",
+}
 
 
-def _int(name: str, value: Any, low: int, high: int) -> int:
+def _shown(value: Any) -> str:
+    """A short rendering of a rejected value (a huge integer is not echoed digit by digit)."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and abs(int(value)) >= 10**15:
+        try:
+            return f"{int(value):.3g}"
+        except OverflowError:
+            return f"an integer of about {int(abs(int(value)).bit_length() * 0.30103) + 1} digits"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _int(name: str, value: Any) -> int:
+    low, high = LIMITS[name]
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise SettingsTypeError(f"{name} must be an int, got {type(value).__name__} ({value!r})")
+        raise SettingsTypeError(f"{name} must be an int, got {type(value).__name__} ({_shown(value)})")
     if not low <= value <= high:
-        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+        raise SettingsError(f"{name} must be between {low} and {high}, got {_shown(value)}{_WHAT.get(name, '')}")
     return int(value)
 
 
@@ -82,21 +133,25 @@ class Settings:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        set_(self, "seed", _int("seed", self.seed, 0, MAX_SEED))
-        set_(self, "n_features", _int("n_features", self.n_features, 2, MAX_FEATURES))
-        set_(self, "n_train", _int("n_train", self.n_train, 2, MAX_TRAIN))
-        set_(self, "n_saes", _int("n_saes", self.n_saes, 1, MAX_SAES))
-        l1 = self.l1
+        for name in ("seed", "n_features", "n_train", "n_saes"):
+            set_(self, name, _int(name, getattr(self, name)))
+        raw = l1 = self.l1
         if isinstance(l1, bool) or not isinstance(l1, (int, float, np.floating, np.integer)):
-            raise SettingsTypeError(f"l1 must be a number, got {type(l1).__name__} ({l1!r})")
-        l1 = float(l1)
-        if not math.isfinite(l1) or not 0 <= l1 <= MAX_L1:
-            raise SettingsError(f"l1 must be a finite number between 0 and {MAX_L1:g}, got {l1}")
+            raise SettingsTypeError(f"l1 must be a number, got {type(l1).__name__} ({_shown(l1)})")
+        try:
+            l1 = float(l1)
+        except OverflowError:  # an int too large for a float
+            l1 = math.inf
+        low, high = LIMITS["l1"]
+        if not math.isfinite(l1) or not low <= l1 <= high:
+            raise SettingsError(f"l1 must be a finite number between {low:g} and {high:g}, got {_shown(raw)}{_WHAT['l1']}")
         set_(self, "l1", l1)
-        if self.position not in POSITIONS:
-            raise SettingsError(f"position must be one of {POSITIONS}, got {self.position!r}")
-        if self.recipe not in RECIPES:
-            raise SettingsError(f"recipe must be one of {RECIPES}, got {self.recipe!r}")
+        for name, allowed in CHOICES.items():
+            if name == "edges":
+                continue
+            value = getattr(self, name)
+            if not isinstance(value, str) or value not in allowed:
+                raise SettingsError(f"{name} must be one of {allowed}, got {_shown(value)}")
         if not isinstance(self.edges, bool):
             raise SettingsTypeError(f"edges must be True or False, got {type(self.edges).__name__}")
 

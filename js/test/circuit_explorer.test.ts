@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { renderCircuitExplorer, type CircuitExplorerModel } from "../circuit_explorer";
+import { renderCircuitExplorer, settingProblem, type CircuitExplorerModel } from "../circuit_explorer";
 import type { CodeInspectorModel } from "../code_inspector";
 import type { HeadGridModel } from "../head_grid";
 import type { PromptPanelModel } from "../prompt_panel";
@@ -13,6 +13,7 @@ function setup() {
     task: "ioi",
     task_names: ["ioi", "greater_than"],
     seed: 0,
+    limits: { seed: [0, 2 ** 63 - 1], n_features: [2, 65536], l1: [0, 100] },
     n_features: 64,
     l1: 0.02,
     position: "mean",
@@ -20,6 +21,8 @@ function setup() {
     busy: false,
     status: "updated in 0.12 s",
     error: "",
+    stale: false,
+    shown_for: "",
     seconds: 0.12,
     is_final: true,
     generation: 1,
@@ -111,5 +114,67 @@ describe("CircuitExplorer", () => {
     expect(status.textContent).toBe("updated in 0.70 s (preview after 0.02 s)");
     expect(box.classList.contains("scw-preview")).toBe(false);
     expect(badge.style.display).toBe("none");
+  });
+
+  it("refuses a setting outside its bounds before sending it, keeping the text", async () => {
+    const { explorer, el } = setup();
+    await renderCircuitExplorer(explorer.asModel(), el);
+    const features = el.querySelector("input.scw-set-n_features") as HTMLInputElement;
+    expect(features.max).toBe("65536");
+    const note = el.querySelector(".scw-setting-error") as HTMLElement;
+    expect(note.style.display).toBe("none");
+    features.value = "1000000000000";
+    features.dispatchEvent(new Event("change"));
+    expect(explorer.get("n_features")).toBe(64); // not sent
+    expect(explorer.saved).toHaveLength(0);
+    expect(features.value).toBe("1000000000000"); // the typed text is kept
+    expect(features.classList.contains("scw-invalid")).toBe(true);
+    expect(note.style.display).toBe("block");
+    expect(note.textContent).toContain("n_features must be between 2 and 65536");
+    expect(note.textContent).toContain("stays 64");
+    features.value = "300";
+    features.dispatchEvent(new Event("change"));
+    expect(explorer.get("n_features")).toBe(300);
+    expect(note.style.display).toBe("none");
+    const l1 = el.querySelector("input.scw-set-l1") as HTMLInputElement;
+    l1.value = "101";
+    l1.dispatchEvent(new Event("change"));
+    expect(explorer.get("l1")).toBe(0.02);
+    expect(note.textContent).toContain("l1 must be between 0 and 100");
+  });
+
+  it("checks the number, its kind and its range", () => {
+    expect(settingProblem("n_features", "200", 2, 65536)).toBe("");
+    expect(settingProblem("n_features", "", 2, 65536)).toContain("must be a number");
+    expect(settingProblem("n_features", "2.5", 2, 65536)).toContain("whole number");
+    expect(settingProblem("n_features", "1", 2, 65536)).toContain("between 2 and 65536");
+    expect(settingProblem("l1", "0.5", 0, 100)).toBe("");
+    expect(settingProblem("l1", "-0.1", 0, 100)).toContain("between 0 and 100");
+    expect(settingProblem("seed", "1e300", 0, 2 ** 63 - 1)).toContain(`between 0 and ${Number.MAX_SAFE_INTEGER}`);
+  });
+
+  it("dims a stale grid and inspector under a banner naming what they show", async () => {
+    const { explorer, el } = setup();
+    await renderCircuitExplorer(explorer.asModel(), el);
+    const box = el.querySelector(".scw-grid-box") as HTMLElement;
+    const inspector = el.querySelector(".scw-inspector-box") as HTMLElement;
+    const banner = el.querySelector(".scw-stale-banner") as HTMLElement;
+    expect(banner.style.display).toBe("none");
+    expect(box.classList.contains("scw-stale")).toBe(false);
+    explorer.pySet("n_features", 4096);
+    explorer.pySet("error", "the run ran out of memory: lower n_features or n_train, or use fewer prompts (RuntimeError: not enough memory)");
+    explorer.pySet("shown_for", "n_features=64");
+    explorer.pySet("stale", true);
+    expect(banner.style.display).toBe("block");
+    expect(banner.textContent).toBe("stale: the last run failed; showing the result for n_features=64");
+    expect(box.classList.contains("scw-stale")).toBe(true);
+    expect(inspector.classList.contains("scw-stale")).toBe(true);
+    expect(el.querySelector(".scw-run-error")?.textContent).toContain("ran out of memory");
+    expect(el.querySelectorAll(".scw-cell")).toHaveLength(4); // the old grid stays, marked
+    explorer.pySet("error", "");
+    explorer.pySet("stale", false);
+    expect(banner.style.display).toBe("none");
+    expect(box.classList.contains("scw-stale")).toBe(false);
+    expect(inspector.classList.contains("scw-stale")).toBe(false);
   });
 });

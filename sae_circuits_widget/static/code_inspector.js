@@ -69,6 +69,10 @@ var k=`/* Shared styles of the sae_circuits_widget front end; every class starts
 .scw-status.scw-preview { color: #6b4e00; font-style: italic; }
 .scw-grid-box.scw-preview { border: 2px dashed #b58900; }
 .scw-preview-badge { display: none; font-size: 11px; font-weight: 600; color: #6b4e00; background: #fff8e0; border: 1px solid #b58900; border-radius: 3px; padding: 0 5px; margin-bottom: 4px; width: fit-content; }
+.scw-stale-banner { display: none; font-size: 11px; font-weight: 600; color: #a00000; background: #fff0f0; border: 1px solid #a00000; border-radius: 3px; padding: 0 5px; margin-bottom: 4px; max-width: 420px; }
+.scw-grid-box.scw-stale, .scw-inspector-box.scw-stale { border: 2px dashed #a00000; }
+.scw-grid-box.scw-stale .scw-headgrid, .scw-inspector-box.scw-stale .scw-inspector { opacity: 0.45; filter: grayscale(0.6); }
+.scw-settings input.scw-invalid { outline: 2px solid #a00000; }
 .scw-main { display: flex; gap: 16px; flex-wrap: wrap; align-items: flex-start; }
 .scw-main > .scw-panel-box { flex: 1 1 520px; min-width: 0; }
 .scw-main > .scw-grid-box { flex: 0 0 auto; }

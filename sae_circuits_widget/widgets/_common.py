@@ -70,3 +70,41 @@ def from_int32_bytes(data: bytes) -> np.ndarray:
 def head_name(index: int, n_heads: int) -> str:
     """``"L1.H2"`` for flat head index ``index``."""
     return f"L{index // n_heads}.H{index % n_heads}"
+
+
+# The result's SAE-specific parts, read from its typed fields (``edge_head_scores``,
+# ``warnings``, ``sae_run``, ``stability``) or, in a result built before they existed, from
+# ``extras``: the widgets show both the same way.
+
+
+def edge_head_scores(result: Any) -> Any:
+    """Edge scores pooled per head ``[n_layers, n_heads]`` (or flat), or None."""
+    value = getattr(result, "edge_head_scores", None)
+    return value if value is not None else (getattr(result, "extras", None) or {}).get("edge_head_scores")
+
+
+def result_warnings(result: Any) -> list[str]:
+    """The result's warnings (e.g. no head has a code unique to the positives)."""
+    value = getattr(result, "warnings", None)
+    if value is None:
+        value = (getattr(result, "extras", None) or {}).get("warnings")
+    return [str(w) for w in (value or [])]
+
+
+def sae_run_value(result: Any, name: str, default: Any = None) -> Any:
+    """``result.sae_run.<name>`` (``source``, ``train_rows``, ``n_saes``, ``preview``),
+    or the same from ``extras`` (``source`` was ``extras["sae_source"]``)."""
+    run = getattr(result, "sae_run", None)
+    if run is not None:
+        value = getattr(run, name, None)
+        return default if value is None else value
+    extras = getattr(result, "extras", None) or {}
+    value = extras.get("sae_source" if name == "source" else name)
+    return default if value is None else value
+
+
+def head_stability(result: Any) -> Any:
+    """``[n_layers, n_heads]`` share of the ensemble's SAEs whose top-k holds each head,
+    or None (a single SAE, a baseline, or a result without the figure)."""
+    value = getattr(result, "stability", None)
+    return None if value is None else np.asarray(value, dtype=np.float64)

@@ -11,8 +11,15 @@ The live loop:
   ``debounce_s`` for more changes, then runs the newest request only;
 * a finished run is shown only if no newer request arrived meanwhile, so a stale result
   never overwrites a newer one (the newest always wins);
-* a failed run (unknown word, too few prompts, degenerate codes) shows its message beside
-  the last good result, which stays on screen; the user's text is never touched;
+* a failed run (unknown word, too few prompts, degenerate codes, or anything else raised
+  on the worker, such as the allocator running out of memory) shows a one-line message
+  in ``error`` beside the last good result, which stays on screen marked ``stale``
+  (dimmed under a banner naming the prompts and settings it was computed from, in
+  ``shown_for``) rather than passing for the result of the new request; the user's text
+  and settings are never touched;
+* a setting outside its bounds (``settings.LIMITS``) is refused when assigned, from
+  Python or from the page, before any run: the trait keeps its value, ``error`` says why
+  (Python sees the ``SettingsError``, which is also a ``TraitError``);
 * ``KeyboardInterrupt`` during ``run()`` leaves the last complete result on screen,
   marked as such, and clears the busy state; partial results are never shown;
 * two phases when a run must fit a new SAE (an edited or added prompt changes the SAE's
@@ -35,6 +42,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -47,17 +55,65 @@ import numpy as np
 import traitlets as t
 from ipywidgets import widget_serialization
 
-from ..errors import SaeCircuitsError
+from ..errors import SaeCircuitsError, SettingsError, SettingsTypeError
 from ..engine.result import CircuitResult
 from ..engine.session import Session
-from ..settings import FIT_FIELDS, TASK_SETTINGS, Settings, recommended
+from ..settings import FIT_FIELDS, LIMITS, TASK_SETTINGS, Settings, recommended
 from ..tasks.task import Task
-from ._common import bundle
+from ._common import bundle, edge_head_scores, result_warnings
 from .code_inspector import CodeInspector
 from .head_grid import HeadGrid
 from .prompt_panel import PromptPanel
 
 CUSTOM = "custom"
+BAR_SETTINGS = ("seed", "n_features", "l1")
+"""The numeric settings of the settings bar (bounds in ``limits``)."""
+
+
+class RefusedSetting(SettingsError, t.TraitError):
+    """A setting out of range assigned to an explorer trait: a ``SettingsError`` (as
+    anywhere else in the package) that traitlets also treats as a refused value."""
+
+
+class RefusedSettingType(SettingsTypeError, t.TraitError):
+    """A setting of the wrong type assigned to an explorer trait (see ``RefusedSetting``)."""
+
+
+class _Setting(t.TraitType):
+    """A numeric setting of the bar: type and bounds checked by ``settings.Settings``.
+
+    A refused value raises ``RefusedSetting`` / ``RefusedSettingType``, leaves the trait
+    as it was, and puts the message in the explorer's ``error``.
+    """
+
+    def validate(self, obj: Any, value: Any) -> Any:
+        try:
+            return getattr(Settings(**{self.name: value}), self.name)
+        except (SettingsError, SettingsTypeError) as exc:
+            refused = (RefusedSetting if isinstance(exc, SettingsError) else RefusedSettingType)(str(exc))
+            if obj is not None:
+                obj._refused(self.name, refused)
+            raise refused from None
+
+
+def failure_message(exc: BaseException) -> str:
+    """One line for the page: a package error's own message; for any other exception its
+    type and (shortened) message, and what to do when memory ran out.
+
+    Example:
+        >>> failure_message(RuntimeError("DefaultCPUAllocator: not enough memory:\n you tried"))
+        'the run ran out of memory: lower n_features or n_train, or use fewer prompts (RuntimeError: DefaultCPUAllocator: not enough memory: you tried)'
+    """
+    text = " ".join(str(exc).split())
+    if isinstance(exc, SaeCircuitsError):
+        return text or type(exc).__name__
+    if len(text) > 300:
+        text = text[:297] + "..."
+    what = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    low = text.lower()
+    if isinstance(exc, MemoryError) or "out of memory" in low or "not enough memory" in low:
+        return f"the run ran out of memory: lower n_features or n_train, or use fewer prompts ({what})"
+    return f"the run failed: {what}"
 
 
 def _task_names() -> list[str]:
@@ -82,13 +138,16 @@ class CircuitExplorer(anywidget.AnyWidget):
     """Task preset: its pairs fill the panel, its ground truth is outlined ("custom": none)."""
     task_names = t.List(t.Unicode()).tag(sync=True)
     """Presets offered in the settings bar."""
-    seed = t.Int(0).tag(sync=True)
-    """Seed of the SAE fit (and of its training prompts)."""
-    n_features = t.Int(200).tag(sync=True)
-    """SAE dictionary size (number of possible codes)."""
-    l1 = t.Float(0.02).tag(sync=True)
-    """L1 sparsity weight of the SAE fit."""
-    position = t.Enum(["mean", "last"], default_value="mean").tag(sync=True)
+    seed = _Setting(0).tag(sync=True)
+    """Seed of the SAE fit (and of its training prompts); bounds in ``limits``."""
+    n_features = _Setting(200).tag(sync=True)
+    """SAE dictionary size (number of possible codes); bounds in ``limits``."""
+    l1 = _Setting(0.02).tag(sync=True)
+    """L1 sparsity weight of the SAE fit; bounds in ``limits``."""
+    limits = t.Dict().tag(sync=True)
+    """``{setting: [lowest, highest]}`` of the settings bar (``settings.LIMITS``): the page
+    refuses a value outside them before sending it."""
+    position = _Setting("mean").tag(sync=True)
     """Head outputs averaged over positions ("mean") or taken at the last token."""
     score_kind = t.Enum(["node", "edge"], default_value="node").tag(sync=True)
     """Grid shows node scores, or edge scores pooled per head."""
@@ -98,7 +157,14 @@ class CircuitExplorer(anywidget.AnyWidget):
     status = t.Unicode("").tag(sync=True)
     """One line about the last finished run (time, prompts recomputed)."""
     error = t.Unicode("").tag(sync=True)
-    """Why the newest run failed ("" if it did not); the last good result stays shown."""
+    """Why the newest run failed, or why a setting was refused, in one line ("" if
+    neither); the last good result stays shown."""
+    stale = t.Bool(False).tag(sync=True)
+    """True when the newest run failed and the grid and inspector still show a result of
+    other prompts or settings (``shown_for``); the page dims them under a banner."""
+    shown_for = t.Unicode("").tag(sync=True)
+    """While ``stale``: what the result on screen was computed from, where it differs
+    from the failed request (e.g. ``"n_features=200, the previous prompts"``)."""
     seconds = t.Float(0.0).tag(sync=True)
     """Wall time of the last shown run, request to redraw, in seconds."""
     is_final = t.Bool(True).tag(sync=True)
@@ -199,6 +265,7 @@ class CircuitExplorer(anywidget.AnyWidget):
         self._last_prompts: Optional[tuple] = None
         self._selecting = False
         self._shown_fit: Optional[tuple] = None  # (task, settings) of the result on screen
+        self._shown_inputs: Optional[tuple] = None  # (positives, negatives, fit_id) of the result on screen
 
         # the tokenizer is not safe to share between threads: the panel's checks run
         # with the engine's runs, under one lock (see _run_generation)
@@ -208,6 +275,7 @@ class CircuitExplorer(anywidget.AnyWidget):
         super().__init__(
             panel=panel, grid=grid, inspector=inspector, task_names=names, task=task, seed=chosen.seed,
             n_features=chosen.n_features, l1=chosen.l1, position=chosen.position, score_kind=score_kind,
+            limits={k: list(LIMITS[k]) for k in BAR_SETTINGS},
         )
         if task != CUSTOM:
             self._load_task(task, keep_prompts=positives is not None)
@@ -222,13 +290,21 @@ class CircuitExplorer(anywidget.AnyWidget):
 
     # ------------------------------------------------------------------ settings
 
-    @t.validate("seed", "n_features", "l1")
-    def _valid_setting(self, proposal: Any) -> Any:
-        name = proposal["trait"].name
-        try:  # the engine's own checks and bounds (``settings.Settings``)
-            return getattr(Settings(**{name: proposal["value"]}), name)
-        except SaeCircuitsError as exc:
-            raise t.TraitError(str(exc)) from None
+    def _refused(self, name: str, exc: BaseException) -> None:
+        """A bar setting was refused (see ``_Setting``): say so; the old value stays."""
+        if name in self._trait_values:  # not while the constructor sets the first values
+            self.error = f"{exc}; {name} stays {self._trait_values[name]!r}"
+
+    def set_state(self, sync_data: dict[str, Any]) -> None:
+        """Apply the page's changes; a refused setting is reported and put back on the page."""
+        try:
+            super().set_state(sync_data)
+        except (RefusedSetting, RefusedSettingType) as exc:
+            # traitlets rolled back every change of this message (the ``error`` set by
+            # ``_refused`` too): report it again, and send the kept values to the page
+            name = next((k for k in (*BAR_SETTINGS, "position") if k in sync_data and str(exc).startswith(k)), None)
+            self.error = str(exc) if name is None else f"{exc}; {name} stays {getattr(self, name)!r}"
+            self.send_state([k for k in sync_data if k in self.keys])
 
     @t.validate("task")
     def _valid_task(self, proposal: Any) -> str:
@@ -245,8 +321,10 @@ class CircuitExplorer(anywidget.AnyWidget):
         try:
             self._apply_recommended(change["new"])
             self._load_task(change["new"], keep_prompts=False)
-        except (SaeCircuitsError, ValueError, TypeError) as exc:
-            self.error = f"cannot load task {change['new']!r}: {exc}"
+        except Exception as exc:  # every failure reaches the page
+            with self.hold_sync():
+                self.error = f"cannot load task {change['new']!r}: {failure_message(exc).removeprefix('the run failed: ')}"
+                self._mark_stale(self._request_inputs())
             return
         finally:
             self._loading = False
@@ -357,8 +435,9 @@ class CircuitExplorer(anywidget.AnyWidget):
             try:
                 if gen is not None and gen == self.generation:
                     self._run_generation(gen, raise_errors=False)
-            except BaseException:  # noqa: BLE001 - the worker must survive anything
-                pass
+            except BaseException as exc:  # the worker survives anything; what stopped the run still reaches the page
+                with contextlib.suppress(BaseException):
+                    self._fail(gen, failure_message(exc), exc, None)
             finally:
                 with self._wake:
                     self._in_flight = None
@@ -386,21 +465,28 @@ class CircuitExplorer(anywidget.AnyWidget):
             gen = self.generation
         return self._run_generation(gen, raise_errors=raise_errors)
 
-    def _run_generation(self, gen: int, *, raise_errors: bool) -> Optional[CircuitResult]:
-        positives, negatives = list(self.panel.positives), list(self.panel.negatives)
+    def _request_inputs(self) -> tuple:
+        """(positives, negatives, fit_id) of a run with what the panel and bar show now."""
         settings = self.settings()
         fit_id = (str(self.task), tuple(sorted(settings.items())))
-        before = self.session.forward_prompts
+        return tuple(self.panel.positives), tuple(self.panel.negatives), fit_id
+
+    def _run_generation(self, gen: int, *, raise_errors: bool) -> Optional[CircuitResult]:
         t0 = time.perf_counter()
-        self.busy = True
         preview_s: Optional[float] = None
+        inputs: Optional[tuple] = None
         try:
+            inputs = self._request_inputs()
+            positives, negatives, fit_id = list(inputs[0]), list(inputs[1]), inputs[2]
+            settings = dict(fit_id[1])
+            before = self.session.forward_prompts
+            self.busy = True
             with self._model_lock:
                 if not self.panel.annotated:
                     self.panel.annotate()
                 preview = self._preview(positives, negatives, settings, fit_id)
             if preview is not None and gen == self.generation:
-                preview_s = self._show(preview, gen, fit_id, t0, before, final=False)
+                preview_s = self._show(preview, gen, inputs, t0, before, final=False)
             if gen != self.generation:
                 return None  # superseded: the newer request runs next, skip this refit
             with self._model_lock:
@@ -408,14 +494,14 @@ class CircuitExplorer(anywidget.AnyWidget):
             if gen != self.generation:
                 return result  # a newer request exists: never show a stale result
             # inside the try: an interrupt while drawing never leaves a preview marked final
-            self._show(result, gen, fit_id, t0, before, final=True, preview_s=preview_s)
+            self._show(result, gen, inputs, t0, before, final=True, preview_s=preview_s)
         except KeyboardInterrupt:
-            self._fail(gen, "interrupted: the run was stopped before it finished", None)
+            self._fail(gen, "interrupted: the run was stopped before it finished", None, inputs)
             if raise_errors:
                 raise
             return None
-        except (SaeCircuitsError, ValueError, TypeError) as exc:
-            self._fail(gen, str(exc), exc)
+        except Exception as exc:  # every failure reaches the page, in one line
+            self._fail(gen, failure_message(exc), exc, inputs)
             if raise_errors:
                 raise
             return None
@@ -434,13 +520,15 @@ class CircuitExplorer(anywidget.AnyWidget):
             return None  # the full run reports the problem
 
     def _show(
-        self, result: CircuitResult, gen: int, fit_id: tuple, t0: float, before: int, *,
+        self, result: CircuitResult, gen: int, inputs: tuple, t0: float, before: int, *,
         final: bool, preview_s: Optional[float] = None,
     ) -> float:
-        """Draw ``result`` (a preview or the final one); returns edit -> grid seconds."""
+        """Draw ``result`` (a preview or the final one) of the request ``inputs``
+        (``_request_inputs``); returns edit -> grid seconds."""
         recomputed = self.session.forward_prompts - before
         self.result = result
-        self._shown_fit = fit_id
+        self._shown_fit = inputs[2]
+        self._shown_inputs = inputs
         if not final:
             self.is_final = False  # before the preview is drawn ...
         self._draw_grid(result)
@@ -451,10 +539,12 @@ class CircuitExplorer(anywidget.AnyWidget):
         n_neg = len(result.is_positive) - n_pos
         with self.hold_sync():
             self.error = ""
+            self.stale = False
+            self.shown_for = ""
             self.last_error = None
             self.panel.error = ""
             self.seconds = elapsed
-            warn = "; ".join(result.extras.get("warnings", []) if result.extras else [])
+            warn = "; ".join(result_warnings(result))
             if final:
                 self.status = (
                     f"updated in {elapsed:.2f} s" + (f" (preview after {preview_s:.2f} s)" if preview_s is not None else "")
@@ -471,17 +561,30 @@ class CircuitExplorer(anywidget.AnyWidget):
             self._draw_inspector(result)
         return elapsed
 
-    def _fail(self, gen: int, message: str, exc: Optional[BaseException]) -> None:
+    def _fail(self, gen: Optional[int], message: str, exc: Optional[BaseException], inputs: Optional[tuple]) -> None:
+        """Report the failed run ``gen`` of the request ``inputs`` (None: unknown)."""
         if gen != self.generation:
             return
         with self.hold_sync():
             self.last_error = exc
             self.error = message
             self.busy = False
+            self._mark_stale(inputs)
             if self.result is not None and not self.is_final:
                 self.status = "showing a preview with the previous SAE (not final): the refit did not finish"
             elif self.result is not None:
                 self.status = "showing the last complete result"
+
+    def _mark_stale(self, inputs: Optional[tuple]) -> None:
+        """Mark the result on screen stale unless it was computed from ``inputs``."""
+        if self.result is None or self._shown_inputs is None:
+            self.stale, self.shown_for = False, ""
+            return
+        if inputs == self._shown_inputs:  # e.g. a preview of these very prompts: not stale, not final
+            self.stale, self.shown_for = False, ""
+            return
+        self.stale = True
+        self.shown_for = _difference(self._shown_inputs, inputs)
 
     def _draw(self, result: CircuitResult) -> None:
         """Put ``result`` on the grid and the inspector."""
@@ -494,14 +597,14 @@ class CircuitExplorer(anywidget.AnyWidget):
         if gt is not None and any(not (0 <= l < result.n_layers and 0 <= h < result.n_heads) for l, h in gt):
             gt = None
         edge = self.score_kind == "edge"
-        pooled = result.extras.get("edge_head_scores") if result.extras else None
+        pooled = edge_head_scores(result)
         if edge and pooled is None:
             scores, label, note = result.node_scores, "node score", "this run has no edge scores; showing node scores"
         elif edge:
             scores, label, note = np.asarray(pooled).reshape(result.n_layers, result.n_heads), "edge score (pooled per head)", ""
         else:
             scores, label, note = result.node_scores, "node score (codes unique to positives)", ""
-        warn = "; ".join(result.extras.get("warnings", [])) if result.extras else ""
+        warn = "; ".join(result_warnings(result))
         self._selecting = True
         try:
             self.grid.show_scores(scores, gt, label=label, message=note or warn)
@@ -602,6 +705,16 @@ class CircuitExplorer(anywidget.AnyWidget):
     def _from_saved(cls, saved: dict[str, Any], model: Any, task: Optional[str], **kwargs: Any) -> "CircuitExplorer":
         keys = FIT_FIELDS
         settings = {k: v for k, v in saved["settings"].items() if k in keys}
+        for key, value in settings.items():
+            if kwargs.get(key) is not None:
+                continue  # the caller's value replaces the file's
+            try:
+                Settings(**{key: value})
+            except (SettingsError, SettingsTypeError) as exc:
+                raise type(exc)(
+                    f"the saved file's settings cannot be used: {exc}; fix it in the file, or "
+                    f"give another value: CircuitExplorer.load(path, {key}=...)"
+                ) from None
         explorer = cls(model, task, positives=saved["positives"], negatives=saved["negatives"], **{**settings, **kwargs})
         edit = saved.get("unsaved_edit")
         explorer.unsaved_edit = edit
@@ -615,7 +728,10 @@ class CircuitExplorer(anywidget.AnyWidget):
         try:
             for key, value in edit.get("settings", {}).items():
                 if key in self._extra:
-                    self._extra[key] = value
+                    try:
+                        self._extra[key] = getattr(Settings(**{key: value}), key)
+                    except (SettingsError, SettingsTypeError) as exc:
+                        self.error = f"the saved edit's {key} was not restored: {exc}"
                 elif key in ("seed", "n_features", "l1", "position"):
                     try:
                         setattr(self, key, value)
@@ -670,3 +786,18 @@ class CircuitExplorer(anywidget.AnyWidget):
             if w is not None:
                 w.close()
         super().close()
+
+
+def _difference(shown: tuple, failed: Optional[tuple]) -> str:
+    """What the shown request ``(positives, negatives, fit_id)`` has that ``failed`` has
+    not, in one line: ``"n_features=200, the previous prompts (6 positives, 6 negatives)"``."""
+    pos, neg, (task, settings) = shown
+    prompts = f"the previous prompts ({len(pos)} positives, {len(neg)} negatives)"
+    if failed is None:
+        return "earlier prompts and settings"
+    parts = [] if task == failed[2][0] else [f"task={task}"]
+    new = dict(failed[2][1])
+    parts += [f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in settings if new.get(k) != v]
+    if (pos, neg) != failed[:2]:
+        parts.append(prompts)
+    return ", ".join(parts) or "the same prompts and settings"

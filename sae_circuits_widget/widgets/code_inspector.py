@@ -26,7 +26,7 @@ from ..engine.activations import attention_from_final
 from ..engine.result import CircuitResult
 from ..engine.sae import code_meaning
 from ..engine.scoring import code_sets
-from ._common import bundle, check_kwargs, float32_bytes, from_int32_bytes, head_name, int32_bytes
+from ._common import bundle, check_kwargs, float32_bytes, from_int32_bytes, head_name, int32_bytes, sae_run_value
 
 HeadRef = Union[int, tuple[int, int]]
 
@@ -131,7 +131,7 @@ class CodeInspector(anywidget.AnyWidget):
             self.positive_only = list(sets["unique_positive"])
             self.meanings = meanings
             self.edges = edges
-            n_saes = int((result.extras or {}).get("n_saes") or 1)
+            n_saes = int(sae_run_value(result, "n_saes", 1) or 1)
             scores = np.asarray(result.node_scores).reshape(-1)
             self.message = (
                 f"Codes of the first of {n_saes} SAEs; the head's score in the grid "

@@ -10,7 +10,7 @@ import pytest
 from sae_circuits_widget.engine.result import CircuitResult
 from sae_circuits_widget.engine.session import Session
 from sae_circuits_widget.widgets import CircuitExplorer
-from sae_circuits_widget.widgets._common import from_float32_bytes
+from sae_circuits_widget.widgets._common import edge_head_scores, from_float32_bytes, sae_run_value
 
 FAST = dict(n_pairs=6, n_features=32, n_train=4, n_saes=1, live=False)  # one SAE on 4 of 12 prompts: some positives are not trained on
 
@@ -87,7 +87,7 @@ def test_settings_rerun_and_edge_mode_redraws(explorer):
     explorer.set_state({"seed": 3})
     assert explorer.result.settings["seed"] == 3
     explorer.set_state({"score_kind": "edge"})
-    pooled = explorer.result.extras["edge_head_scores"]
+    pooled = edge_head_scores(explorer.result)
     np.testing.assert_allclose(explorer.grid.values.reshape(-1), np.asarray(pooled).reshape(-1), rtol=1e-6)
     assert "edge" in explorer.grid.label
 
@@ -262,7 +262,7 @@ def test_load_restores_prompts_and_settings(explorer, tmp_path, tiny_model):
 
 def _train_and_other_rows(e):
     """(a positive the SAE is trained on, a positive it is not)."""
-    rows = set(e.result.extras["train_rows"])
+    rows = set(sae_run_value(e.result, "train_rows"))
     n_pos = len(e.panel.positives)
     return min(i for i in range(n_pos) if i in rows), min(i for i in range(n_pos) if i not in rows)
 
@@ -304,11 +304,11 @@ def test_editing_a_training_prompt_previews_then_shows_the_refit(explorer, tiny_
     neg = list(explorer.panel.negatives)
     assert len(draws) == 2, "a preview, then the final grid"
     preview, final = draws
-    assert preview.extras.get("preview") and preview.sae is old.sae  # the previous SAE
+    assert sae_run_value(preview, "preview", False) and preview.sae is old.sae  # the previous SAE
     assert statuses[0][0] is False and "preview with the previous SAE" in statuses[0][1] and "refitting" in statuses[0][1]
     assert statuses[-1][0] is True and "preview after" in statuses[-1][1]
     assert explorer.is_final and explorer.result is final and not explorer.busy
-    assert final.extras["sae_source"] == "fit" and final.sae is not old.sae
+    assert sae_run_value(final, "source") == "fit" and final.sae is not old.sae
     # the preview encodes every prompt with the previous SAE, the final is a fresh discover
     settings = dict(position="last", n_features=32, n_train=4, n_saes=1)
     again = discover(tiny_model, positives=pos, negatives=neg, sae=old.sae, **settings)
@@ -324,7 +324,7 @@ def test_editing_another_prompt_shows_only_the_final(explorer):
     _, other = _train_and_other_rows(explorer)
     old, draws, statuses, _ = _edit_positive(explorer, other)
     assert len(draws) == 1 and draws[0] is explorer.result
-    assert explorer.result.extras["sae_source"] == "cache" and explorer.result.sae is old.sae
+    assert sae_run_value(explorer.result, "source") == "cache" and explorer.result.sae is old.sae
     assert all(final for final, _ in statuses) and not any("preview" in s for _, s in statuses)
     assert explorer.is_final
 
@@ -333,16 +333,16 @@ def test_adding_pairs_changes_the_training_prompts_and_previews(explorer):
     old = explorer.result
     draws, _ = _record(explorer)
     explorer.panel._on_msg(explorer.panel, {"kind": "more", "n": 2}, [])
-    assert [bool(d.extras.get("preview")) for d in draws] == [True, False]
-    assert draws[0].sae is old.sae and draws[1].extras["sae_source"] == "fit" and explorer.is_final
+    assert [bool(sae_run_value(d, "preview", False)) for d in draws] == [True, False]
+    assert draws[0].sae is old.sae and sae_run_value(draws[1], "source") == "fit" and explorer.is_final
 
 
 @pytest.mark.parametrize("change", [{"l1": 0.03}, {"seed": 1}, {"n_features": 24}, {"position": "mean"}, {"task": "induction"}])
 def test_a_settings_change_gets_no_preview(explorer, change):
     draws, statuses = _record(explorer)
     explorer.set_state(change)
-    assert len(draws) == 1 and not draws[0].extras.get("preview")
-    assert draws[0].extras["sae_source"] == "fit" and explorer.is_final
+    assert len(draws) == 1 and not sae_run_value(draws[0], "preview", False)
+    assert sae_run_value(draws[0], "source") == "fit" and explorer.is_final
     assert not any("preview" in s for _, s in statuses)
 
 
@@ -354,7 +354,7 @@ def test_session_preview_is_none_when_the_kept_sae_applies(tiny_model):
     assert session.preview(POS * 3, NEG * 3, **settings) is None  # the same training prompts
     assert session.preview(POS * 3, NEG * 3, seed=4, n_features=32, position="last") is None  # other settings
     pos = POS * 3
-    pos[next(i for i in first.extras["train_rows"] if i < len(pos))] = EDIT  # a positive trained on
+    pos[next(i for i in sae_run_value(first, "train_rows") if i < len(pos))] = EDIT  # a positive trained on
     quick = session.preview(pos, NEG * 3, **settings)
     assert quick is not None and quick.sae is first.sae and session.last_result is first
     with pytest.raises(TypeError, match="unknown setting"):
@@ -408,7 +408,7 @@ def test_a_newer_edit_during_the_refit_wins(tiny_model):
     assert e.wait(20)
     stale = session.returned[n_before]  # the first edit's refit finished ...
     assert stale.prompts[train] == EDIT and all(d is not stale for d in draws)  # ... and was never drawn
-    assert e.result.prompts[train] == second[train] and e.result.extras["sae_source"] == "fit"
+    assert e.result.prompts[train] == second[train] and sae_run_value(e.result, "source") == "fit"
     assert e.is_final and not e.busy and e.error == ""
     assert [d.prompts[train] for d in draws][-2:] == [second[train]] * 2  # its own preview, then its final
     e.close()
@@ -424,8 +424,9 @@ def test_a_failed_refit_leaves_the_preview_marked_not_final(tiny_model, failure,
     pos = list(e.panel.positives)
     pos[train] = EDIT
     e.panel.set_state({"positives": pos})
-    assert e.result.extras.get("preview") and e.result.prompts[train] == EDIT
+    assert sae_run_value(e.result, "preview", False) and e.result.prompts[train] == EDIT
     assert not e.is_final and not e.busy
+    assert not e.stale  # the preview is of these very prompts and settings: not final, not stale
     assert ("same code" if failure == "error" else "interrupted") in e.error
     assert "preview" in e.status and "not final" in e.status
     with pytest.raises(ValueError, match="preview"):  # a preview is never saved as a result
@@ -437,7 +438,7 @@ def test_a_failed_refit_leaves_the_preview_marked_not_final(tiny_model, failure,
         assert not e.is_final and not e.busy
     session.fail_with = None
     e.run()  # the next run that finishes replaces the preview
-    assert e.is_final and e.error == "" and e.result.extras["sae_source"] == "fit"
+    assert e.is_final and e.error == "" and sae_run_value(e.result, "source") == "fit"
     e.close()
 
 
@@ -450,14 +451,14 @@ def test_returning_to_earlier_settings_gets_no_preview(explorer):
     explorer.panel.set_state({"positives": pos})
     draws, _ = _record(explorer)
     explorer.set_state({"seed": 0})
-    assert len(draws) == 1 and not draws[0].extras.get("preview") and explorer.is_final
+    assert len(draws) == 1 and not sae_run_value(draws[0], "preview", False) and explorer.is_final
 
 
 def test_the_inspector_says_whose_codes_it_shows_under_an_ensemble(tiny_model):
     e = CircuitExplorer(tiny_model, "ioi", position="last", **{**FAST, "n_saes": 2})
     try:
         head = e.inspector.head
-        assert e.result.extras["n_saes"] == 2
+        assert sae_run_value(e.result, "n_saes") == 2
         assert "first of 2 SAEs" in e.inspector.message
         assert f"{e.result.node_scores.reshape(-1)[head]:.2g}" in e.inspector.message
     finally:
