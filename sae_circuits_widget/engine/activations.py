@@ -57,7 +57,7 @@ def few_threads(small: bool):
         torch.set_num_threads(threads)
 
 
-def _is_small(model: Any) -> bool:
+def is_small_model(model: Any) -> bool:
     try:
         device = next(model.parameters()).device
     except (StopIteration, AttributeError, TypeError):
@@ -211,7 +211,7 @@ def head_outputs(
     found = cache.get_many(model, prompts, position) if use_cache else {}
     missing = list(dict.fromkeys(p for p in prompts if p not in found))
     if missing:
-        with few_threads(_is_small(model)):
+        with few_threads(is_small_model(model)):
             fresh = _compute(model, missing, position, batch_size)
         bad = [p for p, v in fresh.items() if not torch.isfinite(v).all()]
         if bad:

@@ -38,7 +38,7 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from .activations import HeadOutputCache, _is_small, check_finite, few_threads, head_outputs
+from .activations import HeadOutputCache, is_small_model, check_finite, few_threads, head_outputs
 from ..errors import DegenerateCodesError, SettingsError, SettingsTypeError
 from .model import check_hookable
 from .result import CircuitResult, SAERun, stability
@@ -201,7 +201,7 @@ def discover(
     t = time.perf_counter()
     # A small model on the CPU runs every stage on one thread (see ``few_threads``): on
     # busy cores even the cache gather and the encoding are many-fold slower on two.
-    small = _is_small(model)
+    small = is_small_model(model)
     with few_threads(small):
         x = head_outputs(model, prompts, settings["position"], cache=cache)  # [P, heads, d_model]
         check_finite(x, prompts)

@@ -34,7 +34,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .activations import HeadOutputCache, _is_small, attention_from_final, few_threads, head_outputs
+from .activations import HeadOutputCache, is_small_model, attention_from_final, few_threads, head_outputs
 from .discover import DEFAULTS, check_settings, discover, sae_fit_key, training_rows
 from .result import CircuitResult
 from .sae import DiscreteSAE, SAECache, code_meaning
@@ -147,7 +147,7 @@ class Session:
             texts = tuple(prompts[i] for i in training_rows(is_positive, first["n_train"], first["seed"], first["recipe"]))
             if texts == latest[0] or not all(isinstance(p, str) for p in texts):
                 return None  # the same training prompts: the run reuses the kept SAE
-            with few_threads(_is_small(self.model)):
+            with few_threads(is_small_model(self.model)):
                 x_train = head_outputs(self.model, list(texts), fit["position"], cache=self.cache)
             key = sae_fit_key(self.model, list(texts), x_train.reshape(-1, x_train.shape[-1]), first)
             if key in self.saes:
