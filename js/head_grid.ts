@@ -3,7 +3,9 @@
  *
  * Hover a cell to read layer.head and its value; click it or move with the arrow keys to
  * select a head (the selection is written back to Python). Heads of the known circuit are
- * outlined (black ring, white dot) so the outline survives greyscale printing.
+ * outlined (black ring, white dot) so the outline survives greyscale printing. Under an
+ * ensemble of SAEs a bar along each cell's bottom edge shows the head's stability: the
+ * share of the SAEs whose top-k holds it (the tooltip says "in the top 5 of 2/3 SAEs").
  */
 import type { AnyModel, RenderProps } from "@anywidget/types";
 import css from "./styles.css";
@@ -31,6 +33,18 @@ export interface HeadGridModel {
   message: string;
   /** Show the value inside each cell (helps in print). */
   show_values: boolean;
+  /** Per head, share (0-1) of the ensemble's SAEs whose top-k holds it, float32; empty: not shown. */
+  stability: Binary;
+  /** SAEs in the ensemble behind `stability` (0: none). */
+  n_saes: number;
+  /** The k of that top-k. */
+  top_k: number;
+}
+
+/** "in the top 5 of 2/3 SAEs" for a share of the ensemble, or "" without one. */
+export function stabilityText(share: number, nSaes: number, topK: number): string {
+  if (!(nSaes > 1) || !Number.isFinite(share)) return "";
+  return `in the top ${topK} of ${Math.round(share * nSaes)}/${nSaes} SAEs`;
 }
 
 export function headName(index: number, nHeads: number): string {
@@ -53,6 +67,7 @@ export function renderHeadGrid(model: AnyModel<HeadGridModel>, el: HTMLElement):
 
   let cells: HTMLDivElement[] = [];
   let values: Float32Array = new Float32Array(0);
+  let stability: Float32Array = new Float32Array(0);
 
   const dims = () => [model.get("n_layers") || 0, model.get("n_heads") || 0] as const;
 
@@ -108,7 +123,8 @@ export function renderHeadGrid(model: AnyModel<HeadGridModel>, el: HTMLElement):
   function showTip(idx: number, cell: HTMLElement) {
     const [, H] = dims();
     const gt = new Set(model.get("ground_truth") || []);
-    tooltip.textContent = `${Math.floor(idx / H)}.${idx % H}: ${fmt(values[idx])}${gt.has(idx) ? " (known circuit)" : ""}`;
+    const stab = stabilityText(stability[idx], model.get("n_saes") || 0, model.get("top_k") || 0);
+    tooltip.textContent = `${Math.floor(idx / H)}.${idx % H}: ${fmt(values[idx])}${gt.has(idx) ? " (known circuit)" : ""}${stab ? `; ${stab}` : ""}`;
     tooltip.style.display = "block";
     tooltip.style.left = `${cell.offsetLeft + cell.offsetWidth + 4}px`;
     tooltip.style.top = `${cell.offsetTop}px`;
@@ -118,6 +134,10 @@ export function renderHeadGrid(model: AnyModel<HeadGridModel>, el: HTMLElement):
     const [L, H] = dims();
     if (cells.length !== L * H) build();
     values = toFloat32(model.get("scores"));
+    const nSaes = model.get("n_saes") || 0;
+    const topK = model.get("top_k") || 0;
+    stability = toFloat32(model.get("stability") || new DataView(new ArrayBuffer(0)));
+    const hasStab = nSaes > 1 && stability.length === L * H;
     const scale = model.get("scale") || "viridis";
     const has = values.length === L * H;
     const [lo, hi] = extent(has ? values : []);
@@ -131,9 +151,16 @@ export function renderHeadGrid(model: AnyModel<HeadGridModel>, el: HTMLElement):
       c.textContent = showValues && has ? fmt(v) : "";
       c.dataset.value = has ? String(v) : "";
       c.classList.toggle("scw-gt", gt.has(i));
-      const label = `layer ${Math.floor(i / H)} head ${i % H}: ${has ? fmt(v) : "no score"}${gt.has(i) ? ", in the known circuit" : ""}`;
+      const stab = hasStab ? stabilityText(stability[i], nSaes, topK) : "";
+      if (hasStab) {
+        const bar = h("span", "scw-stab");
+        bar.style.width = `${Math.round(Math.max(0, Math.min(1, stability[i])) * 100)}%`;
+        c.append(bar);
+        c.dataset.stability = String(stability[i]);
+      } else delete c.dataset.stability;
+      const label = `layer ${Math.floor(i / H)} head ${i % H}: ${has ? fmt(v) : "no score"}${gt.has(i) ? ", in the known circuit" : ""}${stab ? `, ${stab}` : ""}`;
       c.setAttribute("aria-label", label);
-      c.title = `${Math.floor(i / H)}.${i % H} = ${has ? fmt(v) : "no score"}`;
+      c.title = `${Math.floor(i / H)}.${i % H} = ${has ? fmt(v) : "no score"}${stab ? `\n${stab}` : ""}`;
     });
     clear(legend);
     const bar = h("div", "scw-legend-bar");
@@ -147,6 +174,7 @@ export function renderHeadGrid(model: AnyModel<HeadGridModel>, el: HTMLElement):
     );
     if (gt.size) legend.append(h("span", "", {}, [h("span", "scw-legend-swatch scw-gt"), "known circuit"]));
     legend.append(h("span", "", {}, [h("span", "scw-legend-swatch scw-selected"), "selected"]));
+    if (hasStab) legend.append(h("span", "scw-legend-stab", {}, [h("span", "scw-legend-swatch scw-stab-swatch"), `bar: share of the ${nSaes} SAEs with the head in their top ${topK}`]));
     note.textContent = model.get("message") || (has ? "" : "No scores yet.");
     paintSelection();
   }
@@ -168,7 +196,10 @@ export function renderHeadGrid(model: AnyModel<HeadGridModel>, el: HTMLElement):
   };
   grid.addEventListener("keydown", onKey);
 
-  const events = ["change:scores", "change:n_layers", "change:n_heads", "change:ground_truth", "change:label", "change:scale", "change:message", "change:show_values"];
+  const events = [
+    "change:scores", "change:n_layers", "change:n_heads", "change:ground_truth", "change:label", "change:scale",
+    "change:message", "change:show_values", "change:stability", "change:n_saes", "change:top_k",
+  ];
   events.forEach((ev) => model.on(ev, paint));
   model.on("change:selected", paintSelection);
   paint();

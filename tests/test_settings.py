@@ -10,8 +10,8 @@ import pytest
 from sae_circuits_widget import get_task, load_model
 from sae_circuits_widget.cli import main as cli_main
 from sae_circuits_widget.engine.discover import discover
-from sae_circuits_widget.errors import SettingsError, SettingsTypeError
 from sae_circuits_widget.engine.session import Session
+from sae_circuits_widget.errors import SettingsError, SettingsTypeError
 from sae_circuits_widget.settings import TASK_SETTINGS, Settings, recommended
 from sae_circuits_widget.widgets.circuit_explorer import CircuitExplorer
 
@@ -134,3 +134,12 @@ def test_discover_the_cli_the_session_and_the_explorer_give_the_same_circuit(tmp
         assert explorer.l1 == recommended("ioi").l1
     finally:
         explorer.close()
+
+
+def test_the_module_examples_stay_true():
+    import doctest
+
+    from sae_circuits_widget import settings
+
+    result = doctest.testmod(settings, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 5 and result.failed == 0

@@ -33,7 +33,7 @@ function setup() {
   });
   const grid = new FakeModel<HeadGridModel>({
     n_layers: 2, n_heads: 2, scores: f32([1, 2, 3, 4]), ground_truth: [3], selected: -1,
-    label: "node score", scale: "viridis", message: "", show_values: true,
+    label: "node score", scale: "viridis", message: "", show_values: true, stability: f32([]), n_saes: 0, top_k: 0,
   });
   const inspector = new FakeModel<CodeInspectorModel>({
     head: -1, head_label: "", prompts: [], is_positive: [], codes: i32([]), positive_only: [],

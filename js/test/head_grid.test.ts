@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { renderHeadGrid, type HeadGridModel } from "../head_grid";
+import { renderHeadGrid, stabilityText, type HeadGridModel } from "../head_grid";
 import { FakeModel, f32 } from "./fake_model";
 
 function setup(extra: Partial<HeadGridModel> = {}) {
@@ -13,6 +13,9 @@ function setup(extra: Partial<HeadGridModel> = {}) {
     scale: "viridis",
     message: "",
     show_values: true,
+    stability: f32([]),
+    n_saes: 0,
+    top_k: 0,
     ...extra,
   });
   const el = document.createElement("div");
@@ -74,5 +77,32 @@ describe("HeadGrid", () => {
     cleanup();
     expect(el.querySelector(".scw-grid")).toBeNull();
     expect([...model.handlers.values()].every((s) => s.size === 0)).toBe(true);
+  });
+
+  it("shows each head's stability across the ensemble as a bar and a tooltip line", () => {
+    const { model, el, cells } = setup({ stability: f32([0, 1 / 3, 0, 2 / 3, 1, 0]), n_saes: 3, top_k: 5 });
+    const bars = () => cells().map((c) => c.querySelector<HTMLElement>(".scw-stab"));
+    expect(bars().every((b) => b !== null)).toBe(true);
+    expect(bars()[4]!.style.width).toBe("100%");
+    expect(bars()[3]!.style.width).toBe("67%");
+    expect(bars()[0]!.style.width).toBe("0%");
+    expect(cells()[3].getAttribute("aria-label")).toContain("in the top 5 of 2/3 SAEs");
+    expect(cells()[4].title).toContain("in the top 5 of 3/3 SAEs");
+    cells()[1].dispatchEvent(new Event("mouseenter"));
+    expect(el.querySelector(".scw-tooltip")?.textContent).toContain("; in the top 5 of 1/3 SAEs");
+    expect(el.querySelector(".scw-legend-stab")?.textContent).toBe("bar: share of the 3 SAEs with the head in their top 5");
+    // a single SAE (or a baseline): no second channel
+    model.pySet("n_saes", 0);
+    model.pySet("stability", f32([]));
+    expect(bars().every((b) => b === null)).toBe(true);
+    expect(cells()[3].getAttribute("aria-label")).not.toContain("SAEs");
+    expect(el.querySelector(".scw-legend-stab")).toBeNull();
+  });
+
+  it("words stability as a count of SAEs", () => {
+    expect(stabilityText(2 / 3, 3, 5)).toBe("in the top 5 of 2/3 SAEs");
+    expect(stabilityText(0, 10, 5)).toBe("in the top 5 of 0/10 SAEs");
+    expect(stabilityText(1, 1, 5)).toBe("");
+    expect(stabilityText(NaN, 3, 5)).toBe("");
   });
 });

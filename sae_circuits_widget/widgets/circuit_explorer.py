@@ -34,6 +34,12 @@ The live loop:
   A settings change (features, L1, seed, position, task preset) gets no preview: an
   SAE of other settings is not a preview of anything.
 
+This module is longer than most (about 750 lines) because the live loop, its failure
+handling and ``save``/``load`` all read and write the same state (the result on screen,
+the request it came from, the generation counter) under one lock; the stateless parts
+live beside it (``failures``: refused settings and one-line messages; ``head_grid``,
+``code_inspector``, ``prompt_panel``: the three parts).
+
 Example:
     >>> explorer = CircuitExplorer(task="ioi")   # bundled model, offline   # doctest: +SKIP
     >>> explorer                                                           # doctest: +SKIP
@@ -55,65 +61,26 @@ import numpy as np
 import traitlets as t
 from ipywidgets import widget_serialization
 
-from ..errors import SaeCircuitsError, SettingsError, SettingsTypeError
 from ..engine.result import CircuitResult
 from ..engine.session import Session
+from ..errors import SaeCircuitsError, SettingsError, SettingsTypeError
 from ..settings import FIT_FIELDS, LIMITS, TASK_SETTINGS, Settings, recommended
 from ..tasks.task import Task
 from ._common import bundle, edge_head_scores, result_warnings
 from .code_inspector import CodeInspector
-from .head_grid import HeadGrid
+from .failures import (
+    RefusedSetting,
+    RefusedSettingType,
+    SettingTrait,
+    describe_difference,
+    failure_message,
+)
+from .head_grid import HeadGrid, stability_of
 from .prompt_panel import PromptPanel
 
 CUSTOM = "custom"
 BAR_SETTINGS = ("seed", "n_features", "l1")
 """The numeric settings of the settings bar (bounds in ``limits``)."""
-
-
-class RefusedSetting(SettingsError, t.TraitError):
-    """A setting out of range assigned to an explorer trait: a ``SettingsError`` (as
-    anywhere else in the package) that traitlets also treats as a refused value."""
-
-
-class RefusedSettingType(SettingsTypeError, t.TraitError):
-    """A setting of the wrong type assigned to an explorer trait (see ``RefusedSetting``)."""
-
-
-class _Setting(t.TraitType):
-    """A numeric setting of the bar: type and bounds checked by ``settings.Settings``.
-
-    A refused value raises ``RefusedSetting`` / ``RefusedSettingType``, leaves the trait
-    as it was, and puts the message in the explorer's ``error``.
-    """
-
-    def validate(self, obj: Any, value: Any) -> Any:
-        try:
-            return getattr(Settings(**{self.name: value}), self.name)
-        except (SettingsError, SettingsTypeError) as exc:
-            refused = (RefusedSetting if isinstance(exc, SettingsError) else RefusedSettingType)(str(exc))
-            if obj is not None:
-                obj._refused(self.name, refused)
-            raise refused from None
-
-
-def failure_message(exc: BaseException) -> str:
-    """One line for the page: a package error's own message; for any other exception its
-    type and (shortened) message, and what to do when memory ran out.
-
-    Example:
-        >>> failure_message(RuntimeError("DefaultCPUAllocator: not enough memory:\n you tried"))
-        'the run ran out of memory: lower n_features or n_train, or use fewer prompts (RuntimeError: DefaultCPUAllocator: not enough memory: you tried)'
-    """
-    text = " ".join(str(exc).split())
-    if isinstance(exc, SaeCircuitsError):
-        return text or type(exc).__name__
-    if len(text) > 300:
-        text = text[:297] + "..."
-    what = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    low = text.lower()
-    if isinstance(exc, MemoryError) or "out of memory" in low or "not enough memory" in low:
-        return f"the run ran out of memory: lower n_features or n_train, or use fewer prompts ({what})"
-    return f"the run failed: {what}"
 
 
 def _task_names() -> list[str]:
@@ -138,16 +105,16 @@ class CircuitExplorer(anywidget.AnyWidget):
     """Task preset: its pairs fill the panel, its ground truth is outlined ("custom": none)."""
     task_names = t.List(t.Unicode()).tag(sync=True)
     """Presets offered in the settings bar."""
-    seed = _Setting(0).tag(sync=True)
+    seed = SettingTrait(0).tag(sync=True)
     """Seed of the SAE fit (and of its training prompts); bounds in ``limits``."""
-    n_features = _Setting(200).tag(sync=True)
+    n_features = SettingTrait(200).tag(sync=True)
     """SAE dictionary size (number of possible codes); bounds in ``limits``."""
-    l1 = _Setting(0.02).tag(sync=True)
+    l1 = SettingTrait(0.02).tag(sync=True)
     """L1 sparsity weight of the SAE fit; bounds in ``limits``."""
     limits = t.Dict().tag(sync=True)
     """``{setting: [lowest, highest]}`` of the settings bar (``settings.LIMITS``): the page
     refuses a value outside them before sending it."""
-    position = _Setting("mean").tag(sync=True)
+    position = SettingTrait("mean").tag(sync=True)
     """Head outputs averaged over positions ("mean") or taken at the last token."""
     score_kind = t.Enum(["node", "edge"], default_value="node").tag(sync=True)
     """Grid shows node scores, or edge scores pooled per head."""
@@ -291,7 +258,7 @@ class CircuitExplorer(anywidget.AnyWidget):
     # ------------------------------------------------------------------ settings
 
     def _refused(self, name: str, exc: BaseException) -> None:
-        """A bar setting was refused (see ``_Setting``): say so; the old value stays."""
+        """A bar setting was refused (see ``SettingTrait``): say so; the old value stays."""
         if name in self._trait_values:  # not while the constructor sets the first values
             self.error = f"{exc}; {name} stays {self._trait_values[name]!r}"
 
@@ -584,7 +551,7 @@ class CircuitExplorer(anywidget.AnyWidget):
             self.stale, self.shown_for = False, ""
             return
         self.stale = True
-        self.shown_for = _difference(self._shown_inputs, inputs)
+        self.shown_for = describe_difference(self._shown_inputs, inputs)
 
     def _draw(self, result: CircuitResult) -> None:
         """Put ``result`` on the grid and the inspector."""
@@ -607,7 +574,7 @@ class CircuitExplorer(anywidget.AnyWidget):
         warn = "; ".join(result_warnings(result))
         self._selecting = True
         try:
-            self.grid.show_scores(scores, gt, label=label, message=note or warn)
+            self.grid.show_scores(scores, gt, label=label, message=note or warn, **stability_of(result))
             if self.grid.selected < 0:
                 top = (result.top_heads(1) or [(0, 0)])[0]  # no head scored above 0: start at the first
                 self.grid.selected = top[0] * result.n_heads + top[1]
@@ -787,17 +754,3 @@ class CircuitExplorer(anywidget.AnyWidget):
                 w.close()
         super().close()
 
-
-def _difference(shown: tuple, failed: Optional[tuple]) -> str:
-    """What the shown request ``(positives, negatives, fit_id)`` has that ``failed`` has
-    not, in one line: ``"n_features=200, the previous prompts (6 positives, 6 negatives)"``."""
-    pos, neg, (task, settings) = shown
-    prompts = f"the previous prompts ({len(pos)} positives, {len(neg)} negatives)"
-    if failed is None:
-        return "earlier prompts and settings"
-    parts = [] if task == failed[2][0] else [f"task={task}"]
-    new = dict(failed[2][1])
-    parts += [f"{k}={v!r}" if isinstance(v, str) else f"{k}={v}" for k, v in settings if new.get(k) != v]
-    if (pos, neg) != failed[:2]:
-        parts.append(prompts)
-    return ", ".join(parts) or "the same prompts and settings"

@@ -26,7 +26,15 @@ from ..engine.activations import attention_from_final
 from ..engine.result import CircuitResult
 from ..engine.sae import code_meaning
 from ..engine.scoring import code_sets
-from ._common import bundle, check_kwargs, float32_bytes, from_int32_bytes, head_name, int32_bytes, sae_run_value
+from ._common import (
+    bundle,
+    check_kwargs,
+    float32_bytes,
+    from_int32_bytes,
+    head_name,
+    int32_bytes,
+    sae_run_value,
+)
 
 HeadRef = Union[int, tuple[int, int]]
 

@@ -5,6 +5,11 @@ browser as one float32 buffer; the browser picks colours from a perceptually uni
 colour-blind-safe scale (viridis or cividis, both readable in greyscale print). Clicking a
 cell or moving with the arrow keys sets ``selected``, which Python can observe.
 
+Under an ensemble of SAEs each cell also carries a second channel, the head's
+*stability*: a bar along the cell's bottom edge as wide as the share of the ensemble's
+SAEs whose top-k holds the head, and a tooltip line ("in the top 5 of 2/3 SAEs"). A head
+with a high mean score but a short bar is one that a single seed put there.
+
 Example:
     >>> grid = HeadGrid(result, ground_truth=task.ground_truth)   # doctest: +SKIP
     >>> grid                                                       # doctest: +SKIP
@@ -23,7 +28,14 @@ import traitlets as t
 from jaxtyping import Float
 
 from ..engine.result import CircuitResult
-from ._common import bundle, check_kwargs, float32_bytes, from_float32_bytes
+from ._common import (
+    bundle,
+    check_kwargs,
+    float32_bytes,
+    from_float32_bytes,
+    head_stability,
+    sae_run_value,
+)
 
 
 class HeadGrid(anywidget.AnyWidget):
@@ -49,8 +61,18 @@ class HeadGrid(anywidget.AnyWidget):
     """A note under the grid (e.g. why the scores carry no signal)."""
     show_values = t.Bool(True).tag(sync=True)
     """Print each value in its cell (helps in print and for exact reading)."""
+    stability = t.Bytes(b"").tag(sync=True)
+    """Per head, the share (0-1) of the ensemble's SAEs whose top ``top_k`` holds it, as
+    float32 like ``scores``; empty when there is no ensemble (nothing drawn)."""
+    n_saes = t.Int(0).tag(sync=True)
+    """SAEs in the ensemble behind ``stability`` (0: no stability shown)."""
+    top_k = t.Int(0).tag(sync=True)
+    """The k of the top-k in ``stability``."""
 
-    _TRAITS = ("n_layers", "n_heads", "scores", "ground_truth", "selected", "label", "scale", "message", "show_values")
+    _TRAITS = (
+        "n_layers", "n_heads", "scores", "ground_truth", "selected", "label", "scale", "message", "show_values",
+        "stability", "n_saes", "top_k",
+    )
 
     def __init__(
         self,
@@ -62,7 +84,10 @@ class HeadGrid(anywidget.AnyWidget):
         check_kwargs("HeadGrid", traits, self._TRAITS)
         super().__init__(**traits)
         if result is not None:
-            self.show_scores(result.node_scores, ground_truth, label=traits.get("label", f"{result.method} score"))
+            self.show_scores(
+                result.node_scores, ground_truth, label=traits.get("label", f"{result.method} score"),
+                **stability_of(result),
+            )
 
     @t.validate("selected")
     def _valid_selected(self, proposal: Any) -> int:
@@ -80,12 +105,27 @@ class HeadGrid(anywidget.AnyWidget):
         *,
         label: Optional[str] = None,
         message: str = "",
+        stability: Optional[Float[np.ndarray, "n_layers n_heads"]] = None,
+        n_saes: int = 0,
+        top_k: int = 0,
     ) -> None:
-        """Draw ``scores`` ``[n_layers, n_heads]``; heads in ``ground_truth`` are outlined."""
+        """Draw ``scores`` ``[n_layers, n_heads]``; heads in ``ground_truth`` are outlined.
+
+        ``stability`` (same shape, shares in [0, 1]) with the ensemble's ``n_saes`` and
+        its ``top_k`` adds the second channel; ``None`` clears it.
+        """
         arr = np.asarray(scores, dtype=np.float64)
         if arr.ndim != 2:
             raise ValueError(f"scores must be [n_layers, n_heads], got shape {arr.shape}")
         n_layers, n_heads = arr.shape
+        stab = b""
+        if stability is not None and n_saes > 1:
+            share = np.asarray(stability, dtype=np.float64)
+            if share.size != arr.size:
+                raise ValueError(f"stability must be [n_layers, n_heads] like the scores {arr.shape}, got shape {share.shape}")
+            stab = float32_bytes(np.clip(share, 0.0, 1.0))
+        else:
+            n_saes = top_k = 0
         gt = sorted(int(layer) * n_heads + int(head) for layer, head in (ground_truth or ()))
         bad = [i for i in gt if not 0 <= i < n_layers * n_heads]
         if bad:
@@ -99,6 +139,7 @@ class HeadGrid(anywidget.AnyWidget):
             if label is not None:
                 self.label = label
             self.message = message
+            self.stability, self.n_saes, self.top_k = stab, int(n_saes), int(top_k)
 
     @property
     def values(self) -> Float[np.ndarray, "n_layers n_heads"]:
@@ -111,3 +152,18 @@ class HeadGrid(anywidget.AnyWidget):
         if self.selected < 0 or not self.n_heads:
             return None
         return divmod(self.selected, self.n_heads)
+
+
+def stability_of(result: Any) -> dict[str, Any]:
+    """``show_scores``'s stability arguments for ``result`` (empty without an ensemble).
+
+    Reads ``result.stability`` where the result has it; ``top_k`` is the engine's
+    ``STABILITY_K``.
+    """
+    share = head_stability(result)
+    n_saes = int(sae_run_value(result, "n_saes", 1) or 1)
+    if share is None or n_saes < 2:
+        return {}
+    from ..engine import result as result_module
+
+    return {"stability": share, "n_saes": n_saes, "top_k": int(getattr(result_module, "STABILITY_K", 5))}

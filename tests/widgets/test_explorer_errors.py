@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import traitlets
 
 from sae_circuits_widget.errors import PromptError, SettingsError, SettingsTypeError
 from sae_circuits_widget.settings import LIMITS
 from sae_circuits_widget.widgets import CircuitExplorer
-from sae_circuits_widget.widgets.circuit_explorer import failure_message
+from sae_circuits_widget.widgets._common import from_float32_bytes
+from sae_circuits_widget.widgets.failures import RefusedSetting, failure_message
 
 FAST = dict(n_pairs=6, n_features=32, n_train=4, n_saes=1, position="last")
 OOM = (
@@ -125,6 +127,7 @@ def test_a_setting_out_of_bounds_is_refused_before_any_run(tiny_model, name, val
     with pytest.raises(error, match=match) as info:
         setattr(e, name, value)
     assert isinstance(info.value, traitlets.TraitError)  # traitlets' own handling still applies
+    assert isinstance(info.value, RefusedSetting) == (error is SettingsError)
     assert getattr(e, name) == before and e.generation == gen  # no run was asked for
     assert e.result is good and list(e.panel.positives) == pos and not e.stale
     assert match.split(" must")[0] in e.error and f"{name} stays {before!r}" in e.error
@@ -192,3 +195,30 @@ def test_failure_messages_are_one_line_and_short():
     assert failure_message(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")).startswith(
         "the run ran out of memory: lower n_features"
     )
+
+
+def test_the_grid_shows_the_ensembles_stability(tiny_model, monkeypatch):
+    e = CircuitExplorer(tiny_model, "ioi", live=False, run=False, **{**FAST, "n_saes": 2})
+    real = e.session.discover
+    L, H = int(tiny_model.cfg.n_layers), int(tiny_model.cfg.n_heads)
+    share = np.linspace(0, 1, L * H).reshape(L, H)
+
+    def discover(positives, negatives, **settings):
+        result = real(positives, negatives, **settings)
+        result.stability = share  # what the engine records for an ensemble
+        return result
+
+    monkeypatch.setattr(e.session, "discover", discover)
+    e.run()
+    assert e.grid.n_saes == 2
+    np.testing.assert_allclose(from_float32_bytes(e.grid.stability).reshape(L, H), share, rtol=1e-6)
+    e.close()
+
+
+def test_the_module_examples_stay_true():
+    import doctest
+
+    from sae_circuits_widget.widgets import failures
+
+    result = doctest.testmod(failures)
+    assert result.attempted >= 3 and result.failed == 0

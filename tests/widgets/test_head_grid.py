@@ -42,3 +42,30 @@ def test_rejects_bad_input():
         grid.show_scores(np.zeros(4))
     with pytest.raises(ValueError, match="outside"):
         grid.show_scores(np.zeros((2, 2)), {(5, 0)})
+
+
+def _ensemble_result(stability, n_saes=3):
+    """A result of an ensemble whose ``stability`` says how many SAEs rank each head."""
+    result = CircuitResult("sae", np.arange(6, dtype=float).reshape(2, 3))
+    result.stability = np.asarray(stability, dtype=float)  # a typed field of newer results
+    result.extras["n_saes"] = n_saes  # where older results record the ensemble's size
+    return result
+
+
+def test_stability_across_the_ensemble_is_a_second_channel():
+    from sae_circuits_widget.engine import result as result_module
+    from sae_circuits_widget.widgets._common import from_float32_bytes
+
+    share = [[0, 1 / 3, 2 / 3], [1, 0, 0]]
+    grid = HeadGrid(_ensemble_result(share))
+    np.testing.assert_allclose(from_float32_bytes(grid.stability).reshape(2, 3), share, rtol=1e-6)
+    assert grid.n_saes == 3 and grid.top_k == getattr(result_module, "STABILITY_K", 5)
+    grid.show_scores(np.zeros((2, 3)))  # scores without stability clear it
+    assert grid.stability == b"" and grid.n_saes == 0
+
+
+def test_no_stability_is_drawn_without_an_ensemble():
+    assert HeadGrid(_ensemble_result([[1, 0, 0], [0, 0, 0]], n_saes=1)).n_saes == 0
+    assert HeadGrid(CircuitResult("eap", np.zeros((2, 3)))).stability == b""
+    with pytest.raises(ValueError, match="stability must be"):
+        HeadGrid().show_scores(np.zeros((2, 3)), stability=np.zeros(4), n_saes=3, top_k=5)
