@@ -13,6 +13,10 @@ goes through separate calls (``Session.loads``, ``Session.read_saved_text``,
 ``CircuitResult.loads``, ``CircuitExplorer.loads``).
 
 Numbers round-trip exactly: floats are written with ``repr`` precision by ``json``.
+
+Size: a file (or text) over ``validation.MAX_FILE_BYTES`` is refused before it is read,
+and a result's arrays are checked (``validation.check_result_arrays``: shapes, types,
+aligned lengths, the prompt limits) before a ``CircuitResult`` is built from them.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import FileFormatError
+from .validation import MAX_FILE_BYTES, check_result_arrays
 
 FORMAT_VERSION = 1
 
@@ -34,11 +39,21 @@ def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
+def _too_big(where: str, size: int) -> FileFormatError:
+    return FileFormatError(
+        f"the {where} is {size / 2**20:,.1f} MB, more than the limit of {MAX_FILE_BYTES / 2**20:,.0f} MB "
+        "for a saved result, session or prompts file; save fewer prompts per file"
+    )
+
+
 def parse_json_text(text: Any, where: str = "text") -> Any:
     """Parse JSON text (``str`` or UTF-8 ``bytes``), with clear errors.
 
-    Text is never taken for a path: read files with ``read_json_file``.
+    Text is never taken for a path: read files with ``read_json_file``. Text longer than
+    ``MAX_FILE_BYTES`` is refused before parsing.
     """
+    if isinstance(text, (str, bytes, bytearray)) and len(text) > MAX_FILE_BYTES:
+        raise _too_big(where, len(text))
     if isinstance(text, (bytes, bytearray)):
         try:
             text = bytes(text).decode("utf-8")
@@ -68,7 +83,10 @@ def read_json_file(path_or_file: Any, text_call: str = "a call that takes JSON t
     if hasattr(path_or_file, "read") and not isinstance(path_or_file, (str, bytes, os.PathLike)):
         name = getattr(path_or_file, "name", None)
         where = f"file {str(name)!r}" if isinstance(name, (str, os.PathLike)) else "file object"
-        return parse_json_text(path_or_file.read(), where)
+        text = path_or_file.read(MAX_FILE_BYTES + 1)  # never more than the limit, plus one to tell
+        if len(text) > MAX_FILE_BYTES:
+            raise _too_big(where, len(text))
+        return parse_json_text(text, where)
     if not isinstance(path_or_file, (str, os.PathLike)):
         raise TypeError(
             f"expected a file path (str or pathlib.Path) or an open file, got {type(path_or_file).__name__}; "
@@ -78,6 +96,8 @@ def read_json_file(path_or_file: Any, text_call: str = "a call that takes JSON t
     shown = repr(_short(str(path)))
     looks_like_text = isinstance(path_or_file, str) and path_or_file.lstrip().startswith(("{", "["))
     try:
+        if path.is_file() and path.stat().st_size > MAX_FILE_BYTES:
+            raise _too_big(f"file {shown}", path.stat().st_size)
         data = path.read_bytes()
     except IsADirectoryError:
         raise FileFormatError(f"{shown} is a folder, not a saved file: give the path of a .json file") from None
@@ -153,6 +173,11 @@ def result_from_dict(data: Any):
     from .result import CircuitResult
 
     check_header(data, "result")
+    extras_in = data.get("extras")
+    check_result_arrays(
+        data.get("node_scores"), data.get("edge_scores"), data.get("codes"), data.get("is_positive"),
+        data.get("prompts"), extras_in.get("edge_head_scores") if isinstance(extras_in, dict) else None,
+    )
     try:
         sae = None
         if data.get("sae") is not None:
