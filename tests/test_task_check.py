@@ -11,7 +11,8 @@ import pytest
 
 from sae_circuits_widget import cli, discover, get_task
 from sae_circuits_widget.engine.result import STABILITY_K, rank_heads
-from sae_circuits_widget.engine.task_check import TaskCheck, check_task
+from sae_circuits_widget.engine.result import TaskCheck
+from sae_circuits_widget.engine.task_check import check_task
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -91,3 +92,23 @@ def test_cli_json_has_stability_and_the_task_check(tmp_path, capsys):
     assert data["stability_k"] == STABILITY_K
     assert np.asarray(data["stability"]).shape == np.asarray(data["node_scores"]).shape
     assert data["task_check"]["positives_solved"] >= 0.9 and data["warnings"] == []
+
+
+def test_the_typed_fields_survive_a_save_and_version_1_files_still_read(organism, ioi):
+    from sae_circuits_widget import CircuitResult
+
+    result = discover(organism, ioi, seed=0, n_saes=3)
+    back = CircuitResult.loads(result.to_json())
+    np.testing.assert_array_equal(back.stability, result.stability)
+    np.testing.assert_array_equal(back.edge_head_scores, result.edge_head_scores)
+    np.testing.assert_array_equal(back.sae_run.member_node_scores, result.sae_run.member_node_scores)
+    assert back.sae_run.train_rows == result.sae_run.train_rows and back.sae_run.source == "fit"
+    assert back.task_check == result.task_check and back.warnings == result.warnings
+    assert back.top_heads(5) == result.top_heads(5)
+    old = result.to_dict()
+    old.update(format_version=1, extras={"edge_head_scores": old.pop("edge_head_scores"), "warnings": ["w"]})
+    for key in ("sae_run", "stability", "task_check", "warnings"):
+        old.pop(key)
+    v1 = CircuitResult.from_dict(old)
+    np.testing.assert_array_equal(v1.edge_head_scores, result.edge_head_scores)
+    assert v1.warnings == ["w"] and v1.extras == {} and v1.sae_run is None

@@ -15,9 +15,13 @@ import numpy as np
 
 from ..heads import Head, head_at
 
+from ..errors import FileFormatError
+from ..evaluation.metrics import evaluate_scores
+from .serialization import FORMAT_VERSION, array_or_none, check_header, jsonable, parse_json_text, read_json_file
+from .validation import check_result_arrays
+
 if TYPE_CHECKING:  # for annotations only: the result type loads without torch
     from .sae import DiscreteSAE
-    from .task_check import TaskCheck
 
 
 STABILITY_K = 5
@@ -65,6 +69,71 @@ class SAERun:
         values = {k: v for k, v in data.items() if k in known}
         values["member_node_scores"] = np.asarray(values["member_node_scores"], dtype=np.float64)
         return cls(**values)
+
+
+MAX_NEGATIVES_SOLVED = 0.75
+"""The task check warns when the model still solves more than this share of the negatives
+(chance: 1/2 with token sets, about 1/candidates with answers)."""
+
+
+@dataclass(frozen=True)
+class PromptBehaviour:
+    """What the model does on one prompt (one row of ``TaskCheck.prompts``)."""
+
+    prompt: str
+    side: str  # "positive" or "negative"
+    top_token: str
+    p_answer: Optional[float]  # probability of the answer token(s); None without answers
+    logit_diff: float
+    solved: Optional[bool]  # None when nothing says what the model should predict
+
+
+@dataclass(frozen=True)
+class TaskCheck:
+    """Whether the model does the task: shares solved per side, per-prompt behaviour, warnings."""
+
+    kind: str  # "token sets", "answers" or "no answers"
+    n_positives: int
+    n_negatives: int
+    positives_solved: Optional[float]
+    negatives_solved: Optional[float]
+    never_predicted: tuple[str, ...] = ()
+    prompts: tuple[PromptBehaviour, ...] = ()
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was found that makes the ranking doubtful."""
+        return not self.warnings
+
+    def summary(self) -> str:
+        """One line, e.g. ``"11/12 positives solved; negatives at chance (5/12)"``."""
+        if self.positives_solved is None:
+            return "no answers given: the check cannot tell whether the model does a task here"
+        pos = round(self.positives_solved * self.n_positives)
+        text = f"{pos}/{self.n_positives} positives solved"
+        if self.negatives_solved is not None:
+            neg = round(self.negatives_solved * self.n_negatives)
+            state = "still solved" if self.negatives_solved > MAX_NEGATIVES_SOLVED else "at chance"
+            text += f"; negatives {state} ({neg}/{self.n_negatives})"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["never_predicted"] = list(self.never_predicted)
+        d["warnings"] = list(self.warnings)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TaskCheck":
+        rows = tuple(PromptBehaviour(**r) for r in data.get("prompts") or ())
+        return cls(
+            kind=str(data["kind"]), n_positives=int(data["n_positives"]), n_negatives=int(data["n_negatives"]),
+            positives_solved=data.get("positives_solved"), negatives_solved=data.get("negatives_solved"),
+            never_predicted=tuple(data.get("never_predicted") or ()), prompts=rows,
+            warnings=tuple(data.get("warnings") or ()),
+        )
+
 
 
 def stability(member_node_scores: np.ndarray, k: int = STABILITY_K) -> np.ndarray:
@@ -165,8 +234,6 @@ class CircuitResult:
             >>> result.evaluate(task.ground_truth)["node_auc"]  # doctest: +SKIP
             0.93
         """
-        from ..evaluation.metrics import evaluate_scores
-
         return evaluate_scores(
             self.node_scores,
             ground_truth,
@@ -177,6 +244,77 @@ class CircuitResult:
 
     # ------------------------------------------------------------------ saving
 
+    def to_dict(self, *, include_sae: bool = False) -> dict[str, Any]:
+        """The result as plain JSON types, with the file format's header (see ``to_json``)."""
+        sae_state = self.sae.state() if include_sae and self.sae is not None else None
+        return {
+            "format": "sae-circuits/result",
+            "format_version": FORMAT_VERSION,
+            "method": self.method,
+            "node_scores": array_or_none(self.node_scores),
+            "edge_scores": array_or_none(self.edge_scores),
+            "edge_head_scores": array_or_none(self.edge_head_scores),
+            "codes": array_or_none(self.codes),
+            "is_positive": array_or_none(self.is_positive),
+            "prompts": self.prompts,
+            "timings": jsonable(self.timings),
+            "settings": jsonable(self.settings),
+            "task_name": self.task_name,
+            "sae_run": None if self.sae_run is None else self.sae_run.to_dict(),
+            "stability": array_or_none(self.stability),
+            "task_check": None if self.task_check is None else self.task_check.to_dict(),
+            "warnings": list(self.warnings),
+            "extras": jsonable(self.extras),
+            "sae": sae_state,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> "CircuitResult":
+        """A result from ``to_dict``'s output; ``FileFormatError`` for a damaged one."""
+        check_header(data, "result")
+        extras = dict(data.get("extras") or {}) if isinstance(data.get("extras"), dict) else {}
+        # version 1 kept the pooled edge scores and the warnings in extras
+        pooled = data.get("edge_head_scores", extras.pop("edge_head_scores", None))
+        notes = data.get("warnings", extras.pop("warnings", []))
+        check_result_arrays(
+            data.get("node_scores"), data.get("edge_scores"), data.get("codes"), data.get("is_positive"),
+            data.get("prompts"), pooled,
+        )
+        try:
+            sae = None
+            if data.get("sae") is not None:
+                from .sae import DiscreteSAE  # torch is needed only to rebuild a saved SAE
+
+                sae = DiscreteSAE.from_state(data["sae"])
+            stable = None if data.get("stability") is None else np.asarray(data["stability"], dtype=np.float64)
+            node = np.asarray(data["node_scores"], dtype=np.float64)
+            if stable is not None and stable.shape != node.shape:
+                raise ValueError(f"stability has shape {stable.shape}, node_scores {node.shape}")
+            return cls(
+                method=data["method"],
+                node_scores=node,
+                edge_scores=None if data.get("edge_scores") is None else np.asarray(data["edge_scores"], dtype=np.float64),
+                edge_head_scores=None if pooled is None else np.asarray(pooled, dtype=np.float64),
+                codes=None if data.get("codes") is None else np.asarray(data["codes"], dtype=np.int64),
+                is_positive=None if data.get("is_positive") is None else np.asarray(data["is_positive"], dtype=bool),
+                prompts=data.get("prompts"),
+                timings=dict(data.get("timings") or {}),
+                sae=sae,
+                sae_run=None if data.get("sae_run") is None else SAERun.from_dict(data["sae_run"]),
+                stability=stable,
+                task_check=None if data.get("task_check") is None else TaskCheck.from_dict(data["task_check"]),
+                warnings=[str(w) for w in notes],
+                settings=dict(data.get("settings") or {}),
+                task_name=data.get("task_name"),
+                extras=extras,
+            )
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # RuntimeError: SAE weights of the wrong shape
+            first = (str(exc).strip().splitlines() or [""])[0]
+            raise FileFormatError(
+                f"the saved result is incomplete or damaged ({type(exc).__name__}: {first}); "
+                "save it again from the notebook"
+            ) from None
+
     def to_json(self, path=None, *, include_sae: bool = False) -> str:
         """The result as JSON text (and written to ``path`` if given).
 
@@ -184,9 +322,7 @@ class CircuitResult:
         ``include_sae=True``. The text carries ``format_version`` so that a newer file
         is refused with a clear message rather than misread.
         """
-        from .serialization import result_to_dict
-
-        text = json.dumps(result_to_dict(self, include_sae=include_sae))
+        text = json.dumps(self.to_dict(include_sae=include_sae))
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
         return text
@@ -200,16 +336,12 @@ class CircuitResult:
         Raises ``FileFormatError`` for a missing, truncated or invalid file or a newer
         format version.
         """
-        from .serialization import read_json_file, result_from_dict
-
-        return result_from_dict(read_json_file(path, "CircuitResult.loads(text)"))
+        return cls.from_dict(read_json_file(path, "CircuitResult.loads(text)"))
 
     @classmethod
     def loads(cls, text) -> "CircuitResult":
         """A result from JSON text written by ``to_json()``; ``FileFormatError`` as ``from_json``."""
-        from .serialization import parse_json_text, result_from_dict
-
-        return result_from_dict(parse_json_text(text))
+        return cls.from_dict(parse_json_text(text))
 
 
 def rank_heads(node_scores: Any, tiebreak: Any = None, k: Optional[int] = None) -> list[Head]:

@@ -29,9 +29,11 @@ from typing import Any
 import numpy as np
 
 from ..errors import FileFormatError
-from .validation import MAX_FILE_BYTES, check_result_arrays
+from .validation import MAX_FILE_BYTES
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""2: a result's SAE records, stability, task check, warnings and pooled edge scores are
+fields of their own (in version 1 some of them sat in ``extras``); version 1 still reads."""
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -128,11 +130,12 @@ def check_header(data: Any, kind: str) -> None:
         )
 
 
-def _array(a: Any) -> Any:
+def array_or_none(a: Any) -> Any:
     return None if a is None else np.asarray(a).tolist()
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """``value`` with numpy arrays and scalars as lists and Python numbers, for ``json``."""
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, (np.integer,)):
@@ -140,69 +143,9 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (np.floating,)):
         return float(value)
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return repr(value)
-
-
-def result_to_dict(result: Any, include_sae: bool = False) -> dict[str, Any]:
-    sae_state = None
-    if include_sae and result.sae is not None and hasattr(result.sae, "state"):
-        sae_state = result.sae.state()
-    return {
-        "format": "sae-circuits/result",
-        "format_version": FORMAT_VERSION,
-        "method": result.method,
-        "node_scores": _array(result.node_scores),
-        "edge_scores": _array(result.edge_scores),
-        "codes": _array(result.codes),
-        "is_positive": _array(result.is_positive),
-        "prompts": result.prompts,
-        "timings": _jsonable(result.timings),
-        "settings": _jsonable(result.settings),
-        "task_name": result.task_name,
-        "extras": _jsonable(result.extras),
-        "sae": sae_state,
-    }
-
-
-def result_from_dict(data: Any):
-    from .result import CircuitResult
-
-    check_header(data, "result")
-    extras_in = data.get("extras")
-    check_result_arrays(
-        data.get("node_scores"), data.get("edge_scores"), data.get("codes"), data.get("is_positive"),
-        data.get("prompts"), extras_in.get("edge_head_scores") if isinstance(extras_in, dict) else None,
-    )
-    try:
-        sae = None
-        if data.get("sae") is not None:
-            from .sae import DiscreteSAE
-
-            sae = DiscreteSAE.from_state(data["sae"])
-        extras = dict(data.get("extras") or {})
-        if extras.get("edge_head_scores") is not None:
-            extras["edge_head_scores"] = np.asarray(extras["edge_head_scores"], dtype=np.float64)
-        return CircuitResult(
-            method=data["method"],
-            node_scores=np.asarray(data["node_scores"], dtype=np.float64),
-            edge_scores=None if data.get("edge_scores") is None else np.asarray(data["edge_scores"], dtype=np.float64),
-            codes=None if data.get("codes") is None else np.asarray(data["codes"], dtype=np.int64),
-            is_positive=None if data.get("is_positive") is None else np.asarray(data["is_positive"], dtype=bool),
-            prompts=data.get("prompts"),
-            timings=dict(data.get("timings") or {}),
-            sae=sae,
-            settings=dict(data.get("settings") or {}),
-            task_name=data.get("task_name"),
-            extras=extras,
-        )
-    except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # RuntimeError: SAE weights of the wrong shape
-        first = (str(exc).strip().splitlines() or [""])[0]
-        raise FileFormatError(
-            f"the saved result is incomplete or damaged ({type(exc).__name__}: {first}); "
-            "save it again from the notebook"
-        ) from None

@@ -39,7 +39,7 @@ from .discover import DEFAULTS, check_settings, discover, sae_fit_key, training_
 from .result import CircuitResult
 from .sae import DiscreteSAE, SAECache, code_meaning
 from ..settings import FIT_FIELDS, member_seeds
-from .serialization import FORMAT_VERSION, check_header, parse_json_text, read_json_file, result_from_dict, result_to_dict
+from .serialization import FORMAT_VERSION, check_header, parse_json_text, read_json_file
 from ..errors import FileFormatError
 from .validation import PromptIssue, validate_prompts
 
@@ -186,7 +186,7 @@ class Session:
             "positives": list(positives or []),
             "negatives": list(negatives or []),
             "settings": {k: v for k, v in self.last_settings.items()},
-            "result": None if result is None else result_to_dict(result),
+            "result": None if result is None else result.to_dict(),
         }
         text = json.dumps(data)
         if path is not None:
@@ -247,7 +247,7 @@ class Session:
                 "positives": list(data["positives"]),
                 "negatives": list(data["negatives"]),
                 "settings": dict(data.get("settings") or {}),
-                "result": None if data.get("result") is None else result_from_dict(data["result"]),
+                "result": None if data.get("result") is None else CircuitResult.from_dict(data["result"]),
                 "unsaved_edit": edit,
             }
         except (KeyError, TypeError, ValueError) as exc:

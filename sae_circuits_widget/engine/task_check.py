@@ -34,78 +34,17 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
 import torch
 
 from ..interventions.hooks import final_logits, model_device, padded_prompts
 from ..tasks.task import Task
+from .result import MAX_NEGATIVES_SOLVED, PromptBehaviour, TaskCheck
 
 MIN_SOLVED = 0.8
-"""Warn when the model solves fewer than this share of the positives."""
-MAX_NEGATIVES_SOLVED = 0.75
-"""Warn when the model still solves more than this share of the negatives (chance: 1/2
-with token sets, about 1/candidates with answers)."""
-
-
-@dataclass(frozen=True)
-class PromptBehaviour:
-    """What the model does on one prompt (one row of ``TaskCheck.prompts``)."""
-
-    prompt: str
-    side: str  # "positive" or "negative"
-    top_token: str
-    p_answer: Optional[float]  # probability of the answer token(s); None without answers
-    logit_diff: float
-    solved: Optional[bool]  # None when nothing says what the model should predict
-
-
-@dataclass(frozen=True)
-class TaskCheck:
-    """Whether the model does the task: shares solved per side, per-prompt behaviour, warnings."""
-
-    kind: str  # "token sets", "answers" or "no answers"
-    n_positives: int
-    n_negatives: int
-    positives_solved: Optional[float]
-    negatives_solved: Optional[float]
-    never_predicted: tuple[str, ...] = ()
-    prompts: tuple[PromptBehaviour, ...] = ()
-    warnings: tuple[str, ...] = field(default_factory=tuple)
-
-    @property
-    def ok(self) -> bool:
-        """True when nothing was found that makes the ranking doubtful."""
-        return not self.warnings
-
-    def summary(self) -> str:
-        """One line, e.g. ``"11/12 positives solved; negatives at chance (5/12)"``."""
-        if self.positives_solved is None:
-            return "no answers given: the check cannot tell whether the model does a task here"
-        pos = round(self.positives_solved * self.n_positives)
-        text = f"{pos}/{self.n_positives} positives solved"
-        if self.negatives_solved is not None:
-            neg = round(self.negatives_solved * self.n_negatives)
-            state = "still solved" if self.negatives_solved > MAX_NEGATIVES_SOLVED else "at chance"
-            text += f"; negatives {state} ({neg}/{self.n_negatives})"
-        return text
-
-    def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["never_predicted"] = list(self.never_predicted)
-        d["warnings"] = list(self.warnings)
-        return d
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TaskCheck":
-        rows = tuple(PromptBehaviour(**r) for r in data.get("prompts") or ())
-        return cls(
-            kind=str(data["kind"]), n_positives=int(data["n_positives"]), n_negatives=int(data["n_negatives"]),
-            positives_solved=data.get("positives_solved"), negatives_solved=data.get("negatives_solved"),
-            never_predicted=tuple(data.get("never_predicted") or ()), prompts=rows,
-            warnings=tuple(data.get("warnings") or ()),
-        )
+"""Warn when the model solves fewer than this share of the positives (``MAX_NEGATIVES_SOLVED``,
+the bound on the negatives, lives beside ``TaskCheck`` in ``result``)."""
 
 
 @torch.no_grad()
