@@ -7,7 +7,6 @@ Example:
     True
 """
 
-from ..tasks.generators import is_organism
-from .model import WEIGHTS_DIR, load_organism, organism_words
+from .model import WEIGHTS_DIR, is_organism, load_organism, organism_circuits, organism_words
 
-__all__ = ["load_organism", "is_organism", "organism_words", "WEIGHTS_DIR"]
+__all__ = ["load_organism", "is_organism", "organism_circuits", "organism_words", "WEIGHTS_DIR"]

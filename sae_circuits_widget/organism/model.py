@@ -3,28 +3,43 @@
 The organism is a small attention-only transformer (TransformerLens native) with a
 word-level vocabulary made of the task word pools. ``load_organism()`` rebuilds it from
 ``weights/`` (config.json, model.safetensors, tokenizer files) without any download.
+
+Its ground-truth circuits live next to its weights in ``circuits.json``. This module
+registers :func:`organism_circuits` with the task generators
+(``tasks.generators.register_circuits``), so ``get_task`` attaches them to every model
+named ``ORGANISM_NAME``; the task package never imports this one.
 """
 
 from __future__ import annotations
 
 import json
+import weakref
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional
 
-import torch
 from safetensors.torch import load_file, save_file
 from transformer_lens.config import TransformerBridgeConfig
 from transformer_lens.model_bridge import TransformerBridge
-from transformer_lens.model_bridge.sources._bridge_builder import build_bridge_from_module
-from transformer_lens.model_bridge.sources.native.model import NativeModel
+from transformer_lens.model_bridge.sources import build_bridge_from_module
+from transformer_lens.model_bridge.sources.native import NativeModel
 
 from ..tasks import words as W
-from ..tasks.generators import ORGANISM_NAME, is_organism
+from ..tasks.generators import model_name, register_circuits
 from .tokenizer import load_tokenizer, word_tokenizer
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
-DEFAULT_ARCH: dict[str, Any] = dict(n_layers=5, n_heads=4, d_model=128, n_ctx=64)
+ORGANISM_NAME = "sae-circuits-organism"
+"""The config name every organism carries (``model.cfg.model_name``)."""
+
+_LOADED_FROM: "weakref.WeakKeyDictionary[TransformerBridge, Path]" = weakref.WeakKeyDictionary()
+"""Organism -> the folder its weights (and circuits.json) were read from."""
+
+
+def is_organism(model: Any) -> bool:
+    """True when ``model`` is an organism (by its config name)."""
+    return model_name(model) == ORGANISM_NAME
 
 
 def organism_words() -> list[str]:
@@ -45,13 +60,46 @@ def make_config(d_vocab: int, n_layers: int, n_heads: int, d_model: int, n_ctx: 
 
 def wrap(native: NativeModel, cfg: TransformerBridgeConfig, tokenizer: Any,
          directory: Optional[Path] = None) -> TransformerBridge:
-    """Wrap a trained NativeModel as a TransformerBridge named like the organism."""
+    """Wrap a trained NativeModel as a TransformerBridge named like the organism.
+
+    ``directory``: the folder the weights came from, where :func:`organism_circuits`
+    looks for circuits.json (default: the bundled weights).
+    """
     bridge = build_bridge_from_module(native, architecture="TransformerLensNative", tl_config=cfg,
                                       tokenizer=tokenizer, model_name=ORGANISM_NAME)
     bridge.eval()
     if directory is not None:
-        bridge._organism_dir = str(directory)  # where get_task finds circuits.json
+        _LOADED_FROM[bridge] = Path(directory)
     return bridge
+
+
+def weights_dir(model: Any) -> Path:
+    """The folder ``model`` was loaded from: ``load_organism``'s ``directory``, else the
+    bundled weights.
+
+    Example:
+        >>> weights_dir(load_organism()) == WEIGHTS_DIR
+        True
+    """
+    return _LOADED_FROM.get(model, WEIGHTS_DIR)
+
+
+@lru_cache(maxsize=4)
+def _read_circuits(path: Path) -> Optional[dict]:
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def organism_circuits(model: Any) -> Optional[dict]:
+    """The organism's circuits.json (next to its weights) as a dict; None without one.
+
+    Example:
+        >>> sorted(organism_circuits(load_organism())["tasks"])
+        ['docstring', 'greater_than', 'induction', 'ioi']
+    """
+    return _read_circuits(weights_dir(model) / "circuits.json")
+
+
+register_circuits(ORGANISM_NAME, organism_circuits)
 
 
 def save_native(native: NativeModel, cfg: TransformerBridgeConfig, tokenizer: Any, out: Path,
@@ -99,5 +147,6 @@ def new_tokenizer():
     return word_tokenizer(organism_words())
 
 
-__all__ = ["load_organism", "is_organism", "organism_words", "make_config", "wrap",
-           "save_native", "load_native", "WEIGHTS_DIR", "DEFAULT_ARCH", "new_tokenizer"]
+__all__ = ["load_organism", "is_organism", "organism_words", "organism_circuits", "weights_dir",
+           "make_config", "wrap", "save_native", "load_native", "WEIGHTS_DIR", "ORGANISM_NAME",
+           "new_tokenizer"]

@@ -21,7 +21,7 @@ def word_tokenizer(words: Iterable[str]) -> PreTrainedTokenizerFast:
 
     Example:
         >>> tok = word_tokenizer(["When", "Mary", "John"])
-        >>> tok.convert_ids_to_tokens(tok(" Mary John")["input_ids"])
+        >>> tok.convert_ids_to_tokens(tok(" Mary John", add_special_tokens=False)["input_ids"])
         ['Mary', 'John']
     """
     vocab: dict[str, int] = {}

@@ -25,18 +25,13 @@ generators check this and redraw any pair that fails.
 
 from __future__ import annotations
 
-import json
 import random
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Callable, Optional
 
 from .task import Head, Task
 from . import words as W
 
 TASK_NAMES: tuple[str, ...] = ("ioi", "greater_than", "docstring", "induction")
-
-ORGANISM_NAME = "sae-circuits-organism"
 
 IOI_TEMPLATES: tuple[str, ...] = (
     "When {A} and {B} went to the {place}, {S} gave a {obj} to",
@@ -90,11 +85,6 @@ def model_name(model: Any) -> str:
     return str(getattr(getattr(model, "cfg", None), "model_name", "") or "")
 
 
-def is_organism(model: Any) -> bool:
-    """True when ``model`` is the bundled organism (by its config name)."""
-    return model_name(model) == ORGANISM_NAME
-
-
 def _get_tokenizer(model: Any) -> Any:
     tok = getattr(model, "tokenizer", None)
     if tok is None:
@@ -127,20 +117,28 @@ def _published_key(model: Any) -> Optional[str]:
     return None
 
 
-@lru_cache(maxsize=4)
-def _organism_circuits(path: str) -> Optional[dict]:
-    p = Path(path)
-    if not p.exists():
-        return None
-    return json.loads(p.read_text())
+CircuitSource = Callable[[Any], Optional[dict]]
+"""``source(model)`` -> circuits in the layout of the organism's circuits.json
+(``{"tasks": {name: {"heads": [[l, h], ...], "edges": [...], "patching": {...}}}}``), or None."""
+
+_CIRCUIT_SOURCES: dict[str, CircuitSource] = {}
 
 
-def organism_circuits_path(model: Any) -> Path:
-    """Where the organism's circuits.json lives (next to its weights)."""
-    d = getattr(model, "_organism_dir", None)
-    if d is not None:
-        return Path(d) / "circuits.json"
-    return Path(__file__).resolve().parent.parent / "organism" / "weights" / "circuits.json"
+def register_circuits(name: str, source: CircuitSource) -> None:
+    """Attach causally derived circuits to every model whose config name is ``name``.
+
+    ``get_task`` then takes ``Task.ground_truth`` (and ``ground_truths``, edges) from
+    ``source(model)["tasks"][task_name]`` instead of the published circuits. The organism
+    registers its circuits.json this way (``organism.model``), so this module needs no
+    knowledge of where a model's files live.
+
+    Example:
+        >>> register_circuits("my-model", lambda model: {"tasks": {"ioi": {"heads": [[0, 1]]}}})
+        >>> _circuit_entry(type("M", (), {"cfg": type("C", (), {"model_name": "my-model"})})(), "ioi")
+        {'heads': [[0, 1]]}
+        >>> del _CIRCUIT_SOURCES["my-model"]
+    """
+    _CIRCUIT_SOURCES[name] = source
 
 
 def _head_set(items) -> frozenset[Head]:
@@ -154,16 +152,18 @@ def _edge_set(items) -> frozenset[tuple[Head, Head]]:
 GroundTruths = tuple[Optional[dict[str, frozenset[Head]]], Optional[dict[str, frozenset[tuple[Head, Head]]]]]
 
 
-def _organism_entry(model: Any, task_name: str) -> Optional[dict]:
-    data = _organism_circuits(str(organism_circuits_path(model)))
+def _circuit_entry(model: Any, task_name: str) -> Optional[dict]:
+    """The registered circuits of ``model`` for one task (None: none registered or known)."""
+    source = _CIRCUIT_SOURCES.get(model_name(model))
+    data = source(model) if source is not None else None
     if not data or task_name not in data.get("tasks", {}):
         return None
     return data["tasks"][task_name]
 
 
 def _ground_truth(model: Any, task_name: str) -> tuple[Optional[frozenset[Head]], Optional[frozenset[tuple[Head, Head]]]]:
-    if is_organism(model):
-        entry = _organism_entry(model, task_name)
+    if model_name(model) in _CIRCUIT_SOURCES:
+        entry = _circuit_entry(model, task_name)
         if entry is None:
             return None, None
         return _head_set(entry["heads"]), _edge_set(entry.get("edges", []))
@@ -174,14 +174,13 @@ def _ground_truth(model: Any, task_name: str) -> tuple[Optional[frozenset[Head]]
 
 
 def _ground_truths(model: Any, task_name: str) -> GroundTruths:
-    """The organism's circuits under each definition: ``"mean_ablation"`` and ``"patching"``.
+    """Registered circuits under each definition: ``"mean_ablation"`` and ``"patching"``.
 
-    ``({name: heads}, {name: edges})`` from circuits.json; None for other models, for a
-    task without a circuit, and (edges) when no definition has edges.
+    ``({name: heads}, {name: edges})`` from the registered source (the organism's
+    circuits.json); None for other models, for a task without a circuit, and (edges)
+    when no definition has edges.
     """
-    if not is_organism(model):
-        return None, None
-    entry = _organism_entry(model, task_name)
+    entry = _circuit_entry(model, task_name)
     if entry is None:
         return None, None
     defs = {"mean_ablation": entry}
@@ -425,7 +424,7 @@ def get_task(name: str, model: Any, n: int = 20, seed: int = 0) -> Task:
     elif name == "greater_than":
         parts = _greater_than(tok, n, rng)
     elif name == "docstring":
-        parts = _docstring(tok, n, rng, gaps=is_organism(model) or _published_key(model) is None)
+        parts = _docstring(tok, n, rng, gaps=_published_key(model) is None)
     else:
         parts = _induction(tok, n, rng)
     heads, edges = _ground_truth(model, name)
