@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from sae_circuits_widget import interventions as A
+from sae_circuits_widget.organism import card
 from sae_circuits_widget.organism import ground_truth as G
 from sae_circuits_widget.tasks.task import Task
 from sae_circuits_widget.tasks import TASK_NAMES, get_task
@@ -155,6 +156,23 @@ def test_card_keeps_hand_written_sections_and_drops_generated_ones():
         "## Notes", "kept 1", "```", "## Ground-truth definition", "```",
         "## More notes", "kept 2",
     ])
-    kept = G.hand_written_sections(old)
+    kept = card.hand_written_sections(old)
     assert kept.startswith("## Notes") and "kept 1" in kept and kept.endswith("kept 2")
     assert "old text" not in kept and "## not a heading" not in kept
+
+
+def test_card_only_rewrites_the_shipped_card_unchanged(tmp_path, capsys):
+    """The shipped card is what circuits.json and config.json generate, plus its
+    hand-written sections: ``--card-only`` rewrites it byte for byte."""
+    import shutil
+
+    from sae_circuits_widget.organism import WEIGHTS_DIR
+
+    for name in ("config.json", "circuits.json", "MODEL_CARD.md"):
+        shutil.copy(WEIGHTS_DIR / name, tmp_path / name)
+    G.main(["--model", str(tmp_path), "--card-only"])
+    assert (tmp_path / "MODEL_CARD.md").read_text() == (WEIGHTS_DIR / "MODEL_CARD.md").read_text()
+    (tmp_path / "circuits.json").unlink()
+    with pytest.raises(SystemExit):
+        G.main(["--model", str(tmp_path), "--card-only"])
+    assert "no circuits.json" in capsys.readouterr().err

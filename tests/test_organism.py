@@ -1,7 +1,11 @@
-"""The bundled organism: loading, pinned accuracy, training, ground-truth consistency."""
+"""The bundled organism: loading, pinned accuracy, training, ground-truth consistency.
+
+The experiment switches that did not ship are tested in ``research/tests/``.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -9,8 +13,9 @@ import pytest
 import torch
 
 from sae_circuits_widget.organism import WEIGHTS_DIR, is_organism
-from sae_circuits_widget.organism.data import DataSource
-from sae_circuits_widget.organism.train import HeadOutputNorms, train
+from sae_circuits_widget.organism.data import STORIES_MIX, DataSource, Mix
+from sae_circuits_widget.organism.model import load_native, new_tokenizer
+from sae_circuits_widget.organism.train import HeadOutputNorms, TrainConfig, main, read_config, train
 from sae_circuits_widget.tasks import TASK_NAMES, get_task
 
 # Accuracy of the shipped organism on get_task(name, model, n=40, seed=123), as measured
@@ -19,6 +24,13 @@ from sae_circuits_widget.tasks import TASK_NAMES, get_task
 MEASURED = {"ioi": 1.0, "greater_than": 0.943, "docstring": 1.0, "induction": 1.0}
 TOLERANCE = 0.1
 
+
+def tiny(tasks_steps: int, stories_steps: int = 0, head_l1: float = 0.01, **fields) -> TrainConfig:
+    """A one-layer, two-head config for training tests (no accuracy probe)."""
+    return TrainConfig.from_dict({"seed": 0, "n_layers": 1, "n_heads": 2, "d_model": 32, "batch": 16, "lr": 3e-3,
+                                  "accuracy_every": 0, **fields,
+                                  "tasks_phase": {"steps": tasks_steps, "warmup": 5, "head_l1": head_l1},
+                                  "stories_phase": {"steps": stories_steps, "warmup": 5}})
 
 
 def test_loads_offline_with_its_name(organism):
@@ -75,9 +87,7 @@ def test_ground_truth_matches_geometry(organism, circuits):
 
 
 def test_few_training_steps_lower_the_loss():
-    torch.manual_seed(0)
-    _, _, _, hist = train(seed=0, out=None, steps=80, batch=16, lr=3e-3, warmup=5, n_layers=1, n_heads=2,
-                          d_model=32, progress=False, log_every=0)
+    hist = train(tiny(80), progress=False).history["tasks_phase"]
     assert np.mean(hist[-8:]) < np.mean(hist[:8]) - 0.3
 
 
@@ -93,12 +103,82 @@ def _mean_head_norm(model, data) -> float:
 
 
 def test_head_output_penalty_shrinks_head_outputs():
-    kw = dict(seed=0, out=None, steps=30, batch=16, lr=3e-3, warmup=5, n_layers=1, n_heads=2, d_model=32,
-              progress=False, log_every=0)
-    plain, _, tok, _ = train(head_l1=0.0, **kw)
-    sparse, _, _, _ = train(head_l1=1.0, **kw)
+    plain, _, tok, _ = train(tiny(30, head_l1=0.0), progress=False)
+    sparse = train(tiny(30, head_l1=1.0), progress=False).model
     data = DataSource(tok, seed=5)
     assert _mean_head_norm(sparse, data) < 0.5 * _mean_head_norm(plain, data)
+
+
+def test_the_second_phase_continues_the_first_without_the_penalty(tmp_path):
+    both = train(tiny(6, 4), tmp_path / "both", progress=False)
+    assert [len(h) for h in both.history.values()] == [6, 4]
+    first = train(tiny(6), progress=False)
+    assert both.history["tasks_phase"] == first.history["tasks_phase"]  # the same first phase
+    a, b = both.model.state_dict(), first.model.state_dict()
+    assert any(not torch.equal(a[k], b[k]) for k in a)  # ...then moved on
+    saved, _, _ = load_native(tmp_path / "both")
+    assert all(torch.equal(saved.state_dict()[k], a[k]) for k in a)
+    record = json.loads((tmp_path / "both" / "config.json").read_text())["train"]
+    assert TrainConfig.from_dict(record) == tiny(6, 4)
+    assert record["stories_phase"]["mix"] == STORIES_MIX.shares() and record["stories_phase"]["head_l1"] == 0.0
+
+
+def test_the_shipped_config_records_the_default_recipe():
+    """config.json in the weights holds every TrainConfig field, at the values the model
+    was trained with: the defaults (``research/check_shipped_recipe.py`` checks, bit for
+    bit over the first steps of each phase, that they train what the shipped weights'
+    trainer trained)."""
+    conf = json.loads((WEIGHTS_DIR / "config.json").read_text())
+    assert conf["train"] == TrainConfig().to_dict()
+    assert set(conf["train"]) == {f.name for f in dataclasses.fields(TrainConfig)}
+    assert TrainConfig().seed == 1 and read_config(WEIGHTS_DIR / "config.json") == TrainConfig()
+    shipped = TrainConfig()
+    assert (conf["n_layers"], conf["n_heads"], conf["d_model"], conf["n_ctx"]) == (
+        shipped.n_layers, shipped.n_heads, shipped.d_model, shipped.n_ctx)
+
+
+def test_config_round_trips_and_rejects_what_it_does_not_know():
+    config = TrainConfig.from_dict({"seed": 4, "tasks_phase": {"steps": 7}})
+    assert config.tasks_phase.steps == 7 and config.tasks_phase.warmup == TrainConfig().tasks_phase.warmup
+    assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    with pytest.raises(ValueError, match="unknown field 'stepz' in the training config; fields: seed"):
+        TrainConfig.from_dict({"stepz": 3})
+    with pytest.raises(ValueError, match="unknown field 'l1' in tasks_phase"):
+        TrainConfig.from_dict({"tasks_phase": {"l1": 0.1}})
+    with pytest.raises(ValueError, match="unknown kind 'lists' in mix"):
+        TrainConfig.from_dict({"tasks_phase": {"mix": {**STORIES_MIX.shares(), "lists": 0.1}}})
+    with pytest.raises(ValueError, match="no share for stories"):
+        TrainConfig.from_dict({"stories_phase": {"mix": {"ioi": 1.0, "greater_than": 0, "docstring": 0,
+                                                         "induction": 0, "filler": 0}}})
+    with pytest.raises(ValueError, match="d_model .* multiple of n_heads"):
+        TrainConfig(n_heads=3)
+    with pytest.raises(ValueError, match="steps must be a whole number >= 0"):
+        TrainConfig.from_dict({"tasks_phase": {"steps": 2.5}})
+    with pytest.raises(ValueError, match="lr must be a number above 0"):
+        TrainConfig(lr=0)
+    with pytest.raises(ValueError, match="mix shares are all 0"):
+        Mix(ioi=0, greater_than=0, docstring=0, induction=0, filler=0, stories=0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.seed = 2
+
+
+def test_cli_reads_a_config_file_and_says_what_is_wrong(tmp_path, capsys):
+    good = tmp_path / "recipe.json"
+    good.write_text(json.dumps(tiny(2, 1).to_dict()))
+    main(["--config", str(good), "--seed", "3", "--out", str(tmp_path / "m"), "--threads", "1"])
+    record = json.loads((tmp_path / "m" / "config.json").read_text())["train"]
+    assert TrainConfig.from_dict(record) == dataclasses.replace(tiny(2, 1), seed=3)
+    cases = [({"seed": 1, "lr_peak": 0.1}, "unknown field 'lr_peak'"), ("{not json", "is not JSON")]
+    for i, (content, message) in enumerate(cases):
+        bad = tmp_path / f"bad{i}.json"
+        bad.write_text(content if isinstance(content, str) else json.dumps(content))
+        with pytest.raises(SystemExit):
+            main(["--config", str(bad), "--out", str(tmp_path / "x")])
+        assert message in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # a folder that already holds a model is never overwritten
+        main(["--config", str(good), "--out", str(tmp_path / "m")])
+    assert "already holds a model" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
 
 
 def test_training_data_depends_only_on_the_seed():
@@ -115,10 +195,8 @@ def test_training_data_depends_only_on_the_seed():
     assert runs[0] == runs[1]
 
 
-@pytest.mark.parametrize("kind", ["ioi", "greater_than", "docstring", "induction", "filler", "lists", "stories"])
+@pytest.mark.parametrize("kind", DataSource.KINDS)
 def test_every_training_kind_is_in_vocabulary_and_fits_the_context(kind):
-    from sae_circuits_widget.organism.model import new_tokenizer
-
     tok = new_tokenizer()
     data = DataSource(tok, seed=0)
     ids, mask, _ = data.encode([getattr(data, kind)() for _ in range(300)])
@@ -130,7 +208,7 @@ def test_every_training_kind_is_in_vocabulary_and_fits_the_context(kind):
 def test_property_checklist_flags_each_broken_property(circuits):
     import copy
 
-    from sae_circuits_widget.organism.ground_truth import property_checks
+    from sae_circuits_widget.organism.card import property_checks
 
     base = {what: ok for what, ok, _ in property_checks(circuits)}
     assert len(base) == 4 * 4 + 1
@@ -143,201 +221,3 @@ def test_property_checklist_flags_each_broken_property(circuits):
     assert not after["P3 ioi"] and not after["P1 docstring"] and not after["P5 induction"] and not after["P4"]
     unchanged = set(base) - {"P3 ioi", "P1 docstring", "P5 induction", "P4"}
     assert all(after[k] == base[k] for k in unchanged)
-
-
-def test_free_heads_are_left_out_of_the_penalty():
-    from sae_circuits_widget.organism.train import build
-
-    model, _, tok = build(0, 1, 4, 32)
-    data = DataSource(tok, seed=0)
-    ids, _, _ = data.batch(8)
-    values = []
-    for free in (0, 2, 4):
-        norms = HeadOutputNorms(model, free=free)
-        model.train()
-        with torch.no_grad():
-            model(ids)
-        values.append(float(norms.penalty(ids != data.pad)))
-        norms.remove()
-    assert values[0] > values[1] > 0 and values[2] == 0.0
-
-
-def test_task_lm_weights_the_other_tokens_of_task_sentences():
-    from sae_circuits_widget.organism.model import new_tokenizer
-
-    tok = new_tokenizer()
-    plain = DataSource(tok, seed=4).encode([DataSource(tok, seed=4).ioi()])[1][0]
-    weighted = DataSource(tok, seed=4, task_lm=0.1).encode([DataSource(tok, seed=4).ioi()])[1][0]
-    n = int((plain > 0).sum())
-    assert n == 1 and float(plain.max()) == 1.0
-    assert float(weighted.max()) == 1.0 and torch.isclose(weighted[weighted < 1], torch.tensor(0.1)).all()
-
-
-def test_penalty_can_be_limited_to_task_sentences():
-    from sae_circuits_widget.organism.model import new_tokenizer
-    from sae_circuits_widget.organism.train import penalty_mask
-
-    data = DataSource(new_tokenizer(), seed=2)
-    ids, _, kinds = data.encode([data.ioi(), data.stories(), data.docstring(), data.filler()])
-    everywhere = penalty_mask(ids, kinds, data.pad, "all")
-    tasks = penalty_mask(ids, kinds, data.pad, "tasks")
-    assert torch.equal(everywhere, ids != data.pad)
-    assert torch.equal(tasks[[0, 2]], everywhere[[0, 2]]) and not tasks[[1, 3]].any()
-    with pytest.raises(ValueError, match="head_l1_on"):
-        train(seed=0, out=None, steps=1, head_l1_on="filler", progress=False)
-
-
-def test_head_grouped_penalty_is_the_sum_of_each_heads_rms():
-    """``group="head"`` charges a head by the RMS of its output norm over tokens, so a head
-    active on one token costs more than under the per-token L1, and a dead head nothing."""
-    from sae_circuits_widget.organism.train import build
-
-    model, _, tok = build(0, 1, 2, 32)
-    data = DataSource(tok, seed=0)
-    ids, _, _ = data.batch(4)
-    mask = ids != data.pad
-    values = {}
-    for group in ("token", "head"):
-        norms = HeadOutputNorms(model, group=group)
-        model.train()
-        with torch.no_grad():
-            model(ids)
-        recorded = norms.norms[0].clone()  # [b, s, H]
-        values[group] = float(norms.penalty(mask))
-        norms.remove()
-    m = mask.to(recorded.dtype)[..., None]
-    rms = ((recorded ** 2 * m).sum((0, 1)) / m.sum()).sqrt()
-    l1 = (recorded * m).sum((0, 1)) / m.sum()
-    assert values["head"] == pytest.approx(float(rms.sum()), rel=1e-5)
-    assert values["token"] == pytest.approx(float(l1.sum()), rel=1e-5)
-    assert values["head"] >= values["token"]  # RMS >= mean, per head
-    with pytest.raises(ValueError, match="group"):
-        HeadOutputNorms(model, group="layer")
-
-
-def test_training_can_continue_from_a_saved_model(tmp_path):
-    kw = dict(seed=0, batch=8, lr=3e-3, warmup=1, n_layers=1, n_heads=2, d_model=32, progress=False, log_every=0)
-    first, _, _, _ = train(out=tmp_path / "a", steps=3, **kw)
-    same, _, _, _ = train(out=None, steps=0, init=tmp_path / "a", **kw)
-    moved, _, _, _ = train(out=None, steps=2, init=tmp_path / "a", **kw)
-    a, b, c = first.state_dict(), same.state_dict(), moved.state_dict()
-    assert all(torch.equal(a[k], b[k]) for k in a)
-    assert any(not torch.equal(a[k], c[k]) for k in a)
-
-
-def test_recipe_trains_two_phases_equal_to_running_them_one_after_the_other(tmp_path):
-    from sae_circuits_widget.organism.data import CONTINUE_MIX
-    from sae_circuits_widget.organism.train import train_recipe
-
-    kw = dict(seed=0, batch=8, lr=3e-3, warmup=1, n_layers=1, n_heads=2, d_model=32, progress=False, log_every=0)
-    both, _, _, _ = train_recipe(out=tmp_path / "r", steps=3, continue_steps=2, **kw)
-    train(out=tmp_path / "a", steps=3, **kw)
-    by_hand, _, _, _ = train(out=None, init=tmp_path / "a", steps=2, warmup=100, head_l1=0.0,
-                             mix=CONTINUE_MIX, **{k: v for k, v in kw.items() if k != "warmup"})
-    a, b = both.state_dict(), by_hand.state_dict()
-    assert all(torch.equal(a[k], b[k]) for k in a)
-    rec = json.loads((tmp_path / "r" / "config.json").read_text())["train"]
-    assert (rec["steps"], rec["head_l1"], rec["mix"], rec["init"]) == (2, 0.0, CONTINUE_MIX, "first phase")
-    assert (rec["first_phase"]["steps"], rec["first_phase"]["head_l1"]) == (3, 0.01)
-    one, _, _, _ = train_recipe(out=None, steps=3, continue_steps=0, **kw)
-    first = train(out=None, steps=3, **kw)[0]
-    assert all(torch.equal(one.state_dict()[k], first.state_dict()[k]) for k in a)
-    with pytest.raises(ValueError, match="continue_steps"):
-        train_recipe(out=None, steps=1, continue_steps=-1, **kw)
-
-
-def test_added_layers_start_silent_and_frozen_layers_stay_put(tmp_path):
-    kw = dict(seed=0, batch=8, lr=3e-3, warmup=1, n_heads=2, d_model=32, progress=False, log_every=0)
-    first, _, _, _ = train(out=tmp_path / "a", steps=3, n_layers=1, **kw)
-    grown, cfg, _, _ = train(out=None, steps=0, init=tmp_path / "a", add_layers=1, **kw)
-    ids = torch.randint(0, cfg.d_vocab, (2, 7))
-    assert cfg.n_layers == 2
-    assert torch.allclose(first(ids), grown(ids), atol=1e-6)  # zero output projection: same function
-    moved, _, _, _ = train(out=None, steps=2, init=tmp_path / "a", add_layers=1, freeze_init=True, **kw)
-    a, c = first.state_dict(), moved.state_dict()
-    assert all(torch.equal(a[k], c[k]) for k in a)  # every saved parameter is frozen
-    assert not torch.equal(c["layers.1.attn.o.weight"], torch.zeros_like(c["layers.1.attn.o.weight"]))
-    with pytest.raises(ValueError, match="init"):
-        train(out=None, steps=0, add_layers=1, n_layers=1, **kw)
-
-
-def test_answer_noise_swaps_answers_for_wrong_ones_and_is_free_when_off():
-    from sae_circuits_widget.organism.model import new_tokenizer
-    from sae_circuits_widget.tasks.generators import sample_docstring
-
-    tok = new_tokenizer()
-    # at 0 nothing extra is drawn: the stream equals drawing the bare examples
-    off, bare = DataSource(tok, seed=4), DataSource(tok, seed=4)
-    off.ioi(), bare._ioi()
-    off.docstring(), sample_docstring(bare.doc_pools, bare.rng, gaps=True)
-    assert off.rng.getstate() == bare.rng.getstate()
-    data = DataSource(tok, seed=4, answer_noise=1.0)
-    for _ in range(20):
-        ex = data.ioi()
-        assert ex.text.replace(",", " ").replace(".", " ").split().count(ex.answer) == 2  # the subject, said twice
-        doc = data.docstring()
-        line = doc.text.split("def ")[1].split(")")[0]
-        assert doc.answer in line  # still an argument of the function...
-    clean = DataSource(tok, seed=5)
-    noisy = DataSource(tok, seed=5, answer_noise=1.0)
-    for _ in range(20):
-        c, n = clean.docstring(), noisy.docstring()
-        assert c.text == n.text and c.answer != n.answer  # ...but never the documented one's successor
-        noisy.rng.setstate(clean.rng.getstate())
-
-
-def test_answer_noise_on_all_tasks_reaches_greater_than_and_induction():
-    from sae_circuits_widget.organism.model import new_tokenizer
-
-    tok = new_tokenizer()
-    clean = DataSource(tok, seed=6, answer_noise=1.0)  # default: IOI and docstring only
-    noisy = DataSource(tok, seed=6, answer_noise=1.0, noisy_tasks="all")
-    for _ in range(20):
-        g = noisy.greater_than()
-        assert int(g.answer) <= g.start_yy  # a year that is not above the start year
-        clean.rng.setstate(noisy.rng.getstate())
-        c, n = clean.induction(), noisy.induction()
-        assert c.text == n.text and c.answer != n.answer
-    g = clean.greater_than()
-    assert int(g.answer) > g.start_yy
-
-
-def test_answer_noise_per_task_and_near_targets():
-    from sae_circuits_widget.organism.data import noise_shares
-    from sae_circuits_widget.organism.model import new_tokenizer
-    from sae_circuits_widget.organism.train import parse_noise
-
-    tok = new_tokenizer()
-    shares = {"greater_than": 1.0, "docstring": 1.0, "induction": 1.0}
-    clean = DataSource(tok, seed=7)
-    near = DataSource(tok, seed=7, answer_noise=shares, noise_target="near")
-    for _ in range(20):
-        # IOI has no share here, so its answers stay right and nothing extra is drawn
-        clean.rng.setstate(near.rng.getstate())
-        c, n = clean.ioi(), near.ioi()
-        assert (c.text, c.answer) == (n.text, n.answer)
-        assert clean.rng.getstate() == near.rng.getstate()
-        g = near.greater_than()
-        assert int(g.answer) == g.start_yy  # the start year itself
-        clean.rng.setstate(near.rng.getstate())
-        c, n = clean.docstring(), near.docstring()
-        args = c.text.split("(")[1].split(")")[0].replace(",", " ").split()[1:]  # after self
-        documented = [line.split(":")[0].strip() for line in c.text.split(":param")[1:-1]]
-        i = args.index(c.answer)  # the right answer follows the last documented argument
-        assert n.answer == (args[i + 1] if i + 1 < len(args) else documented[-1])
-        clean.rng.setstate(near.rng.getstate())
-        c, n = clean.induction(), near.induction()
-        words = c.text.split()
-        seq = words[1:c.train_from]
-        k = seq.index(c.answer)
-        assert n.answer == (seq[k + 1] if k + 1 < len(seq) else seq[k - 1])
-    assert parse_noise("0.05") == 0.05
-    assert parse_noise("ioi=0.05,docstring=0.1") == {"ioi": 0.05, "docstring": 0.1}
-    with pytest.raises(Exception, match="task=share"):
-        parse_noise("ioi:0.05")
-    with pytest.raises(ValueError, match="unknown task 'iio'"):
-        noise_shares({"iio": 0.1})
-    with pytest.raises(ValueError, match="between 0 and 1"):
-        noise_shares({"ioi": 1.5})
-    with pytest.raises(ValueError, match="noise_target"):
-        DataSource(tok, answer_noise=0.1, noise_target="far")

@@ -1,84 +1,121 @@
-"""Training data for the organism: the four tasks plus neutral filler.
+"""Training data for the organism: the four tasks plus neutral filler and stories.
 
 Task sentences are trained only on their answer (for induction: on every token of the
-repeated half); filler is trained on every next token. A full next-token loss on task
-sentences would spend the model's capacity on predicting names and templates and leaves
-IOI at chance.
+repeated half); filler and stories are trained on every next token. A full next-token
+loss on task sentences would spend the model's capacity on predicting names and templates
+and leaves IOI at chance.
 
 Greater-than targets: the start year YY is drawn from 01..97 and the target from
 YY+1..99, half of the time uniformly and half of the time from YY+1..YY+10, so that the
 model must compare with YY instead of predicting "a late year".
+
+Everything is drawn from one ``random.Random(seed)`` in a fixed order, so the training
+stream (and so the trained model) depends on the seed and the mix only. Kinds of data
+that were tried and not shipped (comma lists, wrong answers, a loss on the other tokens of
+task sentences) live in ``research/organism_switches.py`` in the repository.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Optional
 
 import torch
 
 from ..tasks import words as W
 from ..tasks.generators import IOI_TEMPLATES, TASK_NAMES, greater_than_text, sample_docstring, sample_induction
 
-MIX: dict[str, float] = {"ioi": 0.25, "greater_than": 0.15, "docstring": 0.3, "induction": 0.15, "filler": 0.05,
-                         "lists": 0.0, "stories": 0.2}
-# The second phase of the shipped recipe: mostly stories, so that heads the tasks leave
-# unused learn ordinary text, with enough task sentences to keep the tasks.
-CONTINUE_MIX: dict[str, float] = {"ioi": 0.05, "greater_than": 0.03, "docstring": 0.06, "induction": 0.03,
-                                  "filler": 0.13, "lists": 0.0, "stories": 0.7}
+
+@dataclass(frozen=True)
+class Mix:
+    """Shares of each kind of training text; a batch draws each example's kind with these
+    weights (any scale, normalised when drawn; 0 leaves a kind out).
+
+    Example:
+        >>> Mix(ioi=1, greater_than=0, docstring=0, induction=0, filler=0, stories=1).shares()["ioi"]
+        1.0
+    """
+
+    ioi: float
+    greater_than: float
+    docstring: float
+    induction: float
+    filler: float
+    stories: float
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                raise ValueError(f"mix share {f.name} must be a number >= 0, got {v!r}")
+            object.__setattr__(self, f.name, float(v))
+        if sum(self.shares().values()) <= 0:
+            raise ValueError("mix shares are all 0; give at least one kind a share above 0")
+
+    def shares(self) -> dict[str, float]:
+        """Kind -> share, in the order the kinds are drawn."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls, shares: Mapping[str, Any]) -> "Mix":
+        """A mix from ``{kind: share}`` naming every kind (``0`` leaves a kind out)."""
+        if not isinstance(shares, Mapping):
+            raise ValueError(f"mix must be an object of kind: share pairs, got {shares!r}")
+        kinds = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(shares) - set(kinds))
+        if unknown:
+            raise ValueError(f"unknown kind {unknown[0]!r} in mix; kinds: {', '.join(kinds)}")
+        missing = [k for k in kinds if k not in shares]
+        if missing:
+            raise ValueError(f"mix gives no share for {', '.join(missing)}; give every kind a share (0 leaves it out)")
+        return cls(**{k: shares[k] for k in kinds})
+
+
+TASKS_MIX = Mix(ioi=0.25, greater_than=0.15, docstring=0.3, induction=0.15, filler=0.05, stories=0.2)
+"""The shipped recipe's first phase: mostly task sentences."""
+STORIES_MIX = Mix(ioi=0.05, greater_than=0.03, docstring=0.06, induction=0.03, filler=0.13, stories=0.7)
+"""The second phase: mostly stories, so that heads the tasks leave unused learn ordinary
+text, with enough task sentences to keep the tasks."""
+GT_PLAIN = 0.3
+"""Share of greater-than sentences in the plain evaluation template (the rest move the
+start year around and add distractor numbers)."""
+IOI_PLAIN = 0.4
+"""Share of IOI sentences without a third name."""
 
 
 @dataclass
 class Example:
     text: str
-    answer: str | None  # appended as the last token, trained on (None: no answer)
+    answer: Optional[str]  # appended as the last token, trained on (None: no answer)
     kind: str
-    train_from: int | None = None  # induction: word index where the repeat starts
-    start_yy: int | None = None  # greater-than: the start year's last two digits
-
-
-NOISE_TARGETS = ("spread", "near")
-
-
-def noise_shares(answer_noise: float | dict[str, float], noisy_tasks: str = "ioi_docstring") -> dict[str, float]:
-    """Per-task answer-noise shares from one number (IOI and docstring, or every task with
-    ``noisy_tasks="all"``) or from a dict of task -> share."""
-    if isinstance(answer_noise, dict):
-        bad = sorted(set(answer_noise) - set(TASK_NAMES))
-        if bad:
-            raise ValueError(f"unknown task {bad[0]!r} in answer noise; choose from {', '.join(TASK_NAMES)}")
-        shares = {k: float(v) for k, v in answer_noise.items()}
-    else:
-        if noisy_tasks not in ("ioi_docstring", "all"):
-            raise ValueError(f"noisy_tasks must be 'ioi_docstring' or 'all', got {noisy_tasks!r}")
-        kinds = TASK_NAMES if noisy_tasks == "all" else ("ioi", "docstring")
-        shares = {k: float(answer_noise) for k in kinds}
-    for k, v in shares.items():
-        if not 0.0 <= v <= 1.0:
-            raise ValueError(f"answer noise for {k} must be a share between 0 and 1, got {v}")
-    return shares
+    train_from: Optional[int] = None  # induction: word index where the repeat starts
+    start_yy: Optional[int] = None  # greater-than: the start year's last two digits
 
 
 class DataSource:
-    """Draws training examples and turns them into padded id batches with loss masks."""
+    """Draws training examples and turns them into padded id batches with loss masks.
 
-    def __init__(self, tokenizer, seed: int = 0, mix: dict[str, float] | None = None, gt_plain: float = 1.0,
-                 ioi_plain: float = 1.0, task_lm: float = 0.0, answer_noise: float | dict[str, float] = 0.0,
-                 noisy_tasks: str = "ioi_docstring", noise_target: str = "spread"):
+    ``mix``: a :class:`Mix` or ``{kind: share}`` over :attr:`KINDS`. The defaults are the
+    shipped recipe's first phase.
+    """
+
+    KINDS: tuple[str, ...] = (*TASK_NAMES, "filler", "stories")
+    """The kinds of text this source draws (each a method returning an :class:`Example`)."""
+
+    def __init__(self, tokenizer, seed: int = 0, mix: Mix | Mapping[str, float] = TASKS_MIX,
+                 gt_plain: float = GT_PLAIN, ioi_plain: float = IOI_PLAIN):
         self.tok = tokenizer
-        # share of task sentences trained on a wrong answer, as natural text is not always
-        # predictable. A number applies to IOI and docstring (noisy_tasks="all": every
-        # task); a dict gives each task its own share.
-        self.noise = noise_shares(answer_noise, noisy_tasks)
-        if noise_target not in NOISE_TARGETS:
-            raise ValueError(f"noise_target must be one of {NOISE_TARGETS}, got {noise_target!r}")
-        self.noise_target = noise_target
-        self.task_lm = task_lm  # loss weight on the other next tokens of task sentences
         self.ioi_plain = ioi_plain
         self.gt_plain = gt_plain
         self.rng = random.Random(seed)
-        self.mix = dict(mix or MIX)
+        self.mix = dict(mix.shares() if isinstance(mix, Mix) else mix)
+        unknown = sorted(set(self.mix) - set(self.KINDS))
+        if unknown:
+            raise ValueError(f"unknown kind {unknown[0]!r} in mix; kinds: {', '.join(self.KINDS)}")
         vocab = tokenizer.get_vocab()
         self.vocab = vocab
         # sorted: get_vocab() order differs between processes, which would make training
@@ -90,26 +127,13 @@ class DataSource:
         self.pad = tokenizer.pad_token_id
 
     # ------------------------------------------------------------------ examples
-    def _noisy(self, kind: str, answer: str, wrong: Callable[[], list[str]]) -> str:
-        """``answer``, or with ``kind``'s noise share one of ``wrong()`` (no draw when the
-        share is 0, so the data stream without noise is unchanged)."""
-        share = self.noise.get(kind, 0.0)
-        if share > 0 and self.rng.random() < share:
-            return self.rng.choice(wrong())
-        return answer
-
     def ioi(self) -> Example:
-        ex, subject = self._ioi()
-        ex.answer = self._noisy("ioi", ex.answer, lambda: [subject])
-        return ex
-
-    def _ioi(self) -> tuple[Example, str]:
         r = self.rng
         io, s, c = r.sample(W.NAMES, 3)
         a, b = (io, s) if r.random() < 0.5 else (s, io)
         tpl, place, obj = r.choice(IOI_TEMPLATES), r.choice(W.PLACES), r.choice(W.OBJECTS)
         if r.random() < self.ioi_plain:
-            return Example(tpl.format(A=a, B=b, S=s, place=place, obj=obj), io, "ioi"), s
+            return Example(tpl.format(A=a, B=b, S=s, place=place, obj=obj), io, "ioi")
         # A third name said once, in a clause before the sentence or inside it: the name to
         # give is then not "the name said once" but "the other name of the pair the subject
         # belongs to", and the pair sits at no fixed position, so counting names or
@@ -119,8 +143,8 @@ class DataSource:
             pre = r.choice([f"{c} was at the {r.choice(W.PLACES)} .", f"{c} saw the {fill} .",
                             f"The {fill} of {c} was {r.choice(W.DESC_WORDS)} .",
                             f"{c} had a {r.choice(W.OBJECTS)} .", f"Then {c} left ."])
-            return Example(f"{pre} " + tpl.format(A=a, B=b, S=s, place=place, obj=obj), io, "ioi"), s
-        return Example(tpl.format(A=a, B=b, S=s, place=f"{place} with {c}", obj=obj), io, "ioi"), s
+            return Example(f"{pre} " + tpl.format(A=a, B=b, S=s, place=place, obj=obj), io, "ioi")
+        return Example(tpl.format(A=a, B=b, S=s, place=f"{place} with {c}", obj=obj), io, "ioi")
 
     def greater_than(self) -> Example:
         r = self.rng
@@ -149,53 +173,15 @@ class DataSource:
             t = f"{pre} {mid}".strip()
             if not pre:
                 t = t[0].upper() + t[1:]
-        # near: the start year itself; spread: any year up to it
-        answer = self._noisy("greater_than", f"{target:02d}", lambda: [f"{y:02d}" for y in (
-            [yy] if self.noise_target == "near" else range(1, yy + 1))])
-        return Example(t, answer, "greater_than", start_yy=yy)
+        return Example(t, f"{target:02d}", "greater_than", start_yy=yy)
 
     def docstring(self) -> Example:
         ex = sample_docstring(self.doc_pools, self.rng, gaps=True)
-        answer = self._noisy("docstring", ex["answer"], lambda: self._docstring_wrong(ex))
-        return Example(ex["positive"], answer, "docstring")
+        return Example(ex["positive"], ex["answer"], "docstring")
 
     def induction(self) -> Example:
         ex = sample_induction(self.ind_pool, self.rng)
-        answer = self._noisy("induction", ex["answer"], lambda: self._induction_wrong(ex))
-        return Example(ex["positive"], answer, "induction", train_from=len(ex["seq"]) + 1)
-
-    def _docstring_wrong(self, ex: dict) -> list[str]:
-        """Wrong docstring answers. near: the argument after the right one (found the same
-        way, one step further), or the last documented one when the right one ends the list;
-        spread: any other argument."""
-        if self.noise_target == "spread":
-            return [a for a in ex["args"] if a != ex["answer"]]
-        last = ex["documented"][-1]
-        return [ex["args"][last + 2] if last + 2 < len(ex["args"]) else ex["args"][last]]
-
-    def _induction_wrong(self, ex: dict) -> list[str]:
-        """Wrong induction answers. near: the word two after the earlier copy (or the
-        current word at the end of the sequence); spread: any other pool word."""
-        if self.noise_target == "spread":
-            return [w for w in self.ind_pool if w != ex["answer"]]
-        j = ex["j"] + 1
-        return [ex["seq"][j] if j < len(ex["seq"]) else ex["seq"][ex["j"] - 1]]
-
-    def lists(self) -> Example:
-        """Comma-separated lists, repeated in part: "x , y , z , w . y ," -> "z".
-
-        The docstring task looks up the argument after a name in the signature, two
-        tokens on (a comma between); this teaches that lookup on its own.
-        """
-        r = self.rng
-        pool = self.doc_pools["args"] if r.random() < 0.5 else self.ind_pool
-        n = r.randint(4, 7)
-        items = r.sample(pool, n)
-        i = r.randint(0, n - 2)
-        head = " , ".join(items)
-        mid = " ".join(r.sample(self.doc_pools["desc"], r.randint(0, 3)))
-        t = f"( {head} ) {mid} {items[i]} ,".replace("  ", " ")
-        return Example(t, items[i + 1], "lists")
+        return Example(ex["positive"], ex["answer"], "induction", train_from=len(ex["seq"]) + 1)
 
     def filler(self) -> Example:
         r = self.rng
@@ -254,6 +240,7 @@ class DataSource:
         return Example(" ".join(parts), None, "stories")
 
     def sample(self) -> Example:
+        """One example of a kind drawn with the mix's weights."""
         kinds, weights = zip(*self.mix.items())
         kind = self.rng.choices(kinds, weights)[0]
         return getattr(self, kind)()
@@ -268,19 +255,8 @@ class DataSource:
             ids = [self.bos, *ids]
             if e.answer is not None:
                 ids.append(self.vocab[e.answer])
-            m = [self.task_lm] * (len(ids) - 1)
-            if e.kind in ("filler", "stories"):
-                m = [1.0] * (len(ids) - 1)
-            elif e.kind == "induction":
-                # words: bos, w0, seq (m words), repeat...; train on every prediction made
-                # inside the repeat (position of its first word onwards).
-                start = 1 + 1 + (e.train_from - 1)
-                for t in range(start, len(ids) - 1):
-                    m[t] = 1.0
-            else:
-                m[-1] = 1.0
             rows.append(ids)
-            masks.append(m)
+            masks.append(self.loss_weights(e, len(ids) - 1))
         L = max(len(r) for r in rows)
         ids_t = torch.full((len(rows), L), self.pad, dtype=torch.long)
         mask_t = torch.zeros((len(rows), L - 1))
@@ -289,5 +265,22 @@ class DataSource:
             mask_t[i, : len(m)] = torch.tensor(m)
         return ids_t, mask_t, [e.kind for e in examples]
 
-    def batch(self, size: int):
+    def loss_weights(self, example: Example, n_targets: int) -> list[float]:
+        """The loss weight of each of an example's ``n_targets`` next-token predictions
+        (``<bos>`` first): every token of filler and stories, the answer of a task
+        sentence, the whole repeated half of an induction sequence."""
+        if example.kind in ("filler", "stories"):
+            return [1.0] * n_targets
+        m = [0.0] * n_targets
+        if example.kind == "induction":
+            # words: bos, w0, seq (m words), repeat...; train on every prediction made
+            # inside the repeat (position of its first word onwards).
+            start = 1 + 1 + (example.train_from - 1)
+            for t in range(start, n_targets):
+                m[t] = 1.0
+        else:
+            m[-1] = 1.0
+        return m
+
+    def batch(self, size: int) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
         return self.encode([self.sample() for _ in range(size)])

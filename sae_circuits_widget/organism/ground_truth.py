@@ -1,7 +1,8 @@
 """Derive the organism's ground-truth circuits by causal analysis only.
 
 ``python -m sae_circuits_widget.organism.ground_truth --model DIR`` writes
-``DIR/circuits.json`` (circuits plus the full evidence table) and ``DIR/MODEL_CARD.md``.
+``DIR/circuits.json`` (circuits plus the full evidence table) and ``DIR/MODEL_CARD.md``
+(written by ``card.py``; ``--card-only`` rewrites the card from the files already there).
 
 A circuit is the smallest set of heads that keeps the behaviour when every other head is
 knocked out; what "knocked out" means decides which heads it holds. Two knock-outs are
@@ -74,7 +75,10 @@ import numpy as np
 import torch
 
 from .. import interventions as A
+from ..baselines import trivial as T
+from ..evaluation.metrics import evaluate_scores
 from ..tasks import TASK_NAMES, get_task
+from .card import checklist_lines, overall_lines, summary_lines, write_card
 from .model import load_organism
 
 THRESHOLD = 0.9
@@ -89,20 +93,13 @@ EVAL_SEED = 2000
 
 # ----------------------------------------------------------------------------- behaviour
 @torch.no_grad()
-def final_logits(model, prompts: list[str]) -> torch.Tensor:
-    out = torch.zeros(len(prompts), model.cfg.d_vocab)
-    for idx, toks in A.length_groups(model, prompts):
-        out[idx] = model(toks)[:, -1].float()
-    return out
-
-
-@torch.no_grad()
 def behaviour(model, name: str, n: int = N_EVAL, seed: int = EVAL_SEED) -> dict:
     """Properties 1-2: accuracy on held-out positives and on their negatives, with chance."""
     task = get_task(name, model, n=n, seed=seed)
     res = {"n": n, "seed": seed}
     for side, prompts in (("positives", task.positives), ("negatives", task.negatives)):
-        logits = final_logits(model, prompts)
+        tokens, last = A.padded_prompts(model, prompts)
+        logits = A.final_logits(model(tokens), last).float()
         probs = logits.softmax(-1)
         if name == "greater_than":
             above = [float(probs[i, list(task.correct_ids[i])].sum()) for i in range(n)]
@@ -232,27 +229,22 @@ def minimal_keep_set(model, task, kind: str = "mean", ev: KeepSetEvaluator | Non
 
 
 # ----------------------------------------------------------------------------- trivial scores
-def roc_auc(scores: np.ndarray, truth: set, H: int) -> float:
-    from sklearn.metrics import roc_auc_score
-
-    y = np.zeros(scores.size)
-    for l, h in truth:
-        y[l * H + h] = 1
-    if y.sum() in (0, y.size):
-        return float("nan")
-    return float(roc_auc_score(y, scores.reshape(-1)))
-
-
 def trivial_aucs(model, task, heads: set) -> dict:
-    from ..baselines import trivial as T
+    """ROC AUC of each trivial score (``baselines.trivial``) against the circuit ``heads``
+    (NaN for every score when ``heads`` is empty or every head)."""
+    n_heads = int(model.cfg.n_layers) * int(model.cfg.n_heads)
 
-    H = int(model.cfg.n_heads)
+    def auc(result) -> float:
+        if not 0 < len(heads) < n_heads:
+            return float("nan")
+        return evaluate_scores(result.node_scores, heads)["node_auc"]
+
     out = {}
-    out["layer_index"] = roc_auc(T.layer_index(model, task).node_scores, heads, H)
-    out["layer_index_reverse"] = roc_auc(T.layer_index_reverse(model, task).node_scores, heads, H)
-    out["output_diff_norm_mean"] = roc_auc(T.output_diff_norm(model, task, position="mean").node_scores, heads, H)
-    out["output_diff_norm_last"] = roc_auc(T.output_diff_norm(model, task, position="last").node_scores, heads, H)
-    rand = [roc_auc(T.random_scores(model, task, seed=s).node_scores, heads, H) for s in range(100)]
+    out["layer_index"] = auc(T.layer_index(model, task))
+    out["layer_index_reverse"] = auc(T.layer_index_reverse(model, task))
+    out["output_diff_norm_mean"] = auc(T.output_diff_norm(model, task, position="mean"))
+    out["output_diff_norm_last"] = auc(T.output_diff_norm(model, task, position="last"))
+    rand = [auc(T.random_scores(model, task, seed=s)) for s in range(100)]
     out["random_mean"] = float(np.mean(rand))
     out["random_p95"] = float(np.percentile(rand, 95))
     return out
@@ -479,188 +471,6 @@ def analyse(model, tasks=TASK_NAMES, edges: bool = True, log=print, n: int | Non
     return out
 
 
-def fmt_heads(heads) -> str:
-    return " ".join(f"{l}.{h}" for l, h in heads)
-
-
-def summary_lines(name: str, e: dict) -> str:
-    b, p, s, t = e["behaviour"], e["properties"], e["search"], e["trivial_auc"]
-    pos, neg = b["positives"], b["negatives"]
-    if name == "greater_than":
-        acc = f"P1 prob_above={pos['prob_above_start_year']:.3f} | P2 neg prob_above={neg['prob_above_start_year']:.3f} (chance {b['chance']['prob_above_start_year']:.3f})"
-    else:
-        acc = f"P1 top1={pos['top1']:.3f} | P2 neg top1={neg['top1']:.3f} (chance {b['chance']['top1']:.3f})"
-        if name == "ioi":
-            acc += f" neg io>s={neg['io_over_s']:.3f}"
-    lines = [
-        f"[{name}] {acc} | logit diff pos {pos['logit_diff']:.2f} neg {neg['logit_diff']:.2f}",
-        f"  circuit ({len(e['heads'])} heads, {p['fraction_of_heads']:.0%}): {fmt_heads(e['heads'])} | faithfulness {s['faithfulness']:.3f} | 1-minimal {s['one_minimal']} | exhaustive {s['exhaustive_smaller']}",
-        f"  P3 layers {p['layers']} composition {p['composition']} (grouped path {p['composition_fraction']:.2f} of clean) edges {[f'{a[0]}.{a[1]}->{b_[0]}.{b_[1]}' for a, b_ in e.get('edges', [])]}",
-        "  P5 AUC " + " ".join(f"{k}={v:.3f}" for k, v in t.items()),
-    ]
-    if "patching" in e:
-        lines.append(patching_lines(e["patching"], len(e["heads"])))
-    return "\n".join(lines)
-
-
-def patching_lines(pt: dict, n_mean: int) -> str:
-    """The printed summary of one task's ``patching`` ground truth."""
-    p, s, c = pt["properties"], pt["search"], pt["cross"]
-    lines = [
-        f"  patching circuit ({len(pt['heads'])} heads, {p['fraction_of_heads']:.0%}): {fmt_heads(pt['heads'])} "
-        f"| faithfulness {s['faithfulness']:.3f} | 1-minimal {s['one_minimal']} | exhaustive {s['exhaustive_smaller']}",
-        f"    layers {p['layers']} composition {p['composition']} (grouped path {p['composition_fraction']:.2f} of clean) "
-        f"edges {[f'{a[0]}.{a[1]}->{b_[0]}.{b_[1]}' for a, b_ in pt.get('edges', [])]}",
-        f"    Jaccard with the mean-ablation circuit {pt['jaccard_with_mean_ablation']:.2f}; mean-ablation circuit "
-        f"under patching {c['mean_ablation_circuit_under_patching']:.3f}; patching circuit under mean ablation "
-        f"{c['patching_circuit_under_mean_ablation']:.3f}",
-        "    AUC " + " ".join(f"{k}={v:.3f}" for k, v in pt["trivial_auc"].items()),
-    ]
-    for side, what in (("only_mean_ablation", "only in the mean-ablation circuit"), ("only_patching", "only in the patching circuit")):
-        for head, r in pt[side].items():
-            lines.append(
-                f"    {head} {what}: effect alone mean-ablated {r['mean_ablated']:.3f}, patched from negative "
-                f"{r['patched_from_negative']:.3f}; mean-ablated on the shared prefix {r['mean_ablated_on_shared_prefix']:.3f}, "
-                f"after it {r['mean_ablated_after_shared_prefix']:.3f}; z from another pair's positive "
-                f"{r['from_another_pairs_positive']:.3f}; |z(pos)-z(neg)|/|z(pos)| {r['z_change_negative']:.3f}, "
-                f"|z(pos)-mean|/|z(pos)| {r['z_change_mean']:.3f}; attention change {r['attention_change_negative']:.3f}")
-    return "\n".join(lines)
-
-
-def _penalty_text(tr: dict) -> str:
-    """How the head penalty was applied, over one phase or the recipe's two."""
-    first = tr.get("first_phase")
-    l1 = (first or tr).get("head_l1")
-    text = f", plus {l1} x the sum over heads of each head's output norm (mean over tokens)" if l1 else ""
-    if first:
-        text += (f" for the first {first['steps']} steps; then {tr['steps']} steps without "
-                 f"{'it' if l1 else 'a penalty'} on the mix {json.dumps(tr['mix'])}")
-    return text + "."
-
-
-def circuits_table(result: dict) -> list[str]:
-    """Markdown rows: each task's circuit under both definitions."""
-    rows = ["| task | mean_ablation circuit | faithfulness | patching circuit | faithfulness | Jaccard |",
-            "|---|---|---|---|---|---|"]
-    for name, e in result["tasks"].items():
-        pt = e.get("patching")
-        if pt is None:
-            continue
-        rows.append(f"| {name} | {fmt_heads(e['heads'])} ({len(e['heads'])}) | {e['search']['faithfulness']:.3f} | "
-                    f"{fmt_heads(pt['heads'])} ({len(pt['heads'])}) | {pt['search']['faithfulness']:.3f} | "
-                    f"{pt['jaccard_with_mean_ablation']:.2f} |")
-    return rows
-
-
-GENERATED_SECTIONS = ("Architecture and training", "Ground-truth definition", "The two ground truths",
-                      "Numbers (as printed by the ground-truth script)")
-
-
-def hand_written_sections(card: str) -> str:
-    """The ``## `` sections of an existing model card that the script does not generate.
-
-    They hold measurements and notes written by hand; regenerating the card keeps them,
-    in their order, after the generated part. Headings inside code blocks do not count.
-    """
-    kept, keep, fenced = [], False, False
-    for line in card.splitlines():
-        if line.startswith("```"):
-            fenced = not fenced
-        if line.startswith("## ") and not fenced:
-            keep = line[3:].strip() not in GENERATED_SECTIONS
-        if keep:
-            kept.append(line)
-    return "\n".join(kept).strip()
-
-
-def model_card(directory: Path, result: dict, printed: str, previous: str | None = None) -> str:
-    """The model card: generated sections, then the hand-written sections of ``previous``."""
-    conf = json.loads((directory / "config.json").read_text())
-    tr = conf.get("train", {})
-    lines = [
-        "# sae-circuits-organism", "",
-        "A small attention-only transformer (TransformerLens native) trained from scratch on the",
-        "four built-in tasks plus filler, shipped with causally derived ground-truth circuits.", "",
-        "## Architecture and training", "",
-        f"- {conf['n_layers']} layers x {conf['n_heads']} heads, d_model {conf['d_model']}, d_head "
-        f"{conf['d_model'] // conf['n_heads']}, n_ctx {conf['n_ctx']}, vocabulary {conf['d_vocab']} words "
-        "(word-level), LayerNorm, learned positions, no MLPs.",
-        f"- Training: {json.dumps(tr)}",
-        "- Loss: answer token only for task sentences (the repeated half for induction), every token for filler "
-        "and stories" + _penalty_text(tr),
-        f"- Reproduce: `python -m sae_circuits_widget.organism.train --seed {tr.get('seed', 0)} --out DIR` "
-        "then `python -m sae_circuits_widget.organism.ground_truth --model DIR`.", "",
-        "## Ground-truth definition", "", result["definition"], "",
-    ]
-    table = circuits_table(result)
-    if len(table) > 2:
-        lines += ["## The two ground truths", "",
-                  "Heads (count) and faithfulness of each task's circuit under each definition, with the",
-                  "Jaccard index of the two. `Task.ground_truth` is the mean_ablation circuit;",
-                  "`Task.ground_truths` maps both names to their heads (`Task.edge_ground_truths`: edges).", "",
-                  *table, ""]
-    lines += [
-        "## Numbers (as printed by the ground-truth script)", "", "```", printed.rstrip(), "```", "",
-        "Full evidence (per-head mean and resample ablation effects, search traces, path-patching",
-        "matrices) is in circuits.json.", "",
-    ]
-    kept = hand_written_sections(previous or "")
-    if kept:
-        lines += [kept, ""]
-    return "\n".join(lines)
-
-
-def overall_lines(result: dict) -> str:
-    j = result["jaccard"]
-    text = "Jaccard " + " ".join(f"{k}={v:.2f}" for k, v in j.items()) + \
-        f"\nP4 max Jaccard among ioi/greater_than/docstring = {result['jaccard_max_ioi_gt_doc']:.2f}"
-    if "jaccard_patching" in result:
-        text += "\nJaccard of the patching circuits " + " ".join(f"{k}={v:.2f}" for k, v in result["jaccard_patching"].items())
-    return text
-
-
-P5_SCORES = ("layer_index", "layer_index_reverse", "output_diff_norm_mean", "output_diff_norm_last", "random_mean")
-
-
-def property_checks(result: dict) -> list[tuple[str, bool, str]]:
-    """(property, holds, evidence) for properties 1-5 of the organism's specification.
-
-    1. held-out top-1 >= 0.95 (greater-than: probability above the start year >= 0.9);
-    2. the corruption removes the behaviour: the negatives' mean metric is at most 10% of
-       the positives' (chance levels are printed with the behaviour lines above);
-    3. each circuit holds 10%-40% of the heads, spans >= 2 layers and composes;
-    4. pairwise Jaccard of the IOI, greater-than and docstring circuits <= 0.5;
-    5. every trivial score (both layer orders, output-difference norm at the mean and at
-       the last position, random) has ROC AUC <= 0.8 against every circuit.
-    """
-    tasks = result["tasks"]
-    out = []
-    for name, e in tasks.items():
-        pos = e["behaviour"]["positives"]
-        acc = pos["prob_above_start_year"] if name == "greater_than" else pos["top1"]
-        need = 0.9 if name == "greater_than" else 0.95
-        out.append((f"P1 {name}", acc >= need, f"{acc:.3f} (needs >= {need})"))
-    for name, e in tasks.items():
-        pos, neg = e["behaviour"]["positives"]["logit_diff"], e["behaviour"]["negatives"]["logit_diff"]
-        out.append((f"P2 {name}", neg <= 0.1 * pos, f"metric negatives {neg:.2f} vs positives {pos:.2f}"))
-    for name, e in tasks.items():
-        p = e["properties"]
-        ok = 0.1 <= p["fraction_of_heads"] <= 0.4 and p["n_layers_spanned"] >= 2 and p["composition"]
-        out.append((f"P3 {name}", ok, f"{p['fraction_of_heads']:.0%} of heads, layers {p['layers']}, "
-                                      f"composition path {p['composition_fraction']:.2f}"))
-    j = result["jaccard_max_ioi_gt_doc"]
-    out.append(("P4", j <= 0.5, f"max Jaccard {j:.2f} (needs <= 0.5)"))
-    for name, e in tasks.items():
-        worst = max(P5_SCORES, key=lambda k: e["trivial_auc"][k])
-        v = e["trivial_auc"][worst]
-        out.append((f"P5 {name}", v <= 0.8, f"highest trivial AUC {v:.3f} ({worst})"))
-    return out
-
-
-def checklist_lines(result: dict) -> str:
-    return "\n".join(f"{'PASS' if ok else 'FAIL'}  {what}: {why}" for what, ok, why in property_checks(result))
-
-
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description="Derive the organism's ground-truth circuits.")
     ap.add_argument("--model", required=True, help="directory written by organism.train")
@@ -669,26 +479,27 @@ def main(argv=None) -> None:
     ap.add_argument("--no-write", action="store_true", help="print only (diagnostics)")
     ap.add_argument("--n", type=int, default=N_GT, help="prompt pairs per task for the analysis")
     ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
+    ap.add_argument("--card-only", action="store_true",
+                    help="only rewrite MODEL_CARD.md from the circuits.json and config.json in --model "
+                         "(after editing config.json or the card's hand-written sections)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     directory = Path(args.model)
+    if args.card_only:
+        if not (directory / "circuits.json").exists():
+            ap.error(f"no circuits.json in {directory}; run without --card-only to derive it")
+        write_card(directory, json.loads((directory / "circuits.json").read_text()))
+        print(f"wrote {directory / 'MODEL_CARD.md'}")
+        return
     model = load_organism(directory=directory)
-    printed: list[str] = []
-
-    def log(s: str) -> None:
-        print(s, flush=True)
-        printed.append(s)
-
     t0 = time.time()
-    result = analyse(model, args.tasks, edges=not args.no_edges, log=log, n=args.n)
-    log(overall_lines(result))
-    log(checklist_lines(result))
+    result = analyse(model, args.tasks, edges=not args.no_edges, log=lambda s: print(s, flush=True), n=args.n)
+    print(overall_lines(result), flush=True)
+    print(checklist_lines(result), flush=True)
     print(f"ground truth derived in {time.time() - t0:.0f} s", flush=True)
     if not args.no_write:
-        card = directory / "MODEL_CARD.md"
-        previous = card.read_text() if card.exists() else None
         (directory / "circuits.json").write_text(json.dumps(result, indent=None) + "\n")
-        card.write_text(model_card(directory, result, "\n".join(printed), previous))
+        write_card(directory, result)
         print(f"wrote {directory / 'circuits.json'} and MODEL_CARD.md")
 
 

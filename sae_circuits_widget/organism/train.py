@@ -1,27 +1,30 @@
-"""Train the organism from scratch: ``python -m sae_circuits_widget.organism.train --seed N --out DIR``.
+"""Train the organism from scratch: ``python -m sae_circuits_widget.organism.train --seed 1 --out DIR``.
 
-The model is TransformerLens's native attention-only transformer (trained directly as a
-plain ``nn.Module``, then wrapped as a TransformerBridge when loaded). Optimiser: AdamW
-with linear warmup and cosine decay. Loss: cross-entropy on the answer token of task
-sentences (every token of the repeat for induction) and on every token of filler
-(see ``data.py``), plus a group-lasso penalty (``--head-l1``, 0.01 by default) on the
-norm of every head's output at every token. Without it the tasks spread over most heads
-of a layer and share them (IOI's heads a subset of docstring's, greater-than on 58% of
-the heads in a 3 x 8 model); with it each task settles on a few heads of its own.
-Optional head dropout zeroes whole heads at random during training (a forward pre-hook
-on each attention output projection). ``--head-l1-group head`` charges each head the
-root-mean-square of its output over tokens instead; ``--init DIR`` continues training a
-saved model (for example without the penalty, to let unused heads learn the filler);
-``--add-layers K`` stacks fresh layers on it (``--freeze-init``: train only those), and
-``--answer-noise P`` trains a share P of task answers on a wrong answer (one share, or
-one per task such as ``ioi=0.05,docstring=0.1``; ``--noise-target near`` makes the wrong
-answer the near miss instead of any other candidate).
+The organism has to make circuit discovery checkable: each task should be solved by a
+few heads of its own that compose across layers, and the heads a task does not use
+should still do something, as they do in a real language model. The recipe gets there in
+two phases.
 
-The defaults reproduce the shipped model with ``--seed 1``, in two phases: 5000 steps
-with the penalty, then ``--continue-steps`` (5000) steps without it on 70% stories, 13%
-filler and 17% task sentences (``data.CONTINUE_MIX``), so that heads the tasks leave
-unused learn ordinary text instead of staying silent. ``--continue-steps 0`` stops after
-the first phase (the shipped recipe before the second phase was added).
+1. **Tasks phase**: mostly task sentences (``data.TASKS_MIX``), with a group-lasso penalty
+   on the norm of every head's output at every token (``head_l1`` = 0.01). Without it the
+   tasks spread over most heads of a layer and share them (IOI's heads a subset of
+   docstring's, greater-than on 58% of the heads of a 3 x 8 model); with it each task
+   settles on a few heads of its own, and every other head falls silent.
+2. **Stories phase**: no penalty, 70% stories, 13% filler and 17% task sentences
+   (``data.STORIES_MIX``), so that the heads the tasks left unused learn ordinary text
+   instead of staying silent (a silent head is trivially "not in the circuit").
+
+The model is TransformerLens's native attention-only transformer, trained directly as a
+plain ``nn.Module`` and wrapped as a TransformerBridge when loaded. Each phase runs AdamW
+with a linear warmup and a cosine decay to ``final_lr_share`` of the peak rate, from a
+fresh optimiser. Loss: cross-entropy on the answer token of task sentences (every token
+of the repeat for induction) and on every token of filler and stories (``data.py``).
+
+The whole recipe is one frozen :class:`TrainConfig`; its defaults are the shipped model
+(seed 1), and ``--config FILE`` (a JSON object of config fields) trains another. The
+saved config.json records every field. Switches that were tried and not shipped (head
+dropout, other penalty shapes, answer noise, growing a trained model) are in the
+repository's ``research/`` folder, with what each of them found.
 
 Writes model.safetensors, config.json and the tokenizer files to ``--out``; run
 ``python -m sae_circuits_widget.organism.ground_truth --model DIR`` afterwards for
@@ -31,88 +34,194 @@ circuits.json and the model card.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import random
-import tempfile
 import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NamedTuple, Optional
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from jaxtyping import Bool, Float, Int
+from torch import Tensor
 from tqdm import tqdm
-from transformer_lens.model_bridge.sources.native.init import initialize_native_model
-from transformer_lens.model_bridge.sources.native.model import NativeModel
+from transformer_lens.config import TransformerBridgeConfig
+from transformer_lens.model_bridge.sources.native import NativeModel, initialize_native_model
 
 from ..tasks import TASK_NAMES
-from .data import CONTINUE_MIX, NOISE_TARGETS, DataSource
-from .model import load_native, make_config, new_tokenizer, save_native
+from .data import GT_PLAIN, IOI_PLAIN, STORIES_MIX, TASKS_MIX, DataSource, Mix
+from .model import make_config, new_tokenizer, save_native
 
 
-def add_head_dropout(model: NativeModel, p: float) -> list:
-    """Zero each head's output with probability ``p`` (per example) while training."""
-    handles = []
-    H = model.cfg.n_heads
-
-    def hook(module, args):
-        if not module.training or p <= 0:
-            return None
-        (x,) = args
-        b, s, hd = x.shape
-        keep = (torch.rand(b, 1, H, 1) >= p).to(x.dtype) / (1 - p)
-        return ((x.view(b, s, H, hd // H) * keep).view(b, s, hd),)
-
-    for block in model.layers:
-        handles.append(block.attn.o.register_forward_pre_hook(hook))
-    return handles
+# ----------------------------------------------------------------------------- the recipe
+def _check_int(obj: Any, name: str, low: int) -> None:
+    v = getattr(obj, name)
+    if isinstance(v, bool) or not isinstance(v, int) or v < low:
+        raise ValueError(f"{name} must be a whole number >= {low}, got {v!r}")
 
 
-PENALTY_GROUPS = ("token", "head")
+def _check_number(obj: Any, name: str, low: float, high: float = math.inf, above: bool = False) -> None:
+    v = getattr(obj, name)
+    ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    if not ok or v < low or v > high or (above and v == low):
+        where = f"above {low}" if above else f">= {low}" if high == math.inf else f"between {low} and {high}"
+        raise ValueError(f"{name} must be a number {where}, got {v!r}")
+    object.__setattr__(obj, name, float(v))
 
 
-class HeadOutputNorms:
-    """Records, on every forward pass, the mean over tokens of each head's output norm.
+@dataclass(frozen=True)
+class Phase:
+    """One phase of the recipe: ``steps`` optimiser steps on ``mix``, the learning rate
+    warming up over the first ``warmup`` of them, with the head-output penalty weighted
+    by ``head_l1`` (0: none)."""
 
-    ``penalty()`` is a group-lasso term (sum over heads of ``||z_h W_O^h||``, averaged
-    over real tokens): it pushes each computation onto few heads, so circuits come out
-    sparse instead of smeared over every head of a layer.
+    steps: int
+    warmup: int
+    head_l1: float
+    mix: Mix
+
+    def __post_init__(self) -> None:
+        _check_int(self, "steps", 0)
+        _check_int(self, "warmup", 0)
+        _check_number(self, "head_l1", 0.0)
+        if not isinstance(self.mix, Mix):
+            raise ValueError(f"mix must be a data.Mix, got {type(self.mix).__name__}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The organism's training recipe, all of it; the defaults train the shipped model.
+
+    ``accuracy_every``: every so many steps, the top-1 accuracy of ``accuracy_examples``
+    fresh examples per task is printed. The examples come from the training stream, so
+    these two fields are part of the recipe: changing them changes the data that follows.
+
+    Example:
+        >>> TrainConfig().tasks_phase.head_l1, TrainConfig().stories_phase.head_l1
+        (0.01, 0.0)
+        >>> TrainConfig.from_dict({"seed": 3}).seed
+        3
     """
 
-    def __init__(self, model: NativeModel, layers: list[int] | None = None, free: int = 0, group: str = "token"):
-        if group not in PENALTY_GROUPS:
-            raise ValueError(f"group must be one of {PENALTY_GROUPS}, got {group!r}")
-        self.group = group
-        self.H = model.cfg.n_heads
-        self.free = free  # the last ``free`` heads of every layer are not penalised
-        self.norms: list[torch.Tensor] = []
-        layers = range(len(model.layers)) if layers is None else layers
-        self.handles = [model.layers[l].attn.o.register_forward_pre_hook(self._hook) for l in layers]
+    seed: int = 1
+    n_layers: int = 3
+    n_heads: int = 8
+    d_model: int = 128
+    n_ctx: int = 64
+    batch: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 0.01
+    adam_betas: tuple[float, float] = (0.9, 0.98)
+    grad_clip: float = 1.0
+    final_lr_share: float = 0.05
+    gt_plain: float = GT_PLAIN
+    ioi_plain: float = IOI_PLAIN
+    accuracy_every: int = 500
+    accuracy_examples: int = 128
+    tasks_phase: Phase = Phase(steps=5000, warmup=300, head_l1=0.01, mix=TASKS_MIX)
+    stories_phase: Phase = Phase(steps=5000, warmup=100, head_l1=0.0, mix=STORIES_MIX)
 
-    def _hook(self, module, args):
-        if not module.training:
-            return None
-        (x,) = args
+    def __post_init__(self) -> None:
+        _check_int(self, "seed", 0)
+        for name in ("n_layers", "n_heads", "d_model", "n_ctx", "batch"):
+            _check_int(self, name, 1)
+        _check_int(self, "accuracy_every", 0)
+        _check_int(self, "accuracy_examples", 1)
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model ({self.d_model}) must be a multiple of n_heads ({self.n_heads})")
+        for name in ("lr", "grad_clip"):
+            _check_number(self, name, 0.0, above=True)
+        _check_number(self, "weight_decay", 0.0)
+        for name in ("final_lr_share", "gt_plain", "ioi_plain"):
+            _check_number(self, name, 0.0, 1.0)
+        betas = self.adam_betas
+        if (not isinstance(betas, (tuple, list)) or len(betas) != 2
+                or not all(isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1 for b in betas)):
+            raise ValueError(f"adam_betas must be two numbers in [0, 1), got {betas!r}")
+        object.__setattr__(self, "adam_betas", (float(betas[0]), float(betas[1])))
+        for name in ("tasks_phase", "stories_phase"):
+            if not isinstance(getattr(self, name), Phase):
+                raise ValueError(f"{name} must be a Phase, got {type(getattr(self, name)).__name__}")
+
+    def phases(self) -> tuple[tuple[str, Phase], ...]:
+        """``(name, phase)`` in training order."""
+        return (("tasks_phase", self.tasks_phase), ("stories_phase", self.stories_phase))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field, as JSON-ready values (phases and mixes as nested objects)."""
+        out = dataclasses.asdict(self)
+        out["adam_betas"] = list(self.adam_betas)
+        return out
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "TrainConfig":
+        """A config from ``to_dict()``'s layout. Fields left out keep the shipped values
+        (inside a phase too); a mix must name every kind. Unknown fields raise ValueError."""
+        kw = dict(_known(cls, values, "the training config"))
+        for name, default in cls().phases():
+            if name in kw:
+                kw[name] = _phase_from_dict(kw[name], default, name)
+        return cls(**kw)
+
+
+def _phase_from_dict(values: Any, default: Phase, name: str) -> Phase:
+    kw = dict(_known(Phase, values, name))
+    if "mix" in kw:
+        kw["mix"] = Mix.from_dict(kw["mix"])
+    return dataclasses.replace(default, **kw)
+
+
+def _known(cls, values: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(values, Mapping):
+        raise ValueError(f"{where} must be a JSON object of fields, got {values!r}")
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = sorted(set(values) - set(names))
+    if unknown:
+        raise ValueError(f"unknown field {unknown[0]!r} in {where}; fields: {', '.join(names)}")
+    return values
+
+
+# ----------------------------------------------------------------------------- the penalty
+class HeadOutputNorms:
+    """Records, on every training forward pass, the norm of each head's output at each token.
+
+    ``penalty()`` is the group-lasso term (sum over heads of ``||z_h W_O^h||``, averaged
+    over real tokens): it pushes each computation onto few heads, so circuits come out
+    sparse instead of smeared over every head of a layer. The hooks sit on each attention
+    output projection and record nothing in eval mode.
+    """
+
+    def __init__(self, model: NativeModel):
+        self.H = model.cfg.n_heads
+        self.norms: list[Float[Tensor, "batch pos head"]] = []
+        self.handles = [block.attn.o.register_forward_pre_hook(self._hook) for block in model.layers]
+
+    def head_norms(self, module: torch.nn.Linear, x: Float[Tensor, "batch pos hd"]) -> Float[Tensor, "batch pos head"]:
+        """``||z_h W_O^h||`` of every head at every token, from the projection's input."""
         b, s, hd = x.shape
         z = x.view(b, s, self.H, hd // self.H)
         w = module.weight.view(module.weight.shape[0], self.H, hd // self.H)  # [d_model, H, d_head]
-        out = torch.einsum("bshd,mhd->bshm", z, w)
-        self.norms.append(out.norm(dim=-1)[..., : self.H - self.free])  # [b, s, H - free]
+        return torch.einsum("bshd,mhd->bshm", z, w).norm(dim=-1)
+
+    def _hook(self, module, args):
+        if module.training:
+            self.norms.append(self.head_norms(module, args[0]))
         return None
 
-    def penalty(self, tokens_mask: torch.Tensor) -> torch.Tensor:
-        """``group="token"``: sum over heads of the mean over tokens of ``||out||`` (an L1
+    def penalty(self, tokens_mask: Bool[Tensor, "batch pos"]) -> Float[Tensor, ""]:
+        """Sum over heads of the mean over ``tokens_mask``'s tokens of ``||out||`` (an L1
         over tokens, so heads also fall silent on the tokens they are not needed at).
-        ``group="head"``: sum over heads of the root-mean-square of ``||out||`` over tokens
-        (one group per head: unneeded heads die, but a head in use is not pushed to be
-        silent elsewhere)."""
+        Clears the recorded norms."""
         m = tokens_mask.to(self.norms[0].dtype)
         count = m.sum().clamp(min=1)
-        if self.group == "token":
-            total = sum(n.sum(-1) for n in self.norms)  # [b, s]
-            value = (total * m).sum() / count
-        else:
-            value = sum((((n ** 2) * m[..., None]).sum((0, 1)) / count + 1e-12).sqrt().sum() for n in self.norms)
+        total = sum(n.sum(-1) for n in self.norms)  # [b, s]
+        value = (total * m).sum() / count
         self.norms = []
         return value
 
@@ -121,60 +230,55 @@ class HeadOutputNorms:
             h.remove()
 
 
-PENALTY_TEXT = ("all", "tasks")
-CONTINUE_STEPS = 5000  # second phase of the shipped recipe (see train_recipe)
+# ----------------------------------------------------------------------------- training
+Penalty = Callable[[int, Tensor, list[str]], Optional[Tensor]]
+"""``penalty(step, ids, kinds)`` -> a term added to the step's loss (None: nothing)."""
 
 
-def penalty_mask(ids: torch.Tensor, kinds: list[str], pad: int, on: str = "all") -> torch.Tensor:
-    """The tokens whose head outputs the group lasso sees: real tokens of every sequence
-    (``on="all"``) or only of task sentences (``on="tasks"``)."""
-    real = ids != pad
-    if on == "all":
-        return real
-    task_rows = torch.tensor([k in TASK_NAMES for k in kinds])
-    return real & task_rows[:, None]
+class TrainedOrganism(NamedTuple):
+    model: NativeModel
+    cfg: TransformerBridgeConfig
+    tokenizer: Any
+    history: dict[str, list[float]]
+    """Phase name -> the loss at every step."""
 
 
-def grow(model: NativeModel, cfg, add_layers: int, seed: int = 0):
-    """A copy of ``model`` with ``add_layers`` fresh attention layers on top.
-
-    The new layers are initialised like a new model's, except that their output
-    projections start at zero, so the grown model first computes exactly what ``model``
-    does. Returns ``(grown, cfg)``.
-    """
-    if add_layers <= 0:
-        return model, cfg
-    new_cfg = make_config(cfg.d_vocab, cfg.n_layers + add_layers, cfg.n_heads, cfg.d_model, cfg.n_ctx, seed=seed)
+def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
-    grown = NativeModel(new_cfg)
-    initialize_native_model(grown, new_cfg)
-    grown.load_state_dict(model.state_dict(), strict=False)  # the new layers' weights stay fresh
-    with torch.no_grad():
-        for block in grown.layers[cfg.n_layers:]:
-            block.attn.o.weight.zero_()
-            block.attn.o.bias.zero_()
-    return grown, new_cfg
+    random.seed(seed)
 
 
-def loss_fn(model: NativeModel, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def build(config: TrainConfig) -> tuple[NativeModel, TransformerBridgeConfig, Any]:
+    """A freshly initialised model of ``config``'s shape, with the organism's tokenizer."""
+    tok = new_tokenizer()
+    cfg = make_config(len(tok), config.n_layers, config.n_heads, config.d_model, config.n_ctx, seed=config.seed)
+    torch.manual_seed(config.seed)
+    model = NativeModel(cfg)
+    initialize_native_model(model, cfg)
+    return model, cfg, tok
+
+
+def next_token_loss(model: NativeModel, ids: Int[Tensor, "batch pos"], mask: Float[Tensor, "batch targets"]) -> Float[Tensor, ""]:
+    """Cross-entropy of every next token, weighted by ``mask`` (``DataSource.encode``)."""
     logits = model(ids)[:, :-1]
     ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1), reduction="none")
     ce = ce.view(mask.shape)
     return (ce * mask).sum() / mask.sum().clamp(min=1)
 
 
-def build(seed: int, n_layers: int, n_heads: int, d_model: int, n_ctx: int = 64):
-    tok = new_tokenizer()
-    cfg = make_config(len(tok), n_layers, n_heads, d_model, n_ctx, seed=seed)
-    torch.manual_seed(seed)
-    model = NativeModel(cfg)
-    initialize_native_model(model, cfg)
-    return model, cfg, tok
+def lr_share(step: int, steps: int, warmup: int, final: float) -> float:
+    """The learning rate at ``step`` as a share of the peak: linear warmup, then cosine
+    decay from 1 to ``final``."""
+    if step < warmup:
+        return (step + 1) / warmup
+    t = (step - warmup) / max(1, steps - warmup)
+    return 0.5 * (1 + math.cos(math.pi * t)) * (1 - final) + final
 
 
 @torch.no_grad()
 def quick_accuracy(model: NativeModel, data: DataSource, n: int = 256) -> dict[str, float]:
-    """Top-1 accuracy on the trained answer of fresh examples, per task kind."""
+    """Top-1 accuracy on the trained answer of ``n`` fresh examples per task (drawn from
+    ``data``'s stream); greater-than counts any year above the start year."""
     model.eval()
     out = {}
     for kind in TASK_NAMES:
@@ -185,7 +289,6 @@ def quick_accuracy(model: NativeModel, data: DataSource, n: int = 256) -> dict[s
         pred = logits[torch.arange(len(exs)), last].argmax(-1)
         tgt = ids[torch.arange(len(exs)), last + 1]
         if kind == "greater_than":
-            # correct if the predicted year is above the start year
             yy = torch.tensor([e.start_yy for e in exs])
             num = {data.vocab[f"{i:02d}"]: i for i in range(100)}
             out[kind] = float(np.mean([num.get(int(p), -1) > int(y) for p, y in zip(pred, yy)]))
@@ -195,65 +298,27 @@ def quick_accuracy(model: NativeModel, data: DataSource, n: int = 256) -> dict[s
     return out
 
 
-def train(seed: int = 0, out: str | Path | None = None, steps: int = 5000, batch: int = 64,
-          lr: float = 2e-3, warmup: int = 300, n_layers: int = 3, n_heads: int = 8, d_model: int = 128,
-          head_dropout: float = 0.0, weight_decay: float = 0.01, progress: bool = True,
-          mix: dict | None = None, log_every: int = 500, gt_plain: float = 0.3,
-          ioi_plain: float = 0.4, head_l1: float = 0.01, head_l1_layers: list[int] | None = None,
-          head_l1_until: float = 1.0, head_l1_free: int = 0, task_lm: float = 0.0,
-          head_l1_on: str = "all", head_l1_group: str = "token", init: str | Path | None = None,
-          add_layers: int = 0, freeze_init: bool = False, answer_noise: float | dict[str, float] = 0.0,
-          noisy_tasks: str = "ioi_docstring", noise_target: str = "spread", first_phase: dict | None = None):
-    """Train and (if ``out``) save. Returns (model, cfg, tokenizer, history).
-
-    ``head_l1_on``: ``"all"`` penalises head outputs on every sequence, ``"tasks"`` only
-    on task sentences (filler and stories are left free). ``add_layers`` (with ``init``)
-    stacks fresh layers on the saved model; ``freeze_init`` trains only those.
-    """
-    if head_l1_on not in PENALTY_TEXT:
-        raise ValueError(f"head_l1_on must be one of {PENALTY_TEXT}, got {head_l1_on!r}")
-    torch.manual_seed(seed)
-    random.seed(seed)
-    if init is not None:  # continue from a saved model (its architecture wins)
-        model, cfg, tok = load_native(Path(init))
-        n_init = cfg.n_layers
-        model, cfg = grow(model, cfg, add_layers, seed)
-        if freeze_init:
-            for name, p in model.named_parameters():
-                layer = name.split(".")[1] if name.startswith("layers.") else None
-                p.requires_grad_(layer is not None and int(layer) >= n_init)
-    elif add_layers or freeze_init:
-        raise ValueError("add_layers and freeze_init need init (a saved model to start from)")
-    else:
-        model, cfg, tok = build(seed, n_layers, n_heads, d_model)
-    data = DataSource(tok, seed=seed, mix=mix, gt_plain=gt_plain, ioi_plain=ioi_plain, task_lm=task_lm,
-                      answer_noise=answer_noise, noisy_tasks=noisy_tasks, noise_target=noise_target)
-    handles = add_head_dropout(model, head_dropout) if head_dropout > 0 else []
-    norms = HeadOutputNorms(model, head_l1_layers, head_l1_free, head_l1_group) if head_l1 > 0 else None
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=weight_decay, betas=(0.9, 0.98))
-
-    def schedule(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        t = (step - warmup) / max(1, steps - warmup)
-        return 0.5 * (1 + math.cos(math.pi * t)) * 0.95 + 0.05
-
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
+def train_steps(model: NativeModel, data: DataSource, config: TrainConfig, steps: int, warmup: int,
+                penalty: Optional[Penalty] = None, progress: bool = True, desc: str = "train") -> list[float]:
+    """``steps`` AdamW steps on batches from ``data`` (a fresh optimiser over the
+    parameters that require grad, ``config``'s rate, decay, betas and clipping, the
+    :func:`lr_share` schedule). Returns the loss of every step."""
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr,
+                            weight_decay=config.weight_decay, betas=config.adam_betas)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: lr_share(step, steps, warmup, config.final_lr_share))
     model.train()
     history = []
-    bar = tqdm(range(steps), disable=not progress, desc="train", mininterval=2)
+    bar = tqdm(range(steps), disable=not progress, desc=desc, mininterval=2)
     ema = None
     for step in bar:
-        if norms is not None and step >= head_l1_until * steps:  # the penalty is switched off
-            norms.remove()
-            norms = None
-        ids, mask, kinds = data.batch(batch)
-        loss = loss_fn(model, ids, mask)
-        if norms is not None:
-            loss = loss + head_l1 * norms.penalty(penalty_mask(ids, kinds, data.pad, head_l1_on))
+        ids, mask, kinds = data.batch(config.batch)
+        loss = next_token_loss(model, ids, mask)
+        extra = penalty(step, ids, kinds) if penalty is not None else None
+        if extra is not None:
+            loss = loss + extra
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         opt.step()
         sched.step()
         lv = float(loss.detach())
@@ -261,129 +326,119 @@ def train(seed: int = 0, out: str | Path | None = None, steps: int = 5000, batch
         history.append(lv)
         if step % 50 == 0:
             bar.set_postfix(loss=f"{ema:.3f}")
-        if log_every and (step + 1) % log_every == 0:
-            acc = quick_accuracy(model, data, n=128)
-            tqdm.write(f"step {step + 1} loss {ema:.3f} acc " + " ".join(f"{k}={v:.2f}" for k, v in acc.items()))
-    for h in handles:
-        h.remove()
-    if norms is not None:
-        norms.remove()
+        if config.accuracy_every and (step + 1) % config.accuracy_every == 0:
+            acc = quick_accuracy(model, data, n=config.accuracy_examples)
+            if progress:
+                tqdm.write(f"step {step + 1} loss {ema:.3f} acc " + " ".join(f"{k}={v:.2f}" for k, v in acc.items()))
     model.eval()
-    if out is not None:
-        save_native(model, cfg, tok, Path(out), extra=dict(
-            train=dict(seed=seed, steps=steps, batch=batch, lr=lr, warmup=warmup,
-                       head_dropout=head_dropout, head_l1=head_l1, head_l1_layers=head_l1_layers,
-                       head_l1_until=head_l1_until, head_l1_free=head_l1_free, task_lm=task_lm,
-                       head_l1_on=head_l1_on, head_l1_group=head_l1_group,
-                       init="first phase" if first_phase else None if init is None else str(init),
-                       add_layers=add_layers, freeze_init=freeze_init, answer_noise=answer_noise,
-                       noisy_tasks=noisy_tasks, noise_target=noise_target,
-                       weight_decay=weight_decay, mix=data.mix,
-                       gt_plain=gt_plain, ioi_plain=ioi_plain, n_ctx=cfg.n_ctx,
-                       **({"first_phase": first_phase} if first_phase else {}))))
-    return model, cfg, tok, history
+    return history
 
 
-def train_recipe(continue_steps: int = CONTINUE_STEPS, continue_mix: dict | None = None,
-                 continue_warmup: int = 100, **kw):
-    """The shipped recipe: ``train(**kw)`` with the head penalty, then ``continue_steps``
-    more steps without it on ``continue_mix`` (mostly stories, ``data.CONTINUE_MIX``), so
-    that heads the tasks leave unused learn ordinary text. ``continue_steps=0`` is
-    ``train(**kw)`` alone. Both phases use ``kw``'s seed, batch and learning rate; the
-    saved config.json records the first phase under ``train.first_phase``.
-    """
-    if not isinstance(continue_steps, int) or isinstance(continue_steps, bool) or continue_steps < 0:
-        raise ValueError(f"continue_steps must be a whole number >= 0, got {continue_steps!r}")
-    if continue_steps == 0:
-        return train(**kw)
-    out = kw.pop("out", None)
-    with tempfile.TemporaryDirectory() as tmp:
-        train(out=tmp, **kw)
-        first = json.loads((Path(tmp) / "config.json").read_text())["train"]
-        keep = {k: kw[k] for k in ("seed", "batch", "lr", "progress", "log_every", "weight_decay") if k in kw}
-        return train(out=out, init=tmp, steps=continue_steps, warmup=continue_warmup, head_l1=0.0,
-                     mix=dict(continue_mix or CONTINUE_MIX), first_phase=first, **keep)
+def train_phase(model: NativeModel, tokenizer: Any, config: TrainConfig, phase: Phase,
+                progress: bool = True, desc: str = "train") -> list[float]:
+    """One phase of the recipe on ``model``: its data stream (from ``config.seed``), and
+    the head-output penalty when ``phase.head_l1 > 0``."""
+    data = DataSource(tokenizer, seed=config.seed, mix=phase.mix, gt_plain=config.gt_plain,
+                      ioi_plain=config.ioi_plain)
+    norms = HeadOutputNorms(model) if phase.head_l1 > 0 else None
 
+    def penalty(step: int, ids: Tensor, kinds: list[str]) -> Tensor:
+        return phase.head_l1 * norms.penalty(ids != data.pad)
 
-def parse_noise(text: str) -> float | dict[str, float]:
-    """``--answer-noise``: one share (``0.05``) or per-task shares (``ioi=0.05,docstring=0.1``)."""
     try:
-        if "=" not in text:
-            return float(text)
-        return {k.strip(): float(v) for k, v in (item.split("=") for item in text.split(",") if item)}
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a share such as 0.05 or task=share pairs such as ioi=0.05,docstring=0.1, got {text!r}") from None
+        return train_steps(model, data, config, phase.steps, phase.warmup,
+                           penalty if norms is not None else None, progress, desc)
+    finally:
+        if norms is not None:
+            norms.remove()
 
 
-def main(argv=None) -> None:
+@contextmanager
+def torch_threads(threads: Optional[int]) -> Iterator[None]:
+    """``torch.set_num_threads(threads)`` inside the block (None: leave it)."""
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def train(config: TrainConfig = TrainConfig(), out: str | Path | None = None, threads: Optional[int] = None,
+          progress: bool = True) -> TrainedOrganism:
+    """Train an organism with ``config`` (default: the shipped recipe) and, with ``out``,
+    save it there (model.safetensors, config.json recording ``config``, tokenizer files).
+
+    Both phases draw from a fresh seed, as when the recipe ran as two trainings, so the
+    defaults reproduce the shipped model bit for bit on the CPU it was trained on.
+
+    Example:
+        >>> tiny = TrainConfig.from_dict({"n_layers": 1, "n_heads": 2, "d_model": 16, "batch": 4,
+        ...     "tasks_phase": {"steps": 2}, "stories_phase": {"steps": 1}})
+        >>> [len(losses) for losses in train(tiny, progress=False).history.values()]
+        [2, 1]
+    """
+    if not isinstance(config, TrainConfig):
+        raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}; "
+                        "build one with TrainConfig(...) or TrainConfig.from_dict(...)")
+    with torch_threads(threads):
+        seed_everything(config.seed)
+        model, cfg, tok = build(config)
+        history = {}
+        for i, (name, phase) in enumerate(config.phases()):
+            if i > 0:
+                seed_everything(config.seed)
+            history[name] = train_phase(model, tok, config, phase, progress, desc=name.replace("_", " "))
+    if out is not None:
+        save_native(model, cfg, tok, Path(out), extra={"train": config.to_dict()})
+    return TrainedOrganism(model, cfg, tok, history)
+
+
+# ----------------------------------------------------------------------------- CLI
+def read_config(path: str | Path) -> TrainConfig:
+    """The config in a JSON file of :class:`TrainConfig` fields (``to_dict()``'s layout;
+    fields left out keep the shipped values). ValueError with a one-line reason otherwise."""
+    try:
+        text = Path(path).read_text()
+    except OSError as e:
+        raise ValueError(f"cannot read --config {path}: {e.strerror or e}") from None
+    try:
+        values = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"--config {path} is not JSON ({e.msg}, line {e.lineno}); "
+                         "write an object of TrainConfig fields, e.g. {\"seed\": 3}") from None
+    values = values.get("train", values) if isinstance(values, dict) and "model_name" in values else values
+    return TrainConfig.from_dict(values)
+
+
+def main(argv: Optional[list[str]] = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--steps", type=int, default=5000)
-    ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--layers", type=int, default=3)
-    ap.add_argument("--heads", type=int, default=8)
-    ap.add_argument("--d-model", type=int, default=128)
-    ap.add_argument("--head-dropout", type=float, default=0.0)
-    ap.add_argument("--head-l1", type=float, default=0.01,
-                    help="weight of the group-lasso penalty on per-head output norms")
-    ap.add_argument("--head-l1-until", type=float, default=1.0,
-                    help="share of the steps the head penalty is applied for (then it is switched off)")
-    ap.add_argument("--head-l1-free", type=int, default=0, help="the last N heads of each layer go unpenalised")
-    ap.add_argument("--task-lm", type=float, default=0.0,
-                    help="loss weight on every other next token of task sentences (the answer has weight 1)")
-    ap.add_argument("--head-l1-on", choices=PENALTY_TEXT, default="all",
-                    help="penalise head outputs on all text, or on task sentences only")
-    ap.add_argument("--head-l1-group", choices=PENALTY_GROUPS, default="token",
-                    help="penalise each token's head output norm (token) or each head's RMS over tokens (head)")
-    ap.add_argument("--head-l1-layers", default="", help="comma list of layers the penalty applies to (default: all)")
-    ap.add_argument("--gt-plain", type=float, default=0.3,
-                    help="share of greater-than examples in the plain evaluation template")
-    ap.add_argument("--ioi-plain", type=float, default=0.4,
-                    help="share of IOI examples without a third-name clause")
-    ap.add_argument("--mix", default="", help="override mixture shares, e.g. lists=0.1,filler=0.05")
-    ap.add_argument("--init", default=None, help="start from the model saved in this folder")
-    ap.add_argument("--add-layers", type=int, default=0, help="with --init: stack this many fresh layers on top")
-    ap.add_argument("--freeze-init", action="store_true", help="with --init: train only the added layers")
-    ap.add_argument("--answer-noise", type=parse_noise, default=0.0,
-                    help="share of IOI and docstring sentences trained on a wrong answer, "
-                         "or one share per task, e.g. ioi=0.05,greater_than=0.02")
-    ap.add_argument("--noisy-tasks", choices=("ioi_docstring", "all"), default="ioi_docstring",
-                    help="which tasks a single --answer-noise share applies to")
-    ap.add_argument("--noise-target", choices=NOISE_TARGETS, default="spread",
-                    help="wrong answers: spread over the other candidates, or the near miss "
-                         "(IOI: the subject either way)")
-    ap.add_argument("--warmup", type=int, default=300)
-    ap.add_argument("--continue-steps", type=int, default=CONTINUE_STEPS,
-                    help="then train this many steps without the head penalty on mostly stories "
-                         "(the shipped recipe's second phase; 0: one phase only)")
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=None, help="training seed (default: the config's, 1 for the shipped recipe)")
+    ap.add_argument("--out", required=True, help="folder to write the model to (must not hold a model yet)")
+    ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
+    ap.add_argument("--config", default=None,
+                    help="JSON file of TrainConfig fields (default: the shipped recipe); a saved "
+                         "config.json works too")
     args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    try:
+        config = read_config(args.config) if args.config else TrainConfig()
+        if args.seed is not None:
+            config = dataclasses.replace(config, seed=args.seed)
+    except ValueError as e:
+        ap.error(str(e))
+    if args.threads < 1:
+        ap.error(f"--threads must be 1 or more, got {args.threads}")
+    out = Path(args.out)
+    if (out / "model.safetensors").exists():
+        ap.error(f"{out} already holds a model; choose another --out or remove it first")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        ap.error(f"cannot create --out {out}: {e.strerror or e}")
     t0 = time.time()
-    from .data import MIX
-
-    mix = dict(MIX)
-    for item in filter(None, args.mix.split(",")):
-        k, v = item.split("=")
-        if k not in mix:
-            raise ValueError(f"unknown mixture part {k!r}; choose from {', '.join(mix)}")
-        mix[k] = float(v)
-    if args.continue_steps < 0:
-        ap.error(f"--continue-steps must be 0 or more, got {args.continue_steps}")
-    train_recipe(
-        continue_steps=args.continue_steps, mix=mix, seed=args.seed, out=args.out, steps=args.steps,
-        batch=args.batch, lr=args.lr, n_layers=args.layers, n_heads=args.heads, d_model=args.d_model,
-        head_dropout=args.head_dropout, head_l1=args.head_l1,
-        head_l1_layers=[int(x) for x in args.head_l1_layers.split(",") if x] or None,
-        head_l1_until=args.head_l1_until, head_l1_free=args.head_l1_free, task_lm=args.task_lm,
-        head_l1_on=args.head_l1_on, head_l1_group=args.head_l1_group, init=args.init,
-        add_layers=args.add_layers, freeze_init=args.freeze_init, answer_noise=args.answer_noise,
-        noisy_tasks=args.noisy_tasks, noise_target=args.noise_target, warmup=args.warmup,
-        gt_plain=args.gt_plain, ioi_plain=args.ioi_plain)
-    print(f"saved to {args.out} in {time.time() - t0:.0f} s")
+    train(config, out, threads=args.threads)
+    print(f"saved to {out} in {time.time() - t0:.0f} s")
 
 
 if __name__ == "__main__":

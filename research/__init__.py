@@ -1,0 +1,1 @@
+"""Experiments on the bundled organism that did not ship (see README.md); not part of the wheel."""
