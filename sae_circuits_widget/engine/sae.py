@@ -63,6 +63,18 @@ positive vectors are all silent cannot score from them, and a silent negative do
 cancel any positive code. ``discover`` reports the share of silent vectors
 (``silent_fraction``).
 
+Encoding in chunks
+------------------
+``codes`` and ``live_features`` never build the whole ``[n_vectors, n_features]``
+activation matrix: 20,000 prompts of a 24-head model are 480,000 vectors, 384 MB of
+activations at 200 features (and every elementwise step of the encoder makes another
+such matrix). They encode ``chunk_rows`` vectors at a time (``ENCODE_CHUNK_BYTES`` of
+activations, a multiple of 64 rows) and keep one integer per vector. A chunk's rows give
+the same activations as the same rows of an all-at-once encoding: BLAS only changes its
+summation order for matrices of very few rows, so a short tail (under 64 rows) is folded
+into the chunk before it, and an input that fits one chunk is encoded in one call
+exactly as before.
+
 Everything is seeded: initialisation uses its own CPU ``torch.Generator``; full-batch
 Adam on the CPU is deterministic, so the same seed gives bitwise-identical codes across
 runs and processes. ``fit_sae(..., device="cuda")`` trains on a GPU (``discover`` does so
@@ -76,7 +88,7 @@ import hashlib
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Optional
 
@@ -84,9 +96,15 @@ import torch
 from jaxtyping import Float, Int
 from torch import Tensor, nn
 
+from ..errors import Cancelled
+
 RECIPES = ("paper", "stable")
 NO_CODE = -1
 """The code of a vector on which no SAE feature fires."""
+ENCODE_CHUNK_BYTES = 16 * 2**20
+"""Activations (float32) held at once while encoding many vectors (``encode_chunks``)."""
+MIN_CHUNK_ROWS = 64
+"""Chunks are a multiple of this many vectors, and no chunk is shorter (see the module docstring)."""
 
 
 @dataclass
@@ -202,9 +220,34 @@ class DiscreteSAE(nn.Module):
         return ((recon - xs) ** 2).mean() + self.cfg.l1 * l1.mean()
 
     @torch.no_grad()
-    def codes(self, x: Float[Tensor, "... d_model"]) -> Int[Tensor, "..."]:
-        """Code of each vector: its most active feature, or ``-1`` if none fires."""
-        return codes_from_activations(self.encode(x))
+    def codes(self, x: Float[Tensor, "... d_model"], chunk_rows: Optional[int] = None) -> Int[Tensor, "..."]:
+        """Code of each vector: its most active feature, or ``-1`` if none fires.
+
+        Encodes ``chunk_rows`` vectors at a time (default: ``default_chunk_rows``), so
+        memory stays at one chunk's activations whatever the number of vectors; the codes
+        are those of encoding everything at once (see the module docstring).
+
+        Example:
+            >>> sae = DiscreteSAE(SAEConfig(d_model=8, n_features=16))
+            >>> x = torch.randn(300, 8)
+            >>> torch.equal(sae.codes(x, chunk_rows=64), codes_from_activations(sae.encode(x)))
+            True
+        """
+        flat = x.reshape(-1, x.shape[-1])
+        out = torch.empty(flat.shape[0], dtype=torch.long, device=flat.device)
+        for start, stop, acts in self.encode_chunks(flat, chunk_rows):
+            out[start:stop] = codes_from_activations(acts)
+        return out.reshape(x.shape[:-1])
+
+    @torch.no_grad()
+    def encode_chunks(
+        self, x: Float[Tensor, "n d_model"], chunk_rows: Optional[int] = None
+    ) -> Iterator[tuple[int, int, Float[Tensor, "chunk n_features"]]]:
+        """``(start, stop, encode(x[start:stop]))`` over ``x`` in chunks of ``chunk_rows``
+        vectors (at least ``MIN_CHUNK_ROWS``; a shorter tail joins the chunk before it)."""
+        rows = default_chunk_rows(self.cfg.n_features) if chunk_rows is None else int(chunk_rows)
+        for start, stop in chunk_bounds(int(x.shape[0]), max(rows, MIN_CHUNK_ROWS)):
+            yield start, stop, self.encode(x[start:stop])
 
     def state(self) -> dict[str, Any]:
         """JSON-ready weights and settings (for saving a result)."""
@@ -225,6 +268,33 @@ class DiscreteSAE(nn.Module):
 def _unit(w: Tensor, dim: int) -> Tensor:
     """``w`` scaled to unit norm along ``dim`` (norms below 1e-12 are taken as 1e-12)."""
     return w / w.norm(dim=dim, keepdim=True).clamp_min(1e-12)
+
+
+def default_chunk_rows(n_features: int, chunk_bytes: Optional[int] = None) -> int:
+    """Vectors per encoding chunk: ``chunk_bytes`` (default ``ENCODE_CHUNK_BYTES``) of
+    float32 activations, rounded down to a multiple of ``MIN_CHUNK_ROWS`` (at least that).
+
+    Example:
+        >>> default_chunk_rows(200)
+        20928
+    """
+    budget = ENCODE_CHUNK_BYTES if chunk_bytes is None else int(chunk_bytes)
+    rows = budget // (4 * max(1, int(n_features)))
+    return max(MIN_CHUNK_ROWS, rows - rows % MIN_CHUNK_ROWS)
+
+
+def chunk_bounds(n: int, rows: int) -> list[tuple[int, int]]:
+    """``[start, stop)`` of consecutive chunks of ``rows`` (>= 1) over ``n`` items; a last
+    chunk shorter than ``min(rows, MIN_CHUNK_ROWS)`` joins the one before it.
+
+    Example:
+        >>> chunk_bounds(150, 64)
+        [(0, 64), (64, 150)]
+    """
+    starts = list(range(0, n, rows))
+    if len(starts) > 1 and n - starts[-1] < min(rows, MIN_CHUNK_ROWS):
+        starts.pop()
+    return list(zip(starts, starts[1:] + [n]))
 
 
 def codes_from_activations(acts: Float[Tensor, "... n_features"]) -> Int[Tensor, "..."]:
@@ -253,11 +323,14 @@ def fit_sae(
     patience: int = 100,
     device: Any = None,
     generator: Optional[torch.Generator] = None,
+    stop: Optional[Callable[[], bool]] = None,
 ) -> DiscreteSAE:
     """Train one SAE on ``x_train`` (full batch) with the chosen recipe.
 
     ``generator`` draws the initial weights (default: one seeded with ``seed``);
     ``discover``'s paper recipe passes the generator it drew the training prompts from.
+    ``stop`` is polled before every epoch; when it returns True training ends with
+    ``errors.Cancelled`` (the arithmetic of the epochs run is unchanged).
 
     Example:
         >>> sae = fit_sae(torch.randn(40, 8), n_features=16, seed=0)
@@ -286,14 +359,17 @@ def fit_sae(
 
     small = device.type == "cpu" and x.shape[0] * x.shape[1] * n_features < 20_000_000
     with few_threads(small):
-        _train(sae, opt, x, n_epochs, recipe, tol, patience, losses)
+        _train(sae, opt, x, n_epochs, recipe, tol, patience, losses, stop)
     sae.losses = losses
     sae.epochs_run = len(losses)
     sae.eval()
     return sae.cpu()
 
 
-def _train(sae: DiscreteSAE, opt: torch.optim.Optimizer, x: Tensor, n_epochs: int, recipe: str, tol: float, patience: int, losses: list[float]) -> None:
+def _train(
+    sae: DiscreteSAE, opt: torch.optim.Optimizer, x: Tensor, n_epochs: int, recipe: str, tol: float,
+    patience: int, losses: list[float], stop: Optional[Callable[[], bool]] = None,
+) -> None:
     # The per-epoch work is the arithmetic and little else: the inputs are scaled once
     # (``input_scale`` is fixed while training), gradients are dropped by assignment,
     # and losses stay tensors until the end instead of a sync to a Python float every
@@ -307,6 +383,8 @@ def _train(sae: DiscreteSAE, opt: torch.optim.Optimizer, x: Tensor, n_epochs: in
     trace: list[Tensor] = []
     paper = recipe == "paper"
     for epoch in range(1, n_epochs + 1):
+        if stop is not None and stop():
+            raise Cancelled(f"the run was cancelled during an SAE fit (epoch {epoch} of at most {n_epochs})")
         for p in params:
             p.grad = None
         if paper:
@@ -417,10 +495,15 @@ class SAECache:
         return key in self._items
 
 
-def live_features(sae: DiscreteSAE, x: Float[Tensor, "n d_model"]) -> Int[Tensor, "k"]:
-    """Indices of features that fire (> 0) on at least one vector of ``x``."""
+def live_features(
+    sae: DiscreteSAE, x: Float[Tensor, "n d_model"], chunk_rows: Optional[int] = None
+) -> Int[Tensor, " n_live"]:
+    """Indices of features that fire (> 0) on at least one vector of ``x`` (encoded in chunks)."""
     with torch.no_grad():
-        return (sae.encode(x) > 0).any(dim=0).nonzero().flatten()
+        fired = torch.zeros(int(sae.cfg.n_features), dtype=torch.bool, device=x.device)
+        for _, _, acts in sae.encode_chunks(x.reshape(-1, x.shape[-1]), chunk_rows):
+            fired |= (acts > 0).any(dim=0)
+        return fired.nonzero().flatten()
 
 
 @torch.no_grad()

@@ -58,8 +58,8 @@ def _dense(codes: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 def unique_positive_codes(
-    codes: Int[np.ndarray, "prompts heads"], is_positive: Bool[np.ndarray, "prompts"]
-) -> Int[np.ndarray, "heads"]:
+    codes: Int[np.ndarray, " prompts heads"], is_positive: Bool[np.ndarray, " prompts"]
+) -> Int[np.ndarray, " heads"]:
     """Node score per head: distinct codes seen on positives and never on negatives.
 
     Example:
@@ -78,7 +78,7 @@ def unique_positive_codes(
     return np.bincount(only_pos // k, minlength=n_heads).astype(np.int64)
 
 
-def code_sets(codes: Int[np.ndarray, "prompts heads"], is_positive: Bool[np.ndarray, "prompts"], head: int) -> dict[str, list[int]]:
+def code_sets(codes: Int[np.ndarray, " prompts heads"], is_positive: Bool[np.ndarray, " prompts"], head: int) -> dict[str, list[int]]:
     """The codes of one head on positives, on negatives, and unique to positives (sorted)."""
     c, pos = _as_arrays(codes, is_positive)
     col = c[:, head]
@@ -88,10 +88,10 @@ def code_sets(codes: Int[np.ndarray, "prompts heads"], is_positive: Bool[np.ndar
 
 
 def unique_positive_pairs(
-    codes: Int[np.ndarray, "prompts heads"],
-    is_positive: Bool[np.ndarray, "prompts"],
+    codes: Int[np.ndarray, " prompts heads"],
+    is_positive: Bool[np.ndarray, " prompts"],
     max_keys: int = 4_000_000,
-) -> Int[np.ndarray, "heads heads"]:
+) -> Int[np.ndarray, " heads heads"]:
     """Edge score per ordered head pair: distinct code pairs on positives, never on negatives.
 
     Symmetric (a pair of codes co-occurs in both orders) with a zero diagonal.
@@ -133,8 +133,8 @@ def _square_and_k(edge_scores, top_k: Optional[int]) -> tuple[np.ndarray, int, i
 
 
 def pool_edge_scores(
-    edge_scores: Float[np.ndarray, "heads heads"], top_k: Optional[int] = None
-) -> Float[np.ndarray, "heads"]:
+    edge_scores: Float[np.ndarray, " heads heads"], top_k: Optional[int] = None
+) -> Float[np.ndarray, " heads"]:
     """Per head, how often it appears in the top ``top_k`` ordered pairs.
 
     ``top_k`` defaults to ``n_heads_total**2 // 2``. Off-diagonal pairs only; pairs tied
@@ -163,8 +163,8 @@ def pool_edge_scores(
 
 
 def pool_edge_scores_reference(
-    edge_scores: Float[np.ndarray, "heads heads"], top_k: Optional[int] = None
-) -> Float[np.ndarray, "heads"]:
+    edge_scores: Float[np.ndarray, " heads heads"], top_k: Optional[int] = None
+) -> Float[np.ndarray, " heads"]:
     """The reference's pooling: per head, its count among the first ``top_k`` entries
     (default ``n**2 // 2``) of the list of both heads of every pair, best pair first.
 

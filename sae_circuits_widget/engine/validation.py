@@ -140,7 +140,7 @@ def as_prompt_list(value: Any, name: str, *, limits: bool = False) -> list[str]:
         >>> as_prompt_list(["a"] * 10_001, "positives", limits=True)
         Traceback (most recent call last):
         ...
-        sae_circuits_widget.errors.PromptError: 10,001 positives: more than the limit of 10,000 per list; use at most 10,000 (e.g. a random sample, or split them into several runs)
+        sae_circuits_widget.errors.PromptError: 10,001 positives: more than the limit of 10,000 per list; ...
     """
     if isinstance(value, str):
         raise PromptTypeError(
@@ -474,7 +474,8 @@ def check_result_arrays(
         >>> check_result_arrays([1.0, 0.0])
         Traceback (most recent call last):
         ...
-        sae_circuits_widget.errors.FileFormatError: the saved result is incomplete or damaged: node_scores must be [n_layers, n_heads], got shape (2,); save it again from the notebook
+        sae_circuits_widget.errors.FileFormatError: the saved result is incomplete or damaged: node_scores must be
+        [n_layers, n_heads], got shape (2,); save it again from the notebook
     """
     most = 2 * MAX_PROMPTS_PER_SIDE
     n_prompts = None
