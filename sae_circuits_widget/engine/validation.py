@@ -213,15 +213,21 @@ def _typed_tokens(tok: Any, text: str) -> Optional[list[tuple[int, str]]]:
     return [(int(tid), text[a:b]) for tid, (a, b) in zip(enc["input_ids"], enc["offset_mapping"]) if b > a]
 
 
-def _special_tokens(model: Any, text: str) -> list[str]:
-    """Special tokens (BOS, PAD, EOS, UNK, ...) typed in ``text`` that the tokenizer reads as such."""
+_NOT_YET: Any = object()
+
+
+def _special_tokens(model: Any, text: str, typed: Any = _NOT_YET) -> list[str]:
+    """Special tokens (BOS, PAD, EOS, UNK, ...) typed in ``text`` that the tokenizer reads as such.
+
+    ``typed``: ``_typed_tokens(tokenizer, text)`` when already computed."""
     tok = getattr(model, "tokenizer", None)
     if tok is None:
         return []
     special = _special_ids(tok)
     if not special:
         return []
-    typed = _typed_tokens(tok, text)
+    if typed is _NOT_YET:
+        typed = _typed_tokens(tok, text)
     words: list[str] = []
     if typed is None:  # no offsets: look for the special tokens' own spellings
         try:
@@ -241,7 +247,7 @@ def _special_tokens(model: Any, text: str) -> list[str]:
     return words
 
 
-def _unknown_words(model: Any, text: str) -> list[str]:
+def _unknown_words(model: Any, text: str, typed: Any = _NOT_YET) -> list[str]:
     """Words the tokenizer maps to its unknown token (word-level tokenizers only).
 
     A typed unknown-token marker (``"<unk>"``) is a special token, not an unknown word.
@@ -250,7 +256,8 @@ def _unknown_words(model: Any, text: str) -> list[str]:
     unk = getattr(tok, "unk_token_id", None)
     if tok is None or unk is None or unk == getattr(tok, "bos_token_id", None):
         return []
-    typed = _typed_tokens(tok, text)
+    if typed is _NOT_YET:
+        typed = _typed_tokens(tok, text)
     if typed is None:
         return []
     specials = set(getattr(tok, "all_special_tokens", None) or [])
@@ -291,7 +298,9 @@ def _check_list(model: Any, prompts: list[str], side: str, min_prompts: int) -> 
                 side, i, "too_long",
                 f"{side}[{i}] is {n} tokens but the model's context is {n_ctx}: shorten it",
             ))
-        unknown = _unknown_words(model, p)
+        tok = getattr(model, "tokenizer", None)
+        typed = _typed_tokens(tok, p) if tok is not None else None  # once for both checks below
+        unknown = _unknown_words(model, p, typed)
         if unknown:
             issues.append(PromptIssue(
                 side, i, "unknown_words",
@@ -299,7 +308,7 @@ def _check_list(model: Any, prompts: list[str], side: str, min_prompts: int) -> 
                 "replace them with words from its vocabulary (model.tokenizer.get_vocab())",
                 words=tuple(unknown),
             ))
-        special = _special_tokens(model, p)
+        special = _special_tokens(model, p, typed)
         if special:
             issues.append(PromptIssue(
                 side, i, "special_tokens",
@@ -376,8 +385,10 @@ def validate_prompts(
                 issues.append(PromptIssue("answers", i, "too_many_characters", too_long_message(len(a), "answers", i)))
                 continue
             n = int(model.to_tokens(a, prepend_bos=False, truncate=False).shape[-1]) if a.strip() else 0
-            unknown = _unknown_words(model, a) if n == 1 else []
-            special = _special_tokens(model, a) if n == 1 else []
+            tok = getattr(model, "tokenizer", None)
+            typed = _typed_tokens(tok, a) if n == 1 and tok is not None else None
+            unknown = _unknown_words(model, a, typed) if n == 1 else []
+            special = _special_tokens(model, a, typed) if n == 1 else []
             if n != 1 or unknown or special:
                 what = (
                     "a word the model's tokenizer does not know" if unknown
