@@ -82,3 +82,7 @@ class FileFormatError(SaeCircuitsError, ValueError):
 
 class UnknownTaskError(SaeCircuitsError, ValueError):
     """A task name is not one of the built-in tasks."""
+
+
+class Cancelled(SaeCircuitsError):
+    """A run was stopped by its ``stop`` callback (a newer edit superseded it)."""

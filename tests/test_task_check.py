@@ -112,3 +112,21 @@ def test_the_typed_fields_survive_a_save_and_version_1_files_still_read(organism
     v1 = CircuitResult.from_dict(old)
     np.testing.assert_array_equal(v1.edge_head_scores, result.edge_head_scores)
     assert v1.warnings == ["w"] and v1.extras == {} and v1.sae_run is None
+
+
+def test_a_stop_callback_cancels_a_run_before_and_during_the_fit(tiny_model):
+    from sae_circuits_widget.errors import Cancelled
+    from sae_circuits_widget.testing import toy_ioi_task
+
+    task = toy_ioi_task(tiny_model)
+    with pytest.raises(Cancelled, match="before its SAE fits"):
+        discover(tiny_model, task, seed=0, n_saes=2, stop=lambda: True)
+    calls = []
+
+    def later():  # lets the loop start the first fit, then stops it a few epochs in
+        calls.append(1)
+        return len(calls) > 3
+
+    with pytest.raises(Cancelled, match="during an SAE fit"):
+        discover(tiny_model, task, seed=0, n_saes=1, stop=later)
+    assert discover(tiny_model, task, seed=0, n_saes=1, stop=lambda: False).node_scores.shape == (2, 4)

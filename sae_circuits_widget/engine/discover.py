@@ -32,14 +32,14 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Optional
 
 import numpy as np
 import torch
 
 from .activations import HeadOutputCache, is_small_model, check_finite, few_threads, head_outputs
-from ..errors import DegenerateCodesError, SettingsError, SettingsTypeError
+from ..errors import Cancelled, DegenerateCodesError, SettingsError, SettingsTypeError
 from .model import check_hookable
 from .result import CircuitResult, SAERun, stability
 from .sae import DiscreteSAE, SAECache, fit_key, fit_sae
@@ -120,6 +120,7 @@ def discover(
     cache: Optional[HeadOutputCache] = None,
     sae: Optional[DiscreteSAE] = None,
     sae_cache: Optional[SAECache] = None,
+    stop: Optional[Callable[[], bool]] = None,
 ) -> CircuitResult:
     """Find the heads that do task-specific work, with a discrete SAE.
 
@@ -143,6 +144,9 @@ def discover(
         sae_cache: fitted SAEs to reuse (``Session`` passes its own): a fit with the same
             training prompts, settings and training vectors is taken from it, a new fit
             is stored in it.
+        stop: a callable polled before each SAE fit and every epoch of one; when it
+            returns True the run stops with ``Cancelled`` (the explorer passes one that
+            says a newer edit has arrived).
 
     Returns:
         A ``CircuitResult`` with ``method="sae"``, ``node_scores [n_layers, n_heads]``,
@@ -217,10 +221,12 @@ def discover(
     else:
         with few_threads(small):
             for member_seed in member_seeds(settings["seed"], settings["n_saes"]):
+                if stop is not None and stop():
+                    raise Cancelled("the run was cancelled before its SAE fits finished")
                 rows, generator = _training_draw(is_positive, settings["n_train"], member_seed, settings["recipe"])
                 member_settings = {**settings, "seed": member_seed}
                 fitted, source = _fitted_sae(
-                    model, x, rows, [prompts[i] for i in rows], member_settings, sae_cache, generator
+                    model, x, rows, [prompts[i] for i in rows], member_settings, sae_cache, generator, stop
                 )
                 members.append((fitted, rows, source))
     timings["sae_fit"] = time.perf_counter() - t
@@ -320,6 +326,7 @@ def _fitted_sae(
     settings: dict[str, Any],
     sae_cache: Optional[SAECache],
     generator: Optional[torch.Generator] = None,
+    stop: Optional[Callable[[], bool]] = None,
 ) -> tuple[DiscreteSAE, str]:
     """Fit the SAE on the training rows of ``x``, or take it from ``sae_cache``."""
     x_train = x[torch.as_tensor(rows)].reshape(-1, x.shape[-1])  # [n_train * heads, d_model]
@@ -331,7 +338,7 @@ def _fitted_sae(
             return hit, "cache"
     sae = fit_sae(
         x_train, n_features=settings["n_features"], l1=settings["l1"], seed=settings["seed"],
-        recipe=settings["recipe"], device=_model_device(model), generator=generator,
+        recipe=settings["recipe"], device=_model_device(model), generator=generator, stop=stop,
     )
     if sae_cache is not None:
         sae_cache.put(key, sae)

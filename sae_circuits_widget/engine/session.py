@@ -88,11 +88,11 @@ class Session:
         """Run ``discover`` on these prompts, reusing cached head outputs.
 
         ``settings`` are ``discover``'s keyword arguments (seed, n_features, l1,
-        position, recipe, n_train, edges, answers, sae). Without ``sae=``, the SAE is
+        position, recipe, n_train, edges, answers, sae, stop). Without ``sae=``, the SAE is
         taken from the session's kept fits when the training prompts and fit settings
         are unchanged (``result.sae_run.source == "cache"``).
         """
-        unknown = set(settings) - set(DEFAULTS) - {"answers", "task", "sae"}
+        unknown = set(settings) - set(DEFAULTS) - {"answers", "task", "sae", "stop"}
         if unknown:
             raise TypeError(f"unknown setting(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}")
         task = settings.pop("task", None)
