@@ -105,8 +105,10 @@ def top_edges(result: CircuitResult, n: int = 10) -> list[dict[str, Any]]:
     Each is ``{"sender": (l, h), "receiver": (l, h), "score": float}``; only scores above
     0, and only senders in an earlier layer than their receiver (a head reads only
     earlier layers). The SAE's edge scores are symmetric (code pairs that co-occur), so
-    each pair of heads in different layers comes once, its earlier head as sender. Ties
-    go by sender, then receiver index. ``[]`` for a result without edge scores.
+    each pair of heads in different layers comes once, its earlier head as sender. A
+    head with codes unique to the positives makes every pair it is in unique too, so
+    edges tie often: ties go to the pair whose two node scores sum higher, then by
+    sender and receiver index. ``[]`` for a result without edge scores.
 
     Example:
         >>> e = np.zeros((4, 4)); e[0, 3] = e[3, 0] = 2.0
@@ -121,7 +123,8 @@ def top_edges(result: CircuitResult, n: int = 10) -> list[dict[str, Any]]:
     forward = layer[:, None] < layer[None, :]
     send, recv = np.nonzero(forward & (scores > 0))
     values = scores[send, recv]
-    order = np.lexsort((recv, send, -values))[: max(0, int(n))]
+    nodes = np.nan_to_num(np.asarray(result.node_scores, dtype=np.float64).reshape(-1), nan=0.0)
+    order = np.lexsort((recv, send, -(nodes[send] + nodes[recv]), -values))[: max(0, int(n))]
     return [
         {"sender": head_at(send[i], n_heads), "receiver": head_at(recv[i], n_heads), "score": float(values[i])}
         for i in order
