@@ -1,5 +1,5 @@
-"""Bit-for-bit check of the current trainers against the trainer of ``BASE`` (slow: about
-a minute on two cores). Needs git and the commit: ``python -m pytest research/tests -m slow``."""
+"""Bit-for-bit check of the current trainers against the trainer of ``BASE`` (marked slow:
+about a minute on two cores). Needs git and the commit."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The experiment switches of ``research.organism_switches`` (not part of the package's tests).
 
 Run from the repository root: ``python -m pytest research/tests -p no:cacheprovider``
-(``-m slow`` for the bit-for-bit check against the old trainer).
+(the bit-for-bit check against the old trainer is marked ``slow``).
 """
 
 from __future__ import annotations
