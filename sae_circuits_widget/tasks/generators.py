@@ -28,8 +28,9 @@ from __future__ import annotations
 import random
 from typing import Any, Callable, Optional
 
-from .task import Head, Task
+from ..settings import Settings
 from . import words as W
+from .task import Head, Task
 
 TASK_NAMES: tuple[str, ...] = ("ioi", "greater_than", "docstring", "induction")
 
@@ -414,8 +415,6 @@ def get_task(name: str, model: Any, n: int = 20, seed: int = 0) -> Task:
         raise ValueError(f"unknown task {name!r}; choose one of {', '.join(TASK_NAMES)}")
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise ValueError(f"n must be a positive integer (number of prompt pairs), got {n!r}")
-    from ..settings import Settings
-
     seed = Settings(seed=seed).seed  # the one seed check: a whole number from 0 to 2**63 - 1
     tok = _get_tokenizer(model)
     rng = random.Random(f"{name}-{seed}")
