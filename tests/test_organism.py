@@ -221,3 +221,24 @@ def test_property_checklist_flags_each_broken_property(circuits):
     assert not after["P3 ioi"] and not after["P1 docstring"] and not after["P5 induction"] and not after["P4"]
     unchanged = set(base) - {"P3 ioi", "P1 docstring", "P5 induction", "P4"}
     assert all(after[k] == base[k] for k in unchanged)
+
+
+def test_each_loaded_folder_brings_its_own_circuits(tmp_path, circuits):
+    """get_task reads circuits.json from the folder the organism was loaded from (held-out
+    organisms trained elsewhere), the bundled one for the bundled weights."""
+    import shutil
+
+    from sae_circuits_widget.organism import load_organism, organism_circuits
+
+    for path in WEIGHTS_DIR.iterdir():
+        if path.is_file():
+            shutil.copy(path, tmp_path / path.name)
+    edited = json.loads(json.dumps(circuits))
+    edited["tasks"]["ioi"]["heads"] = [[2, 7]]
+    (tmp_path / "circuits.json").write_text(json.dumps(edited))
+    other, bundled = load_organism(directory=tmp_path), load_organism()
+    assert organism_circuits(other)["tasks"]["ioi"]["heads"] == [[2, 7]]
+    assert get_task("ioi", other, n=2).ground_truth == frozenset({(2, 7)})
+    assert get_task("ioi", bundled, n=2).ground_truth == frozenset(map(tuple, circuits["tasks"]["ioi"]["heads"]))
+    (tmp_path / "circuits.json").unlink()
+    assert get_task("ioi", load_organism(directory=tmp_path), n=2).ground_truth is None

@@ -85,8 +85,8 @@ def weights_dir(model: Any) -> Path:
 
 
 @lru_cache(maxsize=4)
-def _read_circuits(path: Path) -> Optional[dict]:
-    return json.loads(path.read_text()) if path.exists() else None
+def _read_circuits(path: Path, modified_ns: int) -> dict:
+    return json.loads(path.read_text())
 
 
 def organism_circuits(model: Any) -> Optional[dict]:
@@ -96,7 +96,12 @@ def organism_circuits(model: Any) -> Optional[dict]:
         >>> sorted(organism_circuits(load_organism())["tasks"])
         ['docstring', 'greater_than', 'induction', 'ioi']
     """
-    return _read_circuits(weights_dir(model) / "circuits.json")
+    path = weights_dir(model) / "circuits.json"
+    try:
+        modified_ns = path.stat().st_mtime_ns  # a rewritten file is read again
+    except FileNotFoundError:
+        return None
+    return _read_circuits(path, modified_ns)
 
 
 register_circuits(ORGANISM_NAME, organism_circuits)
