@@ -37,6 +37,7 @@ from sae_circuits_widget.live import (
     second_opinion,
     top_edges,
 )
+from sae_circuits_widget.live.session import _accepts_stop
 from sae_circuits_widget.settings import recommended
 from sae_circuits_widget.tasks.task import Task
 from sae_circuits_widget.testing import toy_ioi_task
@@ -51,7 +52,7 @@ PAIRS = toy_ioi(6)
 FAST = recommended(None, n_features=32, n_train=4, n_saes=1, position="last")
 EDIT = "When Tom and Anna went to the store , Anna gave a drink to"
 OTHER_EDIT = "When John and Mary went to the park , Mary gave a book to"
-ENGINE_STOPS = "stop" in inspect.signature(Session.discover).parameters
+ENGINE_STOPS = "stop" in inspect.signature(discover).parameters  # Session.discover passes it on
 
 
 @pytest.fixture(scope="module")
@@ -286,13 +287,24 @@ class Recorder:
         return [u.kind for u in self.updates if generation is None or u.generation == generation]
 
 
-@pytest.fixture()
-def gated(tiny_model):
+@pytest.fixture(params=["stoppable", "unstoppable"])
+def gated(tiny_model, request):
     rec = Recorder()
     live = LiveSession(tiny_model, rec, session=GatedSession(tiny_model), debounce_s=0.01)
+    assert live._stop_supported
+    live._stop_supported = request.param == "stoppable"  # unstoppable: as with an engine without ``stop``
     yield live, live.session, rec
     live.session.gate.set()
     live.close()
+
+
+def test_a_sessions_discover_takes_stop_by_name_or_passes_it_on():
+    def named(positives, negatives, stop=None): ...
+    def passes_on(positives, negatives, **settings): ...
+    def fixed(positives, negatives, seed=0): ...
+
+    assert _accepts_stop(named) and not _accepts_stop(fixed)
+    assert _accepts_stop(passes_on) == ENGINE_STOPS and _accepts_stop(Session(None).discover) == ENGINE_STOPS
 
 
 def test_run_is_synchronous_and_reports_in_the_callers_thread(tiny_model, tiny_result):
@@ -339,7 +351,11 @@ def test_a_newer_request_during_a_run_wins_and_the_older_never_shows(gated):
     assert live.wait(0.05) is False  # still held at the gate
     session.gate.set()
     assert live.wait(20)
-    assert rec.kinds(old) == ["cancelled"] and rec.updates[0].result is None  # stopped before its fit
+    if live._stop_supported:
+        assert rec.kinds(old) == ["cancelled"] and rec.updates[0].result is None  # stopped before its fit
+        assert "cancelled" in rec.updates[0].error
+    else:
+        assert rec.kinds(old) == []  # it ran to its end, and its result was dropped
     assert rec.kinds(dropped) == [] and len(session.calls) == 2  # replaced while pending: never ran
     assert rec.kinds(newest) == ["final"] and rec.updates[-1].result.prompts[0] == EDIT
     assert [u.generation for u in rec.updates if u.kind == "final"] == [newest] == [live.generation]

@@ -44,6 +44,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from ..engine.discover import discover as engine_discover
 from ..engine.result import CircuitResult
 from ..engine.session import Session
 from ..engine.task_check import check_task
@@ -118,11 +119,16 @@ class _Request:
 
 
 def _accepts_stop(method: Callable[..., Any]) -> bool:
-    """True when the engine's ``discover`` takes a ``stop`` callback."""
+    """True when a session's ``discover`` takes a ``stop`` callback: by name, or through
+    ``**settings`` passed on to an engine ``discover`` that takes one."""
     try:
-        return "stop" in inspect.signature(method).parameters
+        params = inspect.signature(method).parameters
     except (TypeError, ValueError):
         return False
+    if "stop" in params:
+        return True
+    passes_on = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    return passes_on and "stop" in inspect.signature(engine_discover).parameters
 
 
 class LiveSession:
