@@ -14,10 +14,12 @@ bundled model (``load_model()``), draws ``n`` prompt pairs of a built-in task
 * ``baseline_rss_mb``: the resident set just before ``discover`` (model loaded, prompts
   drawn), so ``peak - baseline`` is what ``discover`` itself added;
 * ``discover_s`` and ``ms_per_prompt``: wall time of ``discover`` and that time per prompt
-  (positives plus negatives). Linear growth shows as a flat ``ms_per_prompt`` once the
-  fixed cost of the SAE fits (a few hundred training vectors, whatever ``n``) is small
-  beside the per-prompt work;
-* the seconds of each ``discover`` stage.
+  (positives plus negatives);
+* ``ms_per_prompt_besides_fit``: the same without the SAE fits, whose cost is fixed
+  (``n_train`` prompts, whatever ``n``). Linear growth shows as a flat value here, while
+  ``ms_per_prompt`` falls as the fixed cost is spread over more prompts;
+* the seconds of each ``discover`` stage, and the size of the result saved as JSON
+  (``to_json(include_sae=True)``), beside ``validation.MAX_FILE_BYTES``.
 
 Runs on one torch thread by default (``--threads``), so the numbers do not depend on
 what else the machine is doing with its other cores.
@@ -86,6 +88,8 @@ def run_one(task_name: str, n: int, threads: int, seed: int) -> dict:
         "baseline_rss_mb": round(baseline, 1),
         "discover_s": round(seconds, 3),
         "ms_per_prompt": round(1000 * seconds / n_prompts, 4),
+        "ms_per_prompt_besides_fit": round(1000 * (seconds - float(result.timings.get("sae_fit", 0.0))) / n_prompts, 4),
+        "result_json_mb": round(len(result.to_json(include_sae=True)) / 2**20, 2),
         "stages_s": {s: round(float(result.timings.get(s, 0.0)), 3) for s in STAGES},
         "load_model_s": round(load_s, 2),
         "get_task_s": round(draw_s, 2),
@@ -108,14 +112,15 @@ def _child(task_name: str, n: int, threads: int, seed: int) -> dict:
 def table(rows: list[dict]) -> str:
     head = (
         f"{'per side':>9} {'prompts':>8} {'peak MB':>8} {'base MB':>8} {'+MB':>6} {'discover s':>11} "
-        f"{'ms/prompt':>10}  " + " ".join(f"{s:>11}" for s in STAGES)
+        f"{'ms/prompt':>10} {'w/o fit':>8} {'JSON MB':>8}  " + " ".join(f"{s:>11}" for s in STAGES)
     )
     lines = [head]
     for r in rows:
         total = r["n_positives"] + r["n_negatives"]
         lines.append(
             f"{r['n_per_side']:>9,} {total:>8,} {r['peak_rss_mb']:>8.0f} {r['baseline_rss_mb']:>8.0f} "
-            f"{r['peak_rss_mb'] - r['baseline_rss_mb']:>6.0f} {r['discover_s']:>11.2f} {r['ms_per_prompt']:>10.3f}  "
+            f"{r['peak_rss_mb'] - r['baseline_rss_mb']:>6.0f} {r['discover_s']:>11.2f} {r['ms_per_prompt']:>10.3f} "
+            f"{r['ms_per_prompt_besides_fit']:>8.3f} {r['result_json_mb']:>8.1f}  "
             + " ".join(f"{r['stages_s'][s]:>11.2f}" for s in STAGES)
         )
     return "\n".join(lines)
@@ -149,7 +154,9 @@ def main() -> None:
         small = rows[0]
         ratio = big["discover_s"] / max(small["discover_s"], 1e-9)
         size_ratio = (big["n_positives"] + big["n_negatives"]) / (small["n_positives"] + small["n_negatives"])
-        print(f"time x{ratio:.1f} for x{size_ratio:.0f} prompts ({small['n_per_side']:,} -> {big['n_per_side']:,} per side)")
+        besides = big["ms_per_prompt_besides_fit"] / max(small["ms_per_prompt_besides_fit"], 1e-9)
+        print(f"time x{ratio:.1f} for x{size_ratio:.0f} prompts ({small['n_per_side']:,} -> {big['n_per_side']:,} per side); "
+              f"time per prompt besides the SAE fits x{besides:.2f}")
     for r in rows:
         if r["n_distinct_positives"] < r["n_positives"] or r["n_distinct_negatives"] < r["n_negatives"]:
             print(f"  {r['n_per_side']:,} per side: {r['n_distinct_positives']:,} distinct positives, "

@@ -280,3 +280,19 @@ def test_head_output_cache_is_bounded(tiny_model):
     assert cache.forward_prompts == len(prompts) and torch.equal(again, x[-3:])
     with pytest.raises(ValueError, match="max_bytes"):
         HeadOutputCache(max_bytes=-1)
+
+
+def test_check_finite_goes_in_chunks_and_names_the_prompt(monkeypatch):
+    from sae_circuits_widget.engine import activations
+    from sae_circuits_widget.errors import NonFiniteActivationsError
+
+    monkeypatch.setattr(activations, "FINITE_CHUNK", 2)
+    seen = []
+    isfinite = torch.isfinite
+    monkeypatch.setattr(torch, "isfinite", lambda t: seen.append(t.shape[0]) or isfinite(t))
+    x = torch.zeros(5, 3, 4)
+    activations.check_finite(x)
+    assert seen == [2, 2, 1]
+    x[4, 1, 2] = float("nan")
+    with pytest.raises(NonFiniteActivationsError, match=r"for 1 prompt\(s\) \('e'\)"):
+        activations.check_finite(x, ["a", "b", "c", "d", "e"])

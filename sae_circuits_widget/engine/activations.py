@@ -47,6 +47,8 @@ from ..errors import NonFiniteActivationsError, PromptError
 from .model import check_hookable
 
 POSITIONS = ("mean", "last")
+FINITE_CHUNK = 1024
+"""Prompts checked for NaN/inf at a time (``check_finite``)."""
 CACHE_MAX_BYTES = 512 * 2**20
 """Most bytes of head outputs a ``HeadOutputCache`` keeps per model (all of 10,000
 prompts per side on the bundled model; about 1,200 prompts on GPT-2 small)."""
@@ -279,8 +281,14 @@ def head_outputs(
 
 
 def check_finite(x: Tensor, prompts: Optional[Sequence[str]] = None) -> None:
-    """Raise ``NonFiniteActivationsError`` if ``x`` ``[P, heads, d_model]`` has NaN/inf."""
-    finite = torch.isfinite(x).reshape(x.shape[0], -1).all(dim=1)
+    """Raise ``NonFiniteActivationsError`` if ``x`` ``[P, heads, d_model]`` has NaN/inf.
+
+    Checked ``FINITE_CHUNK`` prompts at a time: ``isfinite`` on the whole tensor makes
+    temporaries several times its size."""
+    finite = torch.ones(x.shape[0], dtype=torch.bool, device=x.device)
+    for start in range(0, x.shape[0], FINITE_CHUNK):
+        part = x[start : start + FINITE_CHUNK]
+        finite[start : start + FINITE_CHUNK] = torch.isfinite(part).reshape(part.shape[0], -1).all(dim=1)
     if bool(finite.all()):
         return
     rows = (~finite).nonzero().flatten().tolist()
