@@ -6,6 +6,13 @@
  * outlined (black ring, white dot) so the outline survives greyscale printing. Under an
  * ensemble of SAEs a bar along each cell's bottom edge shows the head's stability: the
  * share of the SAEs whose top-k holds it (the tooltip says "in the top 5 of 2/3 SAEs").
+ *
+ * Scores that are all whole numbers (the SAE's node scores: how many codes are unique to
+ * the positives, 0, 1, 2 ...) get a discrete legend, one swatch per value with the
+ * number of heads at it, so ties read as ties; every cell prints its value. Non-negative
+ * scores are coloured from 0, so the darkest colour always means "no evidence". When a
+ * score cannot be computed (e.g. EAP without answers), `unavailable` replaces the grid
+ * with the reason.
  */
 import type { AnyModel, RenderProps } from "@anywidget/types";
 import css from "./styles.css";
@@ -39,6 +46,40 @@ export interface HeadGridModel {
   n_saes: number;
   /** The k of that top-k. */
   top_k: number;
+  /** Why there are no scores to draw ("" = there are): shown instead of the grid. */
+  unavailable: string;
+}
+
+/** The distinct values of `values` when all are whole numbers and there are at most `max` (else null). */
+export function discreteLevels(values: ArrayLike<number>, max = 10): number[] | null {
+  const seen = new Set<number>();
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!Number.isFinite(v)) continue;
+    if (!Number.isInteger(v)) return null;
+    seen.add(v);
+    if (seen.size > max) return null;
+  }
+  return seen.size ? [...seen].sort((a, b) => a - b) : null;
+}
+
+/** The colour domain: the values' extent, from 0 when none is negative (0 = darkest). */
+export function colourDomain(values: ArrayLike<number>): [number, number] {
+  let [lo, hi] = extent(values);
+  let any = false;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) continue;
+    any = true;
+    min = Math.min(min, values[i]);
+    max = Math.max(max, values[i]);
+  }
+  if (any && min >= 0) {
+    lo = 0;
+    hi = max > 0 ? max : 1;
+  }
+  return [lo, hi];
 }
 
 /** "in the top 5 of 2/3 SAEs" for a share of the ensemble, or "" without one. */
@@ -62,8 +103,9 @@ export function renderHeadGrid(model: AnyModel<HeadGridModel>, el: HTMLElement):
   tooltip.style.display = "none";
   const legend = h("div", "scw-legend");
   const note = h("div", "scw-muted scw-grid-message");
+  const unavailable = h("div", "scw-warning scw-grid-unavailable", { role: "status" });
   wrap.append(grid, tooltip);
-  root.append(wrap, legend, note);
+  root.append(unavailable, wrap, legend, note);
 
   let cells: HTMLDivElement[] = [];
   let values: Float32Array = new Float32Array(0);
@@ -140,7 +182,12 @@ export function renderHeadGrid(model: AnyModel<HeadGridModel>, el: HTMLElement):
     const hasStab = nSaes > 1 && stability.length === L * H;
     const scale = model.get("scale") || "viridis";
     const has = values.length === L * H;
-    const [lo, hi] = extent(has ? values : []);
+    const [lo, hi] = colourDomain(has ? values : []);
+    const why = model.get("unavailable") || "";
+    unavailable.textContent = why;
+    unavailable.style.display = why ? "block" : "none";
+    wrap.style.display = why ? "none" : "";
+    legend.style.display = why ? "none" : "";
     const gt = new Set(model.get("ground_truth") || []);
     const showValues = model.get("show_values") !== false;
     cells.forEach((c, i) => {
@@ -163,15 +210,31 @@ export function renderHeadGrid(model: AnyModel<HeadGridModel>, el: HTMLElement):
       c.title = `${Math.floor(i / H)}.${i % H} = ${has ? fmt(v) : "no score"}${stab ? `\n${stab}` : ""}`;
     });
     clear(legend);
-    const bar = h("div", "scw-legend-bar");
-    const stops = Array.from({ length: 11 }, (_, k) => colorAt(k / 10, scale)).join(", ");
-    bar.style.background = `linear-gradient(to right, ${stops})`;
-    legend.append(
-      h("span", "scw-legend-lo", {}, has ? fmt(lo) : ""),
-      bar,
-      h("span", "scw-legend-hi", {}, has ? fmt(hi) : ""),
-      h("span", "scw-muted", {}, model.get("label") || "score"),
-    );
+    const levels = has ? discreteLevels(values) : null;
+    if (levels) {
+      // one swatch per value, with how many heads share it: ties and their size at a glance
+      const counts = new Map<number, number>();
+      values.forEach((v) => counts.set(v, (counts.get(v) ?? 0) + 1));
+      const swatches = h("span", "scw-legend-levels");
+      for (const v of levels) {
+        const t = (v - lo) / (hi - lo);
+        const sw = h("span", "scw-legend-level", { "data-level": v, title: `${counts.get(v)} head(s) score ${v}` }, fmt(v));
+        sw.style.background = colorAt(t, scale);
+        sw.style.color = textColorAt(t, scale);
+        swatches.append(sw, h("span", "scw-legend-count", {}, `×${counts.get(v)}`));
+      }
+      legend.append(swatches, h("span", "scw-muted scw-legend-label", {}, model.get("label") || "score"));
+    } else {
+      const bar = h("div", "scw-legend-bar");
+      const stops = Array.from({ length: 11 }, (_, k) => colorAt(k / 10, scale)).join(", ");
+      bar.style.background = `linear-gradient(to right, ${stops})`;
+      legend.append(
+        h("span", "scw-legend-lo", {}, has ? fmt(lo) : ""),
+        bar,
+        h("span", "scw-legend-hi", {}, has ? fmt(hi) : ""),
+        h("span", "scw-muted scw-legend-label", {}, model.get("label") || "score"),
+      );
+    }
     if (gt.size) legend.append(h("span", "", {}, [h("span", "scw-legend-swatch scw-gt"), "known circuit"]));
     legend.append(h("span", "", {}, [h("span", "scw-legend-swatch scw-selected"), "selected"]));
     if (hasStab) legend.append(h("span", "scw-legend-stab", {}, [h("span", "scw-legend-swatch scw-stab-swatch"), `bar: share of the ${nSaes} SAEs with the head in their top ${topK}`]));
@@ -198,7 +261,7 @@ export function renderHeadGrid(model: AnyModel<HeadGridModel>, el: HTMLElement):
 
   const events = [
     "change:scores", "change:n_layers", "change:n_heads", "change:ground_truth", "change:label", "change:scale",
-    "change:message", "change:show_values", "change:stability", "change:n_saes", "change:top_k",
+    "change:message", "change:show_values", "change:stability", "change:n_saes", "change:top_k", "change:unavailable",
   ];
   events.forEach((ev) => model.on(ev, paint));
   model.on("change:selected", paintSelection);

@@ -60,10 +60,11 @@ export function extent(values: ArrayLike<number>): [number, number] {
   return [lo, hi];
 }
 
-/** Format a score for display: three significant digits, compact. */
+/** Format a score for display: whole numbers as they are, others two significant digits. */
 export function fmt(v: number): string {
   if (!Number.isFinite(v)) return "–";
   if (v === 0) return "0";
+  if (Number.isInteger(v) && Math.abs(v) < 1000) return String(v);
   const a = Math.abs(v);
   if (a >= 100 || a < 0.01) return v.toExponential(1);
   return v.toPrecision(2);

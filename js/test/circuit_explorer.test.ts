@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { renderCircuitExplorer, settingProblem, type CircuitExplorerModel } from "../circuit_explorer";
+import { agreementText, faithfulnessText, renderCircuitExplorer, settingProblem, type CircuitExplorerModel } from "../circuit_explorer";
 import type { CodeInspectorModel } from "../code_inspector";
 import type { HeadGridModel } from "../head_grid";
 import type { PromptPanelModel } from "../prompt_panel";
@@ -17,7 +17,7 @@ function setup() {
     n_features: 64,
     l1: 0.02,
     position: "mean",
-    score_kind: "node",
+    score_kind: "sae",
     busy: false,
     status: "updated in 0.12 s",
     error: "",
@@ -26,14 +26,29 @@ function setup() {
     seconds: 0.12,
     is_final: true,
     generation: 1,
+    behaviour_summary: "",
+    task_warnings: [],
+    agreement: {},
+    agreement_note: "",
+    k: 2,
+    k_max: 4,
+    faithfulness_kept: null,
+    faithfulness_curve: {},
+    faithfulness_note: "",
+    edges: [],
+    selected_edge: -1,
+    edge_pairs: [],
+    edge_note: "",
+    checking: false,
   });
   const panel = new FakeModel<PromptPanelModel>({
     positives: ["a b"], negatives: ["a c"], positive_tokens: [], negative_tokens: [],
     positive_issues: [""], negative_issues: [""], error: "", can_generate: true, debounce_ms: 100,
+    positive_behaviour: [], negative_behaviour: [], show_tokens: false, answers: [""], answer_issues: [""],
   });
   const grid = new FakeModel<HeadGridModel>({
     n_layers: 2, n_heads: 2, scores: f32([1, 2, 3, 4]), ground_truth: [3], selected: -1,
-    label: "node score", scale: "viridis", message: "", show_values: true, stability: f32([]), n_saes: 0, top_k: 0,
+    label: "node score", scale: "viridis", message: "", show_values: true, stability: f32([]), n_saes: 0, top_k: 0, unavailable: "",
   });
   const inspector = new FakeModel<CodeInspectorModel>({
     head: -1, head_label: "", prompts: [], is_positive: [], codes: i32([]), positive_only: [],
@@ -52,7 +67,7 @@ describe("CircuitExplorer", () => {
     const { explorer, el } = setup();
     await renderCircuitExplorer(explorer.asModel(), el);
     expect(el.querySelectorAll(".scw-cell")).toHaveLength(4);
-    expect(el.querySelectorAll("input.scw-input")).toHaveLength(2);
+    expect(el.querySelectorAll("textarea.scw-input")).toHaveLength(2);
     expect(el.querySelector(".scw-inspector")).not.toBeNull();
     expect(el.querySelector(".scw-status")?.textContent).toBe("updated in 0.12 s");
   });
@@ -176,5 +191,108 @@ describe("CircuitExplorer", () => {
     expect(banner.style.display).toBe("none");
     expect(box.classList.contains("scw-stale")).toBe(false);
     expect(inspector.classList.contains("scw-stale")).toBe(false);
+  });
+
+  it("offers the five score kinds with readable labels and writes the choice back", async () => {
+    const { explorer, el } = setup();
+    await renderCircuitExplorer(explorer.asModel(), el);
+    const kind = el.querySelector("select.scw-set-score_kind") as HTMLSelectElement;
+    expect(Array.from(kind.options).map((o) => o.value)).toEqual(["sae", "overlap", "eap", "output_diff_norm", "edge"]);
+    expect(Array.from(kind.options).map((o) => o.textContent)).toContain("1 − code overlap");
+    kind.value = "eap";
+    kind.dispatchEvent(new Event("change"));
+    expect(explorer.get("score_kind")).toBe("eap");
+    expect(explorer.saved.at(-1)?.score_kind).toBe("eap");
+  });
+
+  it("says above the grid whether the model does the task, flagged when it does not", async () => {
+    const { explorer, el } = setup();
+    await renderCircuitExplorer(explorer.asModel(), el);
+    const summary = el.querySelector(".scw-grid-box .scw-behaviour-summary") as HTMLElement;
+    expect(summary.style.display).toBe("none");
+    explorer.pySet("behaviour_summary", "11/12 positives solved; negatives at chance (4/12)");
+    expect(summary.style.display).toBe("block");
+    expect(summary.textContent).toBe("model check: 11/12 positives solved; negatives at chance (4/12)");
+    expect(summary.classList.contains("scw-flag")).toBe(false);
+    explorer.pySet("task_warnings", ["the model solves only 3/12 positives: ..."]);
+    expect(summary.classList.contains("scw-flag")).toBe(true);
+    expect(summary.querySelector(".scw-summary-warning")?.textContent).toContain("3/12");
+  });
+
+  it("shows the agreement with EAP, or why there is none", async () => {
+    const { explorer, el } = setup();
+    await renderCircuitExplorer(explorer.asModel(), el);
+    const line = el.querySelector(".scw-agreement") as HTMLElement;
+    explorer.pySet("agreement_note", "EAP needs answers: pass answers=[...]");
+    expect(line.textContent).toBe("EAP needs answers: pass answers=[...]");
+    expect(line.classList.contains("scw-muted")).toBe(true);
+    explorer.pySet("k", 5);
+    explorer.pySet("agreement", { spearman: 0.4213, top_k_overlap: 0.6 });
+    expect(line.textContent).toBe("SAE vs EAP: Spearman 0.42 · top-5 overlap 0.60 (3/5 heads shared)");
+    expect(line.classList.contains("scw-muted")).toBe(false);
+    expect(agreementText({}, 5)).toBe("");
+  });
+
+  it("moves k with the slider or the box, refuses k outside 0..k_max, and shows the faithfulness and its curve", async () => {
+    const { explorer, el } = setup();
+    await renderCircuitExplorer(explorer.asModel(), el);
+    const range = el.querySelector("input.scw-k-range") as HTMLInputElement;
+    const box = el.querySelector("input.scw-k-number") as HTMLInputElement;
+    expect(range.max).toBe("4");
+    expect(box.value).toBe("2");
+    range.value = "3";
+    range.dispatchEvent(new Event("input"));
+    expect(explorer.get("k")).toBe(3);
+    expect(explorer.saved.at(-1)?.k).toBe(3);
+    box.value = "9";
+    box.dispatchEvent(new Event("change"));
+    expect(explorer.get("k")).toBe(3); // not sent
+    expect(box.value).toBe("9"); // the typed text stays
+    expect(box.classList.contains("scw-invalid")).toBe(true);
+    explorer.pySet("faithfulness_kept", 0.873);
+    explorer.pySet("faithfulness_curve", { ks: [0, 1, 2, 3, 4], values: [0.1, 0.5, 0.8, 0.87, 1.0] });
+    expect(el.querySelector(".scw-faithfulness-value")?.textContent).toBe(
+      "top 3 head(s) keep 87% of the logit difference (others mean-ablated)",
+    );
+    expect(el.querySelector(".scw-curve polyline")?.getAttribute("points")?.split(" ")).toHaveLength(5);
+    expect(el.querySelector(".scw-curve .scw-curve-mark")).not.toBeNull();
+    explorer.pySet("faithfulness_kept", null);
+    explorer.pySet("faithfulness_note", "faithfulness needs answers");
+    expect(el.querySelector(".scw-faithfulness-value")?.textContent).toBe("faithfulness needs answers");
+    expect(faithfulnessText(NaN, 2)).toBe("");
+  });
+
+  it("draws the strongest edges as a layered graph and selects one on click", async () => {
+    const { explorer, el } = setup();
+    await renderCircuitExplorer(explorer.asModel(), el);
+    expect(el.querySelector(".scw-edge-note")?.textContent).toBe("no edge scored above 0");
+    explorer.pySet("edges", [
+      { sender: [0, 1], receiver: [1, 0], score: 2.0 },
+      { sender: [0, 0], receiver: [1, 1], score: 0.5 },
+    ]);
+    const lines = () => Array.from(el.querySelectorAll<SVGLineElement>(".scw-edge-graph line.scw-edge"));
+    expect(lines()).toHaveLength(2);
+    expect(Number(lines()[0].getAttribute("stroke-width"))).toBeGreaterThan(Number(lines()[1].getAttribute("stroke-width")));
+    expect(el.querySelectorAll(".scw-edge-graph circle")).toHaveLength(4); // 2 layers x 2 heads
+    // layers are columns: the sender of edge 0 sits left of its receiver
+    expect(Number(lines()[0].getAttribute("x1"))).toBeLessThan(Number(lines()[0].getAttribute("x2")));
+    (el.querySelectorAll(".scw-edge-hit")[1] as SVGLineElement).dispatchEvent(new MouseEvent("click"));
+    expect(explorer.get("selected_edge")).toBe(1);
+    expect(explorer.saved.at(-1)?.selected_edge).toBe(1);
+    explorer.pySet("edge_pairs", [{ sender_code: 4, receiver_code: 7, positives: 3, negatives: 0 }]);
+    expect(lines()[1].classList.contains("scw-edge-selected")).toBe(true);
+    expect(el.querySelector(".scw-edge-title")?.textContent).toContain("L0.H0 → L1.H1");
+    const cells = Array.from(el.querySelectorAll(".scw-edge-pairs tr.scw-pair-posonly td")).map((c) => c.textContent);
+    expect(cells).toEqual(["#4", "#7", "3", "0"]);
+  });
+
+  it("cleans up every listener it added", async () => {
+    const { explorer, panel, grid, inspector, el } = setup();
+    const cleanup = await renderCircuitExplorer(explorer.asModel(), el);
+    cleanup();
+    for (const m of [explorer, panel, grid, inspector]) {
+      expect([...m.handlers.values()].every((set) => set.size === 0)).toBe(true);
+    }
+    expect(el.querySelector(".scw-explorer")).toBeNull();
   });
 });

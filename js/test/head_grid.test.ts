@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { renderHeadGrid, stabilityText, type HeadGridModel } from "../head_grid";
+import { colourDomain, discreteLevels, renderHeadGrid, stabilityText, type HeadGridModel } from "../head_grid";
 import { FakeModel, f32 } from "./fake_model";
 
 function setup(extra: Partial<HeadGridModel> = {}) {
@@ -16,6 +16,7 @@ function setup(extra: Partial<HeadGridModel> = {}) {
     stability: f32([]),
     n_saes: 0,
     top_k: 0,
+    unavailable: "",
     ...extra,
   });
   const el = document.createElement("div");
@@ -104,5 +105,41 @@ describe("HeadGrid", () => {
     expect(stabilityText(0, 10, 5)).toBe("in the top 5 of 0/10 SAEs");
     expect(stabilityText(1, 1, 5)).toBe("");
     expect(stabilityText(NaN, 3, 5)).toBe("");
+  });
+
+  it("gives whole-number scores a discrete legend: one swatch per value with its count", () => {
+    const { el, cells } = setup({ scores: f32([0, 1, 1, 2, 0, 0]) });
+    const levels = Array.from(el.querySelectorAll<HTMLElement>(".scw-legend-level"));
+    expect(levels.map((l) => l.textContent)).toEqual(["0", "1", "2"]);
+    expect(Array.from(el.querySelectorAll(".scw-legend-count")).map((c) => c.textContent)).toEqual(["×3", "×2", "×1"]);
+    // ties share one colour, the number is printed in each cell, 0 is the darkest
+    expect(cells()[1].style.background).toBe(cells()[2].style.background);
+    expect(cells()[1].textContent).toBe("1");
+    expect(cells()[0].style.background).toBe("rgb(68, 1, 84)");
+    expect(levels[1].style.background).toBe(cells()[1].style.background);
+    expect(el.querySelector(".scw-legend-bar")).toBeNull();
+  });
+
+  it("colours non-negative scores from 0 and keeps a gradient for fractions", () => {
+    expect(colourDomain([2, 3, 4])).toEqual([0, 4]);
+    expect(colourDomain([0, 0])).toEqual([0, 1]);
+    expect(colourDomain([-1, 2])).toEqual([-1, 2]);
+    expect(discreteLevels([0, 1.5])).toBeNull();
+    expect(discreteLevels([0, 1, 2, 2])).toEqual([0, 1, 2]);
+    expect(discreteLevels(Array.from({ length: 20 }, (_, i) => i))).toBeNull();
+    const { el } = setup();
+    expect(el.querySelector(".scw-legend-bar")).not.toBeNull();
+  });
+
+  it("shows the reason instead of the grid when there are no scores", () => {
+    const { model, el } = setup();
+    model.pySet("unavailable", "EAP needs answers: pass answers=[...]");
+    const box = el.querySelector(".scw-grid-unavailable") as HTMLElement;
+    expect(box.style.display).toBe("block");
+    expect(box.textContent).toContain("EAP needs answers");
+    expect((el.querySelector(".scw-grid-wrap") as HTMLElement).style.display).toBe("none");
+    model.pySet("unavailable", "");
+    expect(box.style.display).toBe("none");
+    expect((el.querySelector(".scw-grid-wrap") as HTMLElement).style.display).toBe("");
   });
 });

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { parsePairs, renderPromptPanel, type PromptPanelModel } from "../prompt_panel";
+import { behaviourMark, parsePairs, renderPromptPanel, type PromptPanelModel } from "../prompt_panel";
 import { FakeModel } from "./fake_model";
 
 function setup(extra: Partial<PromptPanelModel> = {}) {
@@ -13,12 +13,17 @@ function setup(extra: Partial<PromptPanelModel> = {}) {
     error: "",
     can_generate: true,
     debounce_ms: 200,
+    positive_behaviour: [],
+    negative_behaviour: [],
+    show_tokens: false,
+    answers: [],
+    answer_issues: [],
     ...extra,
   });
   const el = document.createElement("div");
   document.body.append(el);
   renderPromptPanel(model.asModel(), el);
-  const inputs = () => Array.from(el.querySelectorAll<HTMLInputElement>("input.scw-input"));
+  const inputs = () => Array.from(el.querySelectorAll<HTMLTextAreaElement>("textarea.scw-input"));
   return { model, el, inputs };
 }
 
@@ -62,7 +67,7 @@ describe("PromptPanel", () => {
 
   it("pastes many lines and keeps the unreadable ones in the box", () => {
     const { model, el } = setup();
-    const area = el.querySelector("textarea") as HTMLTextAreaElement;
+    const area = el.querySelector("textarea.scw-paste") as HTMLTextAreaElement;
     area.value = "a b | a c\nbroken line\nx y\tx z\n";
     (el.querySelector(".scw-paste-add") as HTMLButtonElement).click();
     expect(model.get("positives").slice(1)).toEqual(["a b", "x y"]);
@@ -86,7 +91,7 @@ describe("PromptPanel", () => {
 
   it("renders prompt text as text, never HTML", () => {
     const evil = "<img src=x onerror=alert(1)><script>alert(2)</script>";
-    const { el, model, inputs } = setup({ positives: [evil], negatives: ["ok"] });
+    const { el, model, inputs } = setup({ positives: [evil], negatives: ["ok"], show_tokens: true });
     model.pySet("positive_tokens", [[{ t: evil, u: false }]]);
     model.pySet("error", evil);
     expect(el.querySelector("img")).toBeNull();
@@ -117,5 +122,78 @@ describe("PromptPanel", () => {
 
   it("parses pairs", () => {
     expect(parsePairs("a | b\n\nc\td\ne")).toEqual({ pairs: [["a", "b"], ["c", "d"]], bad: ["e"] });
+  });
+
+  it("edits prompts in text areas that keep several lines", () => {
+    const { model, inputs } = setup();
+    expect(inputs()[0].tagName).toBe("TEXTAREA");
+    inputs()[0].value = "line one\nline two";
+    inputs()[0].dispatchEvent(new Event("input"));
+    vi.advanceTimersByTime(250);
+    expect(model.get("positives")[0]).toBe("line one\nline two");
+  });
+
+  it("shows tokens for the row being edited and for a prompt with a problem, or all behind the toggle", () => {
+    const { model, el, inputs } = setup({ positives: ["a b", "c d"], negatives: ["a c", "c e"], positive_issues: ["", "unknown word: 'd'"], negative_issues: ["", ""] });
+    const tok = (i: number) => [{ t: `w${i}`, u: false }];
+    model.pySet("positive_tokens", [tok(0), tok(1)]);
+    model.pySet("negative_tokens", [tok(2), tok(3)]);
+    const shown = () => Array.from(el.querySelectorAll<HTMLElement>(".scw-tokens")).map((t) => t.style.display !== "none");
+    expect(shown()).toEqual([false, false, true, false]); // only the invalid positive 2
+    inputs()[0].dispatchEvent(new Event("focus")); // editing row 1 (positive 1, negative 1)
+    expect(shown()).toEqual([true, true, true, false]);
+    const toggle = el.querySelector(".scw-tokens-toggle") as HTMLButtonElement;
+    toggle.click();
+    expect(model.get("show_tokens")).toBe(true);
+    expect(model.saved.at(-1)?.show_tokens).toBe(true);
+    expect(shown()).toEqual([true, true, true, true]);
+    expect(toggle.getAttribute("aria-pressed")).toBe("true");
+  });
+
+  it("marks each prompt solved or not, flags a failed positive and a solved negative, and marks edits pending", () => {
+    const { model, el, inputs } = setup({ positives: ["p0", "p1"], negatives: ["n0", "n1"], positive_issues: ["", ""], negative_issues: ["", ""] });
+    model.pySet("positive_behaviour", [
+      { prompt: "p0", side: "positive", top_token: " Mary", p_answer: 0.83, logit_diff: 2.1, solved: true },
+      { prompt: "p1", side: "positive", top_token: " John", p_answer: 0.1, logit_diff: -1.5, solved: false },
+    ]);
+    model.pySet("negative_behaviour", [
+      { prompt: "n0", side: "negative", top_token: " John", p_answer: 0.2, logit_diff: -0.4, solved: false },
+      { prompt: "n1", side: "negative", top_token: " Mary", p_answer: 0.7, logit_diff: 1.2, solved: true },
+    ]);
+    const lines = () => Array.from(el.querySelectorAll<HTMLElement>(".scw-behaviour"));
+    expect(lines().map((l) => l.dataset.kind)).toEqual(["ok", "ok", "flag", "flag"]); // p0 n0 p1 n1 (row order)
+    expect(lines()[0].textContent).toBe('✓ solved top " Mary" · p(answer) 0.83 · Δlogit +2.10');
+    expect(lines()[2].textContent).toContain("✗ fails");
+    expect(lines()[3].textContent).toContain("⚠ still solved");
+    expect(el.querySelectorAll(".scw-prompt.scw-flagged")).toHaveLength(2);
+    inputs()[0].value = "p0 edited";
+    inputs()[0].dispatchEvent(new Event("input"));
+    expect(lines()[0].dataset.kind).toBe("pending");
+    expect(behaviourMark("positive", { prompt: "x", logit_diff: 0.5, solved: null, p_answer: null, top_token: " a" }, "x").mark).toBe("?");
+    expect(behaviourMark("negative", undefined, "x").kind).toBe("none");
+  });
+
+  it("edits each positive's answer, keeps answers aligned with the rows, and shows answer problems", () => {
+    const { model, el } = setup({ positives: ["p0", "p1"], negatives: ["n0", "n1"], positive_issues: ["", ""], negative_issues: ["", ""], answers: [" Mary", " John"] });
+    const answers = () => Array.from(el.querySelectorAll<HTMLInputElement>("input.scw-answer-input"));
+    expect(answers().map((a) => a.value)).toEqual([" Mary", " John"]);
+    answers()[1].value = " Anna";
+    answers()[1].dispatchEvent(new Event("input"));
+    vi.advanceTimersByTime(250);
+    expect(model.get("answers")).toEqual([" Mary", " Anna"]);
+    (el.querySelectorAll(".scw-dup")[0] as HTMLButtonElement).click();
+    expect(model.get("answers")).toEqual([" Mary", " Mary", " Anna"]);
+    (el.querySelectorAll(".scw-del")[0] as HTMLButtonElement).click();
+    expect(model.get("answers")).toEqual([" Mary", " Anna"]);
+    (el.querySelector(".scw-add") as HTMLButtonElement).click();
+    expect(model.get("answers")).toEqual([" Mary", " Anna", ""]);
+    model.pySet("answer_issues", ["", "answer ' Anna Lee' of positives[1] is 2 tokens", ""]);
+    expect(el.querySelectorAll(".scw-answer-issue")[1].textContent).toContain("2 tokens");
+    expect(answers()[1].classList.contains("scw-invalid")).toBe(true);
+    // Python replaces the lists (a preset): the answers follow
+    model.pySet("positives", ["a", "b"]);
+    model.pySet("negatives", ["c", "d"]);
+    model.pySet("answers", [" x", " y"]);
+    expect(answers().map((a) => a.value)).toEqual([" x", " y"]);
   });
 });

@@ -1,56 +1,56 @@
-"""CircuitExplorer: type prompt pairs, watch the circuit appear.
+"""CircuitExplorer: type prompt pairs, watch the circuit appear, and judge whether to believe it.
 
-One widget composing a ``PromptPanel``, a ``HeadGrid`` and a ``CodeInspector`` bound to
-one engine ``Session`` (which caches head outputs per prompt, so an edit costs one
-forward pass plus the small SAE fit).
+One widget composing a ``PromptPanel``, a ``HeadGrid`` and a ``CodeInspector`` on one
+model. The live loop (debounce, generation counter, a preview with the previous SAE and
+then the refit, the model lock, stopping a superseded fit) belongs to the engine's
+``live.LiveSession``; this class wires its updates to traits:
 
-The live loop:
+* the browser debounces typing and sends the full prompt lists (and each positive's
+  answer); every edit or settings change is a request with a new *generation*; only the
+  newest request's results are drawn, so a stale result never overwrites a newer one;
+* a preview (every prompt encoded with the SAE fitted before the edit, ``is_final =
+  False``, "preview with the previous SAE; refitting..." in the status line) comes
+  first when an edit changes the SAE's training prompts; the refit replaces it. A
+  settings change (features, L1, seed, position, task preset) gets no preview;
+* a failed run (unknown word, too few prompts, degenerate codes, or anything else,
+  such as the allocator running out of memory) shows a one-line message in ``error``
+  beside the last good result, which stays on screen marked ``stale`` (dimmed under a
+  banner naming what it was computed from, ``shown_for``); the user's text and settings
+  are never touched. A setting outside its bounds (``settings.LIMITS``) is refused when
+  assigned, before any run (``failures``). ``KeyboardInterrupt`` during ``run()`` leaves
+  the last complete result on screen; partial results are never shown.
 
-* the browser debounces typing and sends the full prompt lists;
-* every edit or settings change gets a new *generation* number; a worker thread waits
-  ``debounce_s`` for more changes, then runs the newest request only;
-* a finished run is shown only if no newer request arrived meanwhile, so a stale result
-  never overwrites a newer one (the newest always wins);
-* a failed run (unknown word, too few prompts, degenerate codes, or anything else raised
-  on the worker, such as the allocator running out of memory) shows a one-line message
-  in ``error`` beside the last good result, which stays on screen marked ``stale``
-  (dimmed under a banner naming the prompts and settings it was computed from, in
-  ``shown_for``) rather than passing for the result of the new request; the user's text
-  and settings are never touched;
-* a setting outside its bounds (``settings.LIMITS``) is refused when assigned, from
-  Python or from the page, before any run: the trait keeps its value, ``error`` says why
-  (Python sees the ``SettingsError``, which is also a ``TraitError``);
-* ``KeyboardInterrupt`` during ``run()`` leaves the last complete result on screen,
-  marked as such, and clears the busy state; partial results are never shown;
-* two phases when a run must fit a new SAE (an edited or added prompt changes the SAE's
-  training prompts, under the settings already on screen): first a *preview*, drawn at
-  once, that encodes every prompt with the most recent SAE fitted under the same
-  settings (``Session.preview``: what the method does for any prompt outside the
-  training set), marked ``is_final = False`` with "preview with the previous SAE;
-  refitting..." in the status line; then the refit, whose result replaces it
-  (``is_final = True``). A newer request supersedes both phases (the refit of a
-  superseded preview is skipped, or its result dropped); a failed or interrupted refit
-  leaves the preview on screen still marked as not final, with the error beside it.
-  A settings change (features, L1, seed, position, task preset) gets no preview: an
-  SAE of other settings is not a preview of anything.
+What tells the user whether to believe the circuit (issue: the explorer's trust
+features), computed by ``live.opinions`` through ``checks.Checks`` once the final
+result is drawn, each step dropped as soon as a newer edit arrives:
 
-This module is longer than most (about 750 lines) because the live loop, its failure
-handling and ``save``/``load`` all read and write the same state (the result on screen,
-the request it came from, the generation counter) under one lock; the stateless parts
-live beside it (``failures``: refused settings and one-line messages; ``head_grid``,
-``code_inspector``, ``prompt_panel``: the three parts).
+* per prompt, whether the model solves it (``behaviour``; a mark under each prompt, a
+  summary line above the grid: "11/12 positives solved; negatives at chance (4/12)");
+* ``score_kind``: the grid shows the SAE node scores, ``1 - overlap`` of the positive
+  and negative codes, EAP pooled per head, the output-difference norm, or the SAE edge
+  scores pooled per head; ``agreement`` of the SAE ranking with EAP below it;
+* ``k`` and ``faithfulness(k)``: the logit difference kept by the top-k heads of the
+  ranking on screen with every other head mean-ablated, and the curve over k;
+* ``edges``: the strongest head -> head edges; choosing one (``selected_edge``) lists the
+  code pairs behind it (``edge_pairs``).
+
+This module is longer than most (about 700 lines) because the run state (the result on
+screen, the request it came from, the generation) is read and written by the live
+updates, the trust checks, failure handling and ``save``/``load`` alike; the stateless
+parts live beside it (``failures``, ``checks``, ``live_charts`` and the three parts).
 
 Example:
     >>> explorer = CircuitExplorer(task="ioi")   # bundled model, offline   # doctest: +SKIP
     >>> explorer                                                           # doctest: +SKIP
+    >>> explorer.behaviour[0]["solved"], explorer.agreement               # doctest: +SKIP
+    >>> explorer.faithfulness(5)                                           # doctest: +SKIP
     >>> explorer.save("circuit.json")                                      # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import threading
+import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -63,10 +63,12 @@ from ipywidgets import widget_serialization
 
 from ..engine.result import CircuitResult
 from ..engine.session import Session
-from ..errors import SaeCircuitsError, SettingsError, SettingsTypeError
+from ..errors import SettingsError, SettingsTypeError
+from ..live import LiveSession, LiveUpdate, opinions
 from ..settings import FIT_FIELDS, LIMITS, TASK_SETTINGS, Settings, recommended
 from ..tasks.task import Task
-from ._common import bundle, edge_head_scores, result_warnings
+from ._common import bundle, result_warnings
+from .checks import SCORE_KINDS, Checks
 from .code_inspector import CodeInspector
 from .failures import (
     RefusedSetting,
@@ -81,6 +83,7 @@ from .prompt_panel import PromptPanel
 CUSTOM = "custom"
 BAR_SETTINGS = ("seed", "n_features", "l1")
 """The numeric settings of the settings bar (bounds in ``limits``)."""
+INTERRUPTED = "interrupted: the run was stopped before it finished"
 
 
 def _task_names() -> list[str]:
@@ -90,7 +93,8 @@ def _task_names() -> list[str]:
 
 
 class CircuitExplorer(anywidget.AnyWidget):
-    """Prompt panel + head grid + code inspector on one model, recomputed live."""
+    """Prompt panel + head grid + code inspector on one model, recomputed live, with the
+    checks that say whether to believe the circuit."""
 
     _esm = bundle("circuit_explorer")
 
@@ -116,8 +120,11 @@ class CircuitExplorer(anywidget.AnyWidget):
     refuses a value outside them before sending it."""
     position = SettingTrait("mean").tag(sync=True)
     """Head outputs averaged over positions ("mean") or taken at the last token."""
-    score_kind = t.Enum(["node", "edge"], default_value="node").tag(sync=True)
-    """Grid shows node scores, or edge scores pooled per head."""
+    score_kind = t.Enum([*SCORE_KINDS, "node"], default_value="sae").tag(sync=True)
+    """What the grid shows: ``"sae"`` node scores, ``"overlap"`` (drawn as 1 - the Jaccard
+    overlap of positive and negative codes, so task-specific heads are bright), ``"eap"``,
+    ``"output_diff_norm"``, or ``"edge"`` (SAE edge scores pooled per head). ``"node"`` is
+    read as ``"sae"``."""
 
     busy = t.Bool(False).tag(sync=True)
     """True while a run is in progress."""
@@ -139,6 +146,40 @@ class CircuitExplorer(anywidget.AnyWidget):
     generation = t.Int(0).tag(sync=True)
     """Number of the newest request; results of older ones are dropped."""
 
+    behaviour_summary = t.Unicode("").tag(sync=True)
+    """Whether the model does the task on the prompts on screen, in one line
+    (``TaskCheck.summary()``, e.g. "11/12 positives solved; negatives at chance (4/12)")."""
+    task_warnings = t.List(t.Unicode()).tag(sync=True)
+    """The task check's warnings (the model fails positives, still solves negatives, ...)."""
+    agreement = t.Dict().tag(sync=True)
+    """``{"spearman": .., "top_k_overlap": ..}`` of the SAE ranking and EAP on the same
+    prompts (top-k with the explorer's ``k``); ``{}`` until computed or without answers."""
+    agreement_note = t.Unicode("").tag(sync=True)
+    """Why ``agreement`` is empty (e.g. EAP needs answers), "" otherwise."""
+    k = t.Int(5).tag(sync=True)
+    """The circuit's size for ``faithfulness_kept`` and the top-k overlap: 0 to ``k_max``."""
+    k_max = t.Int(0).tag(sync=True)
+    """The largest ``k``: the model's number of heads."""
+    faithfulness_kept = t.Float(None, allow_none=True).tag(sync=True)
+    """Share of the clean logit difference kept by the top-``k`` heads of the ranking on
+    screen, every other head mean-ablated (``None``: not known, see ``faithfulness_note``)."""
+    faithfulness_curve = t.Dict().tag(sync=True)
+    """``{"ks": [...], "values": [...]}``: ``faithfulness_kept`` over k (``{}`` until computed)."""
+    faithfulness_note = t.Unicode("").tag(sync=True)
+    """Why there is no faithfulness (no answers, prompts the model does not solve), "" otherwise."""
+    edges = t.List(t.Dict()).tag(sync=True)
+    """The strongest head -> head edges of the result on screen, best first:
+    ``{"sender": [l, h], "receiver": [l, h], "score": float}``."""
+    selected_edge = t.Int(-1).tag(sync=True)
+    """Index into ``edges`` whose code pairs ``edge_pairs`` lists; -1 for none (set by clicks)."""
+    edge_pairs = t.List(t.Dict()).tag(sync=True)
+    """The (sender code, receiver code) pairs behind the selected edge, with how many
+    positives and negatives have each (``live.opinions.edge_code_pairs``)."""
+    edge_note = t.Unicode("").tag(sync=True)
+    """Why ``edges`` is empty ("" when it is not)."""
+    checking = t.Bool(False).tag(sync=True)
+    """True while behaviour, EAP and faithfulness of the result on screen are computed."""
+
     def __init__(
         self,
         model: Any = None,
@@ -146,12 +187,14 @@ class CircuitExplorer(anywidget.AnyWidget):
         *,
         positives: Optional[Sequence[str]] = None,
         negatives: Optional[Sequence[str]] = None,
+        answers: Optional[Sequence[str]] = None,
         n_pairs: int = 12,
         seed: Optional[int] = None,
         n_features: Optional[int] = None,
         l1: Optional[float] = None,
         position: Optional[str] = None,
-        score_kind: str = "node",
+        score_kind: str = "sae",
+        k: int = 5,
         recipe: Optional[str] = None,
         n_train: Optional[int] = None,
         n_saes: Optional[int] = None,
@@ -167,13 +210,18 @@ class CircuitExplorer(anywidget.AnyWidget):
                 ``None`` or ``"custom"`` for your own prompts (then give both lists).
             positives, negatives: your own prompt pairs (with a task: its ground truth
                 and "more like these" still apply).
+            answers: the next token each positive should get (one per positive, e.g.
+                ``" Mary"``): the model check, EAP and faithfulness use them. A preset
+                brings its own.
             n_pairs: pairs drawn from the preset.
             seed, n_features, l1, position, score_kind: the settings bar's initial values;
                 a value left out is the task's recommended one (``settings.recommended``,
                 the same as ``discover`` and the command line use).
+            k: the circuit's size for faithfulness and the top-k overlap.
             recipe, n_train, n_saes: passed to the engine's ``discover`` (default: recommended).
-            live: run edits on a worker thread, newest request wins (``False``: run
-                each change at once, in the caller's thread; handy in scripts and tests).
+            live: run edits on the live session's worker thread, newest request wins
+                (``False``: run each change at once, in the caller's thread; handy in
+                scripts and tests).
             debounce_s: in live mode, wait this long for further changes before a run.
             run: run once now (otherwise call ``run()`` or edit something).
             session: an engine ``Session`` to reuse (its cache and model).
@@ -200,6 +248,8 @@ class CircuitExplorer(anywidget.AnyWidget):
             raise ValueError("task='custom' needs positives= and negatives=")
         if not isinstance(n_pairs, int) or isinstance(n_pairs, bool) or n_pairs < 2:
             raise ValueError(f"n_pairs must be an integer >= 2, got {n_pairs!r}")
+        if answers is not None and (positives is None or len(list(answers)) != len(list(positives))):
+            raise ValueError("answers= needs positives= and one answer per positive")
         chosen = recommended(
             None if task == CUSTOM else task, seed=seed, n_features=n_features, l1=l1,
             position=position, recipe=recipe, n_train=n_train, n_saes=n_saes,
@@ -207,50 +257,48 @@ class CircuitExplorer(anywidget.AnyWidget):
 
         self.model = model
         """The model the explorer runs (a TransformerBridge)."""
-        self.session = session if session is not None else Session(model)
-        """The engine session: head-output cache and last result."""
+        self.live = LiveSession(model, self._on_update, session=session, debounce_s=debounce_s)
+        """The engine's live loop (debounce, generations, preview then final, model lock)."""
+        self.session = self.live.session
+        """The engine session: head-output cache and fitted SAEs."""
         self.result: Optional[CircuitResult] = None
         """The result on screen (always a finished run)."""
         self.task_object: Optional[Task] = None
         """The preset's ``Task`` (ground truth, generator), None for custom prompts."""
         self.last_error: Optional[BaseException] = None
         """The exception of the newest failed run, if any."""
+        self.checks = Checks(model)
+        """The trust checks of the result on screen (``checks.Checks``)."""
         self._extra = {"recipe": chosen.recipe, "n_train": chosen.n_train, "n_saes": chosen.n_saes}
         self._n_pairs = n_pairs
         self._more_seed = 1000
-        self._gen_lock = threading.Lock()
-        self._model_lock = threading.RLock()
         self._live = bool(live)
-        self._debounce_s = float(debounce_s)
-        self._wake = threading.Condition()
-        self._pending: Optional[int] = None
-        self._pending_at = 0.0  # time.monotonic() of the newest request
-        self._worker: Optional[threading.Thread] = None
-        self._in_flight: Optional[int] = None
         self._closed = False
         self._loading = True
         self._last_prompts: Optional[tuple] = None
         self._selecting = False
-        self._shown_fit: Optional[tuple] = None  # (task, settings) of the result on screen
+        self._requests: dict[int, tuple] = {}  # generation -> (inputs, answers, time of the request)
+        self._preview_s: dict[int, float] = {}
         self._shown_inputs: Optional[tuple] = None  # (positives, negatives, fit_id) of the result on screen
 
         # the tokenizer is not safe to share between threads: the panel's checks run
-        # with the engine's runs, under one lock (see _run_generation)
+        # on the live session's worker, under its model lock (see _on_update)
         panel = PromptPanel(model=model, annotate_on_edit=False)
         grid = HeadGrid()
         inspector = CodeInspector(model)
+        total = int(model.cfg.n_layers) * int(model.cfg.n_heads)
         super().__init__(
             panel=panel, grid=grid, inspector=inspector, task_names=names, task=task, seed=chosen.seed,
             n_features=chosen.n_features, l1=chosen.l1, position=chosen.position, score_kind=score_kind,
-            limits={k: list(LIMITS[k]) for k in BAR_SETTINGS},
+            limits={k: list(LIMITS[k]) for k in BAR_SETTINGS}, k_max=total, k=min(max(0, int(k)), total),
         )
         if task != CUSTOM:
             self._load_task(task, keep_prompts=positives is not None)
         if positives is not None:
-            panel.set_pairs(positives, negatives)
+            panel.set_pairs(positives, negatives, answers)
         self._loading = False
-        self._last_prompts = (tuple(panel.positives), tuple(panel.negatives))
-        panel.observe(self._on_prompts, names=["positives", "negatives"])
+        self._last_prompts = self._panel_snapshot()
+        panel.observe(self._on_prompts, names=["positives", "negatives", "answers"])
         grid.observe(self._on_select, names=["selected"])
         if run:
             self.run(raise_errors=False)
@@ -272,6 +320,9 @@ class CircuitExplorer(anywidget.AnyWidget):
             name = next((k for k in (*BAR_SETTINGS, "position") if k in sync_data and str(exc).startswith(k)), None)
             self.error = str(exc) if name is None else f"{exc}; {name} stays {getattr(self, name)!r}"
             self.send_state([k for k in sync_data if k in self.keys])
+        except t.TraitError as exc:  # e.g. k outside 0..k_max: keep the value, say why
+            self.error = " ".join(str(exc).split())
+            self.send_state([k for k in sync_data if k in self.keys])
 
     @t.validate("task")
     def _valid_task(self, proposal: Any) -> str:
@@ -279,6 +330,18 @@ class CircuitExplorer(anywidget.AnyWidget):
         if v != CUSTOM and v not in (self.task_names or _task_names()):
             raise t.TraitError(f"unknown task {v!r}; choose one of {', '.join(_task_names())} or 'custom'")
         return v
+
+    @t.validate("score_kind")
+    def _valid_kind(self, proposal: Any) -> str:
+        return "sae" if proposal["value"] == "node" else proposal["value"]
+
+    @t.validate("k")
+    def _valid_k(self, proposal: Any) -> int:
+        v = proposal["value"]
+        top = self.k_max if self.k_max > 0 else v
+        if isinstance(v, bool) or not 0 <= int(v) <= top:
+            raise t.TraitError(f"k must be a whole number from 0 to {top} (the number of heads), got {v!r}; k stays {self.k}")
+        return int(v)
 
     @t.observe("task")
     def _on_task(self, change: Any) -> None:
@@ -295,6 +358,7 @@ class CircuitExplorer(anywidget.AnyWidget):
             return
         finally:
             self._loading = False
+        self._last_prompts = self._panel_snapshot()
         self.request()
 
     @t.observe("seed", "n_features", "l1", "position")
@@ -304,8 +368,15 @@ class CircuitExplorer(anywidget.AnyWidget):
 
     @t.observe("score_kind")
     def _on_kind(self, change: Any) -> None:
+        if self.result is None:
+            return
+        self._draw_inspector(self.result)
+        self._refresh_checks(compute=not self.checking)
+
+    @t.observe("k")
+    def _on_k(self, change: Any) -> None:
         if self.result is not None:
-            self._draw(self.result)
+            self._refresh_checks(compute=not self.checking)
 
     def _apply_recommended(self, name: str) -> None:
         """A new preset brings its recommended values of the settings some task changes."""
@@ -323,19 +394,19 @@ class CircuitExplorer(anywidget.AnyWidget):
             return
         from ..tasks import get_task
 
-        with self._model_lock:
+        with self.live.model_lock:
             task = get_task(name, self.model, n=self._n_pairs, seed=self.seed)
         self.task_object = task
 
-        def generate(n: int) -> tuple[list[str], list[str]]:
+        def generate(n: int) -> tuple[list[str], list[str], Optional[list[str]]]:
             self._more_seed += 1
-            with self._model_lock:
+            with self.live.model_lock:
                 more = get_task(name, self.model, n=n, seed=self._more_seed)
-            return list(more.positives), list(more.negatives)
+            return list(more.positives), list(more.negatives), None if more.answers is None else list(more.answers)
 
         self.panel.set_model(self.model, generate)
         if not keep_prompts:
-            self.panel.set_pairs(task.positives, task.negatives)
+            self.panel.set_pairs(task.positives, task.negatives, task.answers)
 
     @property
     def ground_truth(self) -> Optional[frozenset]:
@@ -349,88 +420,25 @@ class CircuitExplorer(anywidget.AnyWidget):
             "position": str(self.position), **self._extra,
         }
 
-    # ------------------------------------------------------------------ live loop
+    # ------------------------------------------------------------------ live loop (the engine's LiveSession)
+
+    def _panel_snapshot(self) -> tuple:
+        return tuple(self.panel.positives), tuple(self.panel.negatives), tuple(self.panel.answers)
 
     def _on_prompts(self, change: Any) -> None:
-        # positives and negatives replaced together notify twice: run once per new pair of lists
-        snapshot = (tuple(self.panel.positives), tuple(self.panel.negatives))
+        # the lists replaced together notify once each: run once per new set of lists
+        snapshot = self._panel_snapshot()
         if self._loading or snapshot == self._last_prompts:
             return
         self._last_prompts = snapshot
         self.request()
 
-    def request(self) -> int:
-        """Ask for a run with the current prompts and settings; returns its generation.
-
-        In live mode the run happens on a worker thread after ``debounce_s`` (newer
-        requests replace it); otherwise it runs now.
-        """
-        with self._gen_lock:
-            self.generation += 1
-            gen = self.generation
-        if not self._live:
-            self._run_generation(gen, raise_errors=False)
-            return gen
-        with self._wake:
-            self._pending = gen
-            self._pending_at = time.monotonic()
-            self._ensure_worker()
-            self._wake.notify()
-        return gen
-
-    def _ensure_worker(self) -> None:
-        if self._worker is None or not self._worker.is_alive():
-            self._worker = threading.Thread(target=self._work, name="circuit-explorer", daemon=True)
-            self._worker.start()
-
-    def _work(self) -> None:
-        while True:
-            with self._wake:
-                while self._pending is None and not self._closed:
-                    self._wake.wait()
-                if self._closed:
-                    return
-                # debounce: wait until no newer request for debounce_s (a request that
-                # arrived while the previous run was busy has waited long enough already)
-                while not self._closed:
-                    left = self._pending_at + self._debounce_s - time.monotonic()
-                    if left <= 0:
-                        break
-                    self._wake.wait(left)
-                gen, self._pending = self._pending, None
-                self._in_flight = gen
-            try:
-                if gen is not None and gen == self.generation:
-                    self._run_generation(gen, raise_errors=False)
-            except BaseException as exc:  # the worker survives anything; what stopped the run still reaches the page
-                with contextlib.suppress(BaseException):
-                    self._fail(gen, failure_message(exc), exc, None)
-            finally:
-                with self._wake:
-                    self._in_flight = None
-
-    def wait(self, timeout: float = 30.0) -> bool:
-        """Block until no run is pending or in progress (for scripts and tests)."""
-        end = time.monotonic() + timeout
-        time.sleep(0.01)
-        while time.monotonic() < end:
-            with self._wake:
-                idle = self._pending is None and self._in_flight is None
-            if idle:
-                return True
-            time.sleep(0.01)
-        return False
-
-    def run(self, *, raise_errors: bool = True) -> Optional[CircuitResult]:
-        """Run now, in this thread, with the current prompts and settings.
-
-        Returns the result (also shown). A ``KeyboardInterrupt`` leaves the last complete
-        result on screen and is re-raised.
-        """
-        with self._gen_lock:
-            self.generation += 1
-            gen = self.generation
-        return self._run_generation(gen, raise_errors=raise_errors)
+    def _answers(self) -> Optional[list[str]]:
+        """The panel's answers when every positive has one (else the run goes without)."""
+        ans = [str(a) for a in self.panel.answers][: len(self.panel.positives)]
+        if len(ans) != len(self.panel.positives) or not ans or not all(a for a in ans):
+            return None
+        return ans
 
     def _request_inputs(self) -> tuple:
         """(positives, negatives, fit_id) of a run with what the panel and bar show now."""
@@ -438,72 +446,96 @@ class CircuitExplorer(anywidget.AnyWidget):
         fit_id = (str(self.task), tuple(sorted(settings.items())))
         return tuple(self.panel.positives), tuple(self.panel.negatives), fit_id
 
-    def _run_generation(self, gen: int, *, raise_errors: bool) -> Optional[CircuitResult]:
-        t0 = time.perf_counter()
-        preview_s: Optional[float] = None
-        inputs: Optional[tuple] = None
-        try:
-            inputs = self._request_inputs()
-            positives, negatives, fit_id = list(inputs[0]), list(inputs[1]), inputs[2]
-            settings = dict(fit_id[1])
-            before = self.session.forward_prompts
+    def _live_args(self, inputs: tuple) -> tuple[list[str], list[str], Settings, dict[str, Any]]:
+        positives, negatives, fit_id = inputs
+        return list(positives), list(negatives), Settings(**dict(fit_id[1])), {"task": self.task_object, "answers": self._answers()}
+
+    def request(self) -> int:
+        """Ask for a run with the current prompts and settings; returns its generation.
+
+        In live mode the run happens on the live session's worker thread after
+        ``debounce_s`` (newer requests replace it); otherwise it runs now.
+        """
+        if not self._live:
+            self.run(raise_errors=False)
+            return self.generation
+        inputs = self._request_inputs()
+        positives, negatives, settings, extra = self._live_args(inputs)
+        asked = time.perf_counter()
+        gen = self.live.request(positives, negatives, settings, **extra)
+        self._requests[gen] = (inputs, extra["answers"], asked)
+        with self.hold_sync():
+            self.generation = gen
             self.busy = True
-            with self._model_lock:
-                if not self.panel.annotated:
-                    self.panel.annotate()
-                preview = self._preview(positives, negatives, settings, fit_id)
-            if preview is not None and gen == self.generation:
-                preview_s = self._show(preview, gen, inputs, t0, before, final=False)
-            if gen != self.generation:
-                return None  # superseded: the newer request runs next, skip this refit
-            with self._model_lock:
-                result = self.session.discover(positives, negatives, **settings)
-            if gen != self.generation:
-                return result  # a newer request exists: never show a stale result
-            # inside the try: an interrupt while drawing never leaves a preview marked final
-            self._show(result, gen, inputs, t0, before, final=True, preview_s=preview_s)
+        return gen
+
+    def wait(self, timeout: float = 30.0) -> bool:
+        """Block until no run (nor its checks) is pending or in progress (for scripts and tests)."""
+        return self.live.wait(timeout)
+
+    def run(self, *, raise_errors: bool = True) -> Optional[CircuitResult]:
+        """Run now, in this thread, with the current prompts and settings.
+
+        Returns the result (also shown, with its checks). A ``KeyboardInterrupt`` leaves the
+        last complete result on screen and is re-raised.
+        """
+        inputs = self._request_inputs()
+        positives, negatives, settings, extra = self._live_args(inputs)
+        gen = self.live.generation + 1  # the generation ``live.run`` takes
+        self._requests[gen] = (inputs, extra["answers"], time.perf_counter())
+        self.generation = gen
+        self.busy = True
+        try:
+            return self.live.run(positives, negatives, settings, **extra)
         except KeyboardInterrupt:
-            self._fail(gen, "interrupted: the run was stopped before it finished", None, inputs)
             if raise_errors:
                 raise
             return None
-        except Exception as exc:  # every failure reaches the page, in one line
-            self._fail(gen, failure_message(exc), exc, inputs)
+        except Exception:  # already reported through _on_update, in one line
             if raise_errors:
                 raise
             return None
         finally:
-            if gen == self.generation:
-                self.busy = False
-        return result
+            if gen == self.live.generation and self.busy and not self._closed:
+                self.busy = not self.is_final
 
-    def _preview(self, positives: list[str], negatives: list[str], settings: dict[str, Any], fit_id: tuple) -> Optional[CircuitResult]:
-        """The session's preview when this run must refit the SAE under the settings on screen."""
-        if self.result is None or fit_id != self._shown_fit:
-            return None  # first run, or a settings / task change: nothing to preview
-        try:
-            return self.session.preview(positives, negatives, **settings)
-        except (SaeCircuitsError, ValueError, TypeError):
-            return None  # the full run reports the problem
+    def _on_update(self, update: LiveUpdate) -> None:
+        """The live session's report of a run (on its worker, or in ``run``'s thread)."""
+        gen = update.generation
+        if self._closed or update.kind == "cancelled" or gen != self.live.generation:
+            return  # a superseded run: the newer request reports
+        inputs, answers, _ = self._requests.get(gen, (None, None, 0.0))
+        for old in [g for g in self._requests if g < gen]:
+            self._requests.pop(old, None)
+            self._preview_s.pop(old, None)
+        with self.live.model_lock:
+            if not self.panel.annotated:
+                self.panel.annotate()
+        if update.kind == "failed":
+            message = INTERRUPTED if isinstance(update.exception, KeyboardInterrupt) else update.error
+            self._fail(gen, message, update.exception, inputs)
+            return
+        final = update.kind == "final"
+        self._show(update.result, gen, inputs or self._request_inputs(), update, final=final)
+        self._show_behaviour(update.result)
+        if final:
+            self._check(update.result, gen, answers)
 
-    def _show(
-        self, result: CircuitResult, gen: int, inputs: tuple, t0: float, before: int, *,
-        final: bool, preview_s: Optional[float] = None,
-    ) -> float:
-        """Draw ``result`` (a preview or the final one) of the request ``inputs``
-        (``_request_inputs``); returns edit -> grid seconds."""
-        recomputed = self.session.forward_prompts - before
+    def _show(self, result: CircuitResult, gen: int, inputs: tuple, update: LiveUpdate, *, final: bool) -> float:
+        """Draw ``result`` (a preview or the final one) of the request ``inputs``; returns
+        run -> grid seconds."""
+        t_draw = time.perf_counter()
         self.result = result
-        self._shown_fit = inputs[2]
         self._shown_inputs = inputs
         if not final:
             self.is_final = False  # before the preview is drawn ...
         self._draw_grid(result)
         if final:
             self.is_final = True  # ... and only once the final grid is
-        elapsed = time.perf_counter() - t0  # edit -> grid data sent
+        elapsed = update.seconds + (time.perf_counter() - t_draw)  # run start -> grid data sent
         n_pos = int(np.sum(result.is_positive))
         n_neg = len(result.is_positive) - n_pos
+        preview_s = self._preview_s.get(gen)
         with self.hold_sync():
             self.error = ""
             self.stale = False
@@ -515,22 +547,23 @@ class CircuitExplorer(anywidget.AnyWidget):
             if final:
                 self.status = (
                     f"updated in {elapsed:.2f} s" + (f" (preview after {preview_s:.2f} s)" if preview_s is not None else "")
-                    + f" · {n_pos} positives, {n_neg} negatives · {recomputed} prompt(s) through the model"
+                    + f" · {n_pos} positives, {n_neg} negatives · {update.forward_prompts} prompt(s) through the model"
                     + (f" · note: {warn}" if warn else "")
                 )
             else:
+                self._preview_s[gen] = elapsed
                 self.status = (
                     f"preview with the previous SAE ({elapsed:.2f} s); refitting the SAE on the new "
                     "training prompts… (not final)"
                 )
             self.busy = not final
-        if gen == self.generation:
+        if gen == self.live.generation:
             self._draw_inspector(result)
         return elapsed
 
     def _fail(self, gen: Optional[int], message: str, exc: Optional[BaseException], inputs: Optional[tuple]) -> None:
         """Report the failed run ``gen`` of the request ``inputs`` (None: unknown)."""
-        if gen != self.generation:
+        if gen != self.live.generation:
             return
         with self.hold_sync():
             self.last_error = exc
@@ -553,45 +586,187 @@ class CircuitExplorer(anywidget.AnyWidget):
         self.stale = True
         self.shown_for = describe_difference(self._shown_inputs, inputs)
 
+    # ------------------------------------------------------------------ drawing
+
     def _draw(self, result: CircuitResult) -> None:
         """Put ``result`` on the grid and the inspector."""
         self._draw_grid(result)
         self._draw_inspector(result)
 
     def _draw_grid(self, result: CircuitResult) -> None:
-        """Put ``result``'s scores on the grid (node or pooled edge scores)."""
+        """Put ``result`` on the grid (the scores of ``score_kind``, as far as they are known)."""
+        positives = [p for p, f in zip(result.prompts or (), result.is_positive) if f]
+        negatives = [p for p, f in zip(result.prompts or (), result.is_positive) if not f]
+        inputs = self._requests.get(self.live.generation)
+        self.checks.use(
+            result, positives, negatives, answers=None if inputs is None else inputs[1],
+            task=self.task_object, position=str(result.settings.get("position", self.position)),
+        )
+        self._paint_grid(compute=False)
+        if self.grid.selected < 0:
+            top = (result.top_heads(1) or [(0, 0)])[0]  # no head scored above 0: start at the first
+            self._selecting = True
+            try:
+                self.grid.selected = top[0] * result.n_heads + top[1]
+            finally:
+                self._selecting = False
+
+    def _paint_grid(self, *, compute: bool) -> None:
+        """Draw the ``score_kind`` scores of the result on screen, or why there are none."""
+        result = self.result
+        if result is None:
+            return
         gt = self.ground_truth
-        if gt is not None and any(not (0 <= l < result.n_layers and 0 <= h < result.n_heads) for l, h in gt):
+        if gt is not None and any(not (0 <= a < result.n_layers and 0 <= b < result.n_heads) for a, b in gt):
             gt = None
-        edge = self.score_kind == "edge"
-        pooled = edge_head_scores(result)
-        if edge and pooled is None:
-            scores, label, note = result.node_scores, "node score", "this run has no edge scores; showing node scores"
-        elif edge:
-            scores, label, note = np.asarray(pooled).reshape(result.n_layers, result.n_heads), "edge score (pooled per head)", ""
-        else:
-            scores, label, note = result.node_scores, "node score (codes unique to positives)", ""
+        kind = self.score_kind
+        scores, label, note = self.checks.scores(kind, compute=compute)
+        if scores is None and kind == "edge":  # a run without edge scores: the node scores, said so
+            scores, label = result.node_scores, "SAE node score (this run has no edge scores)"
         warn = "; ".join(result_warnings(result))
         self._selecting = True
         try:
-            self.grid.show_scores(scores, gt, label=label, message=note or warn, **stability_of(result))
-            if self.grid.selected < 0:
-                top = (result.top_heads(1) or [(0, 0)])[0]  # no head scored above 0: start at the first
-                self.grid.selected = top[0] * result.n_heads + top[1]
+            if scores is None:
+                self.grid.show_unavailable(note, label=label)
+                return
+            stability = stability_of(result) if kind == "sae" else {}
+            self.grid.show_scores(scores, gt, label=label, message="; ".join(m for m in (note, warn) if m), **stability)
         finally:
             self._selecting = False
 
     def _draw_inspector(self, result: CircuitResult) -> None:
         """Show the selected head of ``result`` in the inspector."""
         if self.grid.selected >= 0:
-            with self._model_lock:
+            with self.live.model_lock:
                 self.inspector.show(result, self.grid.selected, show_edges=self.score_kind == "edge")
 
     def _on_select(self, change: Any) -> None:
         if self.result is None or change["new"] < 0 or self._selecting:
             return
-        with self._model_lock:
+        with self.live.model_lock:
             self.inspector.show(self.result, change["new"], show_edges=self.score_kind == "edge")
+
+    # ------------------------------------------------------------------ the trust checks
+
+    @property
+    def behaviour(self) -> list[dict[str, Any]]:
+        """What the model does on each prompt of the result on screen, positives first:
+        ``{"prompt", "side", "top_token", "p_answer", "logit_diff", "solved"}``
+        (``live.opinions.behaviour``; ``[]`` before the first result)."""
+        return [] if self.result is None else opinions.behaviour(self.result)
+
+    def _show_behaviour(self, result: CircuitResult) -> None:
+        """The model check of ``result``: a mark per prompt in the panel, a line above the grid."""
+        rows = opinions.behaviour(result)
+        check = result.task_check
+        with self.hold_sync(), self.panel.hold_sync():
+            self.panel.positive_behaviour = [r for r in rows if r["side"] == "positive"]
+            self.panel.negative_behaviour = [r for r in rows if r["side"] == "negative"]
+            self.behaviour_summary = "" if check is None else check.summary()
+            self.task_warnings = [] if check is None else [str(w) for w in check.warnings]
+
+    def _check(self, result: CircuitResult, gen: int, answers: Optional[list[str]]) -> None:
+        """After a final result: edges, then faithfulness, then EAP and the agreement, each
+        step skipped once a newer request exists (the next result gets its own)."""
+        current = lambda: gen == self.live.generation and self.result is result and not self._closed  # noqa: E731
+        self.checking = True
+        try:
+            self._show_edges()
+            with self.live.model_lock:
+                if current():
+                    self._refresh_checks(compute=True, eap=False)  # faithfulness of the ranking on screen
+                if current():
+                    self._refresh_checks(compute=True)  # EAP, its agreement (and the grid in EAP mode)
+        finally:
+            if current():
+                self.checking = False
+
+    def _refresh_checks(self, *, compute: bool, eap: bool = True) -> None:
+        """Set the grid, agreement and faithfulness traits for ``score_kind`` and ``k``.
+
+        ``compute=False`` only reads what is kept (the live worker computes the rest);
+        ``eap=False`` leaves EAP for later (it takes longest).
+        """
+        if self.result is None:
+            return
+        kind, k = self.score_kind, int(self.k)
+        with self.live.model_lock:
+            need_eap = compute and eap
+            self._paint_grid(compute=need_eap or kind not in ("eap",))
+            kept, note = (None, "measuring faithfulness…")
+            curve: Optional[tuple] = None
+            if compute and (eap or kind != "eap"):
+                curve, note = self.checks.curve(kind, k)
+                kept, _ = self.checks.faithfulness(kind, k) if curve is not None else (None, note)
+            agree, agree_note = self.checks.agreement(max(1, k), compute=need_eap)
+        with self.hold_sync():
+            self.faithfulness_kept = None if kept is None or not math.isfinite(kept) else float(kept)
+            self.faithfulness_curve = {} if curve is None else {"ks": list(curve[0]), "values": [float(v) for v in curve[1]]}
+            self.faithfulness_note = note
+            self.agreement = agree
+            self.agreement_note = agree_note
+
+    def _show_edges(self) -> None:
+        """The strongest edges of the result on screen; the selected pair of heads stays selected."""
+        old = self.edges[self.selected_edge] if 0 <= self.selected_edge < len(self.edges) else None
+        rows, note = self.checks.edges()
+        keep = next((i for i, e in enumerate(rows) if old and (e["sender"], e["receiver"]) == (old["sender"], old["receiver"])), -1)
+        with self.hold_sync():
+            self.edges, self.edge_note = rows, note
+            self.selected_edge = keep
+            self.edge_pairs = self.checks.edge_pairs(rows[keep]) if keep >= 0 else []
+
+    @t.observe("selected_edge")
+    def _on_edge(self, change: Any) -> None:
+        i = change["new"]
+        self.edge_pairs = self.checks.edge_pairs(self.edges[i]) if 0 <= i < len(self.edges) else []
+
+    def faithfulness(self, k: Optional[int] = None, kind: Optional[str] = None) -> float:
+        """The share of the clean logit difference the top-``k`` heads keep, every other head
+        mean-ablated over the prompts (``live.opinions.faithfulness``).
+
+        ``k`` defaults to the explorer's ``k``; the ranking is that of ``kind`` (default:
+        the one on screen, ``score_kind``). Raises ``ValueError`` before the first result,
+        and with the one-line reason when there is no logit difference to keep (prompts
+        without answers) or the model does not solve the prompts.
+
+        Example:
+            >>> explorer.faithfulness(5)   # doctest: +SKIP
+            0.84
+        """
+        k = int(self.k if k is None else k)
+        kind = self.score_kind if kind is None else ("sae" if kind == "node" else kind)
+        if kind not in SCORE_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(SCORE_KINDS)}, got {kind!r}")
+        if not 0 <= k <= self.k_max:
+            raise ValueError(f"k must be from 0 to {self.k_max} (the number of heads), got {k}")
+        if self.result is None:
+            raise ValueError("no result yet: run the explorer first")
+        with self.live.model_lock:
+            value, note = self.checks.faithfulness(kind, k)
+        if value is None:
+            raise ValueError(note)
+        return value
+
+    def faithfulness_chart(self, kinds: Sequence[str] = ("sae", "eap")):
+        """Altair line chart of the faithfulness over k of each ranking in ``kinds``
+        (those that can be computed), the explorer's ``k`` marked."""
+        from .live_charts import faithfulness_chart
+
+        if self.result is None:
+            raise ValueError("no result yet: run the explorer first")
+        curves = {}
+        notes = []
+        with self.live.model_lock:
+            for kind in kinds:
+                found, note = self.checks.curve(kind, int(self.k))
+                if found is not None:
+                    curves[kind] = found
+                else:
+                    notes.append(note)
+        if not curves:
+            raise ValueError("; ".join(notes) or "no faithfulness to draw")
+        return faithfulness_chart(curves, k=int(self.k))
 
     # ------------------------------------------------------------------ outputs
 
@@ -733,7 +908,8 @@ class CircuitExplorer(anywidget.AnyWidget):
         """The ROC curve beside the score bars (score bars alone without a ground truth)."""
         if self.ground_truth is None:
             return self.score_chart(top=top)
-        return (self.roc_chart() | self.score_chart(top=top)).resolve_scale(color="independent", strokeDash="independent").resolve_legend(color="independent")
+        both = self.roc_chart() | self.score_chart(top=top)
+        return both.resolve_scale(color="independent", strokeDash="independent").resolve_legend(color="independent")
 
     def export_chart(self, path: Any, chart: str = "roc") -> Path:
         """Write the ``"roc"``, ``"scores"`` or ``"both"`` chart to ``path`` (.png, .svg, .json, .html)."""
@@ -744,13 +920,12 @@ class CircuitExplorer(anywidget.AnyWidget):
         c = self.roc_chart() if chart == "roc" else self.score_chart() if chart == "scores" else self.charts()
         return save_chart(c, path)
 
+
     def close(self) -> None:
-        """Stop the worker thread and close the widget and its parts."""
-        with self._wake:
-            self._closed = True
-            self._wake.notify_all()
+        """Stop the live session's worker and close the widget and its parts."""
+        self._closed = True
+        self.live.close()
         for w in (self.panel, self.grid, self.inspector):
             if w is not None:
                 w.close()
         super().close()
-

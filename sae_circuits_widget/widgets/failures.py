@@ -6,9 +6,10 @@ Three kinds of failure reach the page through the explorer's ``error`` trait:
   ``SettingTrait`` checks every value with ``settings.Settings`` and raises
   ``RefusedSetting`` (a ``SettingsError`` that is also a ``traitlets.TraitError``, so
   traitlets keeps the trait's value and rolls back a message from the page);
-* an exception raised by a run on the worker thread, whatever its type:
-  ``failure_message`` turns it into one line (a package error's own message; otherwise
-  its type and shortened message, and what to do when memory ran out);
+* an exception raised by a run on the worker thread, whatever its type: the live
+  session's ``failure_message`` (re-exported here) turns it into one line (a package
+  error's own message; otherwise its type and shortened message, and what to do when
+  memory ran out);
 * the result left on screen after such a failure, described by ``describe_difference``
   (what it was computed from, where that differs from the failed request) for the
   "stale" banner.
@@ -20,8 +21,11 @@ from typing import Any, Optional
 
 import traitlets as t
 
-from ..errors import SaeCircuitsError, SettingsError, SettingsTypeError
+from ..errors import SettingsError, SettingsTypeError
+from ..live.session import failure_message
 from ..settings import Settings
+
+__all__ = ["RefusedSetting", "RefusedSettingType", "SettingTrait", "describe_difference", "failure_message"]
 
 
 class RefusedSetting(SettingsError, t.TraitError):
@@ -50,26 +54,6 @@ class SettingTrait(t.TraitType):
             if report is not None:
                 report(self.name, refused)
             raise refused from None
-
-
-def failure_message(exc: BaseException) -> str:
-    """One line for the page: a package error's own message; for any other exception its
-    type and (shortened) message, and what to do when memory ran out.
-
-    Example:
-        >>> failure_message(RuntimeError("DefaultCPUAllocator: not enough memory: you tried"))
-        'the run ran out of memory: lower n_features or n_train, or use fewer prompts (RuntimeError: DefaultCPUAllocator: not enough memory: you tried)'
-    """
-    text = " ".join(str(exc).split())
-    if isinstance(exc, SaeCircuitsError):
-        return text or type(exc).__name__
-    if len(text) > 300:
-        text = text[:297] + "..."
-    what = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    low = text.lower()
-    if isinstance(exc, MemoryError) or "out of memory" in low or "not enough memory" in low:
-        return f"the run ran out of memory: lower n_features or n_train, or use fewer prompts ({what})"
-    return f"the run failed: {what}"
 
 
 def describe_difference(shown: tuple, failed: Optional[tuple]) -> str:

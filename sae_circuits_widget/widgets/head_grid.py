@@ -10,6 +10,11 @@ Under an ensemble of SAEs each cell also carries a second channel, the head's
 SAEs whose top-k holds the head, and a tooltip line ("in the top 5 of 2/3 SAEs"). A head
 with a high mean score but a short bar is one that a single seed put there.
 
+Whole-number scores (the SAE's counts of codes unique to the positives) get a discrete
+legend, one swatch per value with the number of heads at it, so ties read as ties; every
+cell prints its value. When a score cannot be computed (``show_unavailable``, e.g. EAP
+without answers), the grid gives way to the reason.
+
 Example:
     >>> grid = HeadGrid(result, ground_truth=task.ground_truth)   # doctest: +SKIP
     >>> grid                                                       # doctest: +SKIP
@@ -68,6 +73,8 @@ class HeadGrid(anywidget.AnyWidget):
     """SAEs in the ensemble behind ``stability`` (0: no stability shown)."""
     top_k = t.Int(0).tag(sync=True)
     """The k of the top-k in ``stability``."""
+    unavailable = t.Unicode("").tag(sync=True)
+    """Why there are no scores to show ("" = there are): the page shows it instead of the grid."""
 
     _TRAITS = (
         "n_layers", "n_heads", "scores", "ground_truth", "selected", "label", "scale", "message", "show_values",
@@ -140,10 +147,29 @@ class HeadGrid(anywidget.AnyWidget):
                 self.label = label
             self.message = message
             self.stability, self.n_saes, self.top_k = stab, int(n_saes), int(top_k)
+            self.unavailable = ""
+
+    def show_unavailable(self, reason: str, *, label: Optional[str] = None) -> None:
+        """Show ``reason`` (one line) instead of scores; the shape and selection stay.
+
+        Example:
+            >>> grid = HeadGrid(); grid.show_unavailable("EAP needs answers")
+            >>> grid.unavailable, grid.scores
+            ('EAP needs answers', b'')
+        """
+        with self.hold_sync():
+            self.scores = b""
+            self.stability, self.n_saes, self.top_k = b"", 0, 0
+            if label is not None:
+                self.label = label
+            self.message = ""
+            self.unavailable = str(reason) or "no scores"
 
     @property
     def values(self) -> Float[np.ndarray, "n_layers n_heads"]:
-        """The scores shown, as ``[n_layers, n_heads]`` (float32 precision)."""
+        """The scores shown, as ``[n_layers, n_heads]`` (float32 precision; NaN while ``unavailable``)."""
+        if not self.scores:
+            return np.full((self.n_layers, self.n_heads), np.nan)
         return from_float32_bytes(self.scores).reshape(self.n_layers, self.n_heads)
 
     @property

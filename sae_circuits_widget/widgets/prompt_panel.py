@@ -6,6 +6,13 @@ invalid edit can never erase what the user typed. For each prompt Python sends b
 the model's tokenizer splits it and any problem the engine's ``validate_prompts`` finds
 (unknown words are named and marked, too-long prompts, empty ones).
 
+Each positive may carry an *answer*, the next token the model should predict (a task
+preset fills them in). With an answer for every positive, the explorer checks that the
+model solves each prompt, and can compute EAP and faithfulness (a logit difference needs
+an answer); a bad answer is named beside its prompt and left out, never blocking a run.
+Under each prompt the panel shows what the model does on it (``positive_behaviour``,
+``negative_behaviour``, set by the explorer).
+
 Example:
     >>> panel = PromptPanel(["When Mary and John ..."], ["When Mary and Tom ..."], model=model)  # doctest: +SKIP
     >>> panel.issues                                                                           # doctest: +SKIP
@@ -23,8 +30,9 @@ import traitlets as t
 from ..engine.validation import PromptIssue, as_prompt_list, validate_prompts
 from ._common import bundle, check_kwargs
 
-PairGenerator = Callable[[int], tuple[list[str], list[str]]]
-"""``generate(n) -> (positives, negatives)``: draws ``n`` new pairs (e.g. from a task)."""
+PairGenerator = Callable[[int], tuple]
+"""``generate(n) -> (positives, negatives)`` or ``(positives, negatives, answers)``: draws
+``n`` new pairs (e.g. from a task)."""
 
 
 def token_infos(model: Any, text: str) -> list[dict[str, Any]]:
@@ -76,8 +84,19 @@ class PromptPanel(anywidget.AnyWidget):
     """Whether "more like these" has a pair generator to draw from."""
     debounce_ms = t.Int(250).tag(sync=True)
     """Pause after the last keystroke before the browser sends an edit."""
+    answers = t.List(t.Unicode()).tag(sync=True)
+    """Per positive, the next token the model should predict ("" = none; edited in the browser)."""
+    answer_issues = t.List(t.Unicode()).tag(sync=True)
+    """Per positive, what is wrong with its answer ("" = nothing; set by Python)."""
+    positive_behaviour = t.List(t.Dict()).tag(sync=True)
+    """Per positive, what the model does on it (``{prompt, side, top_token, p_answer,
+    logit_diff, solved}``, ``{}`` = not known; set by the explorer)."""
+    negative_behaviour = t.List(t.Dict()).tag(sync=True)
+    """Per negative, what the model does on it (set by the explorer)."""
+    show_tokens = t.Bool(False).tag(sync=True)
+    """Show every prompt's tokens (``False``: only the edited row's and those with a problem)."""
 
-    _TRAITS = ("positives", "negatives", "error", "debounce_ms")
+    _TRAITS = ("positives", "negatives", "error", "debounce_ms", "answers", "show_tokens")
 
     def __init__(
         self,
@@ -116,11 +135,11 @@ class PromptPanel(anywidget.AnyWidget):
     @property
     def annotated(self) -> bool:
         """True when tokens and issues describe the current lists."""
-        return self._annotated == (tuple(self.positives), tuple(self.negatives))
+        return self._annotated == (tuple(self.positives), tuple(self.negatives), tuple(self._aligned_answers()))
 
-    @t.observe("positives", "negatives")
+    @t.observe("positives", "negatives", "answers")
     def _on_lists(self, change: Any) -> None:
-        if self._annotate_on_edit and (tuple(self.positives), tuple(self.negatives)) != self._annotated:
+        if self._annotate_on_edit and not self.annotated:
             self.annotate()
 
     def set_model(self, model: Any, generate: Optional[PairGenerator] = None) -> None:
@@ -131,36 +150,71 @@ class PromptPanel(anywidget.AnyWidget):
         if self._annotate_on_edit:
             self.annotate()
 
-    def set_pairs(self, positives: Sequence[str], negatives: Sequence[str]) -> None:
-        """Replace the pairs (a preset or an explicit action), in one update."""
+    def set_pairs(self, positives: Sequence[str], negatives: Sequence[str], answers: Optional[Sequence[str]] = None) -> None:
+        """Replace the pairs (a preset or an explicit action), in one update.
+
+        ``answers``: one per positive ("" = none); ``None`` keeps the answers of positives
+        whose text is unchanged and leaves the others empty.
+        """
+        pos = as_prompt_list(positives if isinstance(positives, (str, list, tuple)) else list(positives), "positives")
+        neg = as_prompt_list(negatives if isinstance(negatives, (str, list, tuple)) else list(negatives), "negatives")
+        if answers is None:
+            known = dict(zip(self.positives, self.answers))
+            ans = [known.get(p, "") for p in pos]
+        else:
+            ans = [str(a) for a in answers][: len(pos)]
+            ans += [""] * (len(pos) - len(ans))
         with self.hold_trait_notifications(), self.hold_sync():
-            self.positives = as_prompt_list(positives if isinstance(positives, (str, list, tuple)) else list(positives), "positives")
-            self.negatives = as_prompt_list(negatives if isinstance(negatives, (str, list, tuple)) else list(negatives), "negatives")
+            self.positives = pos
+            self.negatives = neg
+            self.answers = ans
 
     def add_more(self, n: int = 4) -> None:
-        """Append ``n`` new pairs from the generator ("more like these")."""
+        """Append ``n`` new pairs from the generator ("more like these"), with their answers."""
         if self._generate is None:
             raise ValueError("this panel has no pair generator: pick a task preset to draw more pairs")
-        pos, neg = self._generate(int(n))
-        self.set_pairs(list(self.positives) + list(pos), list(self.negatives) + list(neg))
+        drawn = self._generate(int(n))
+        pos, neg = drawn[0], drawn[1]
+        more = list(drawn[2]) if len(drawn) > 2 and drawn[2] is not None else [""] * len(pos)
+        self.set_pairs(
+            list(self.positives) + list(pos), list(self.negatives) + list(neg), self._aligned_answers() + more,
+        )
+
+    def _aligned_answers(self) -> list[str]:
+        """``answers`` padded or cut to one per positive."""
+        ans = [str(a) for a in self.answers][: len(self.positives)]
+        return ans + [""] * (len(self.positives) - len(ans))
+
+    @property
+    def usable_answers(self) -> Optional[list[str]]:
+        """The answers when every positive has one and none has a problem, else ``None``
+        (the run then goes without answers; ``answer_issues`` says why)."""
+        ans = self._aligned_answers()
+        if not ans or any(not a for a in ans) or any(self.answer_issues):
+            return None
+        return ans
 
     @property
     def has_errors(self) -> bool:
-        """True when the engine would refuse these prompts."""
-        return any(i.severity == "error" for i in self.issues)
+        """True when the engine would refuse these prompts (a bad answer is left out, not refused)."""
+        return any(i.severity == "error" and i.side != "answers" for i in self.issues)
 
     def annotate(self) -> None:
         """Recompute tokens and per-prompt problems of the current lists."""
         pos, neg = list(self.positives), list(self.negatives)
-        self._annotated = (tuple(pos), tuple(neg))
+        ans = self._aligned_answers()
+        self._annotated = (tuple(pos), tuple(neg), tuple(ans))
+        given = any(ans)
+        missing = ["no answer: the model check, EAP and faithfulness need one for every positive" if given and not a else "" for a in ans]
         if self._model is None:
             self.issues = []
             with self.hold_sync():
                 self.positive_tokens, self.negative_tokens = [[] for _ in pos], [[] for _ in neg]
                 self.positive_issues, self.negative_issues = ["" for _ in pos], ["" for _ in neg]
+                self.answer_issues = missing
             return
-        self.issues = validate_prompts(self._model, pos, neg)
-        per = {"positives": [[] for _ in pos], "negatives": [[] for _ in neg]}
+        self.issues = validate_prompts(self._model, pos, neg, ans if given else None)
+        per = {"positives": [[] for _ in pos], "negatives": [[] for _ in neg], "answers": [[] for _ in ans]}
         overall = []
         for issue in self.issues:
             if issue.index is None:
@@ -172,6 +226,7 @@ class PromptPanel(anywidget.AnyWidget):
             self.negative_tokens = [token_infos(self._model, p) for p in neg]
             self.positive_issues = ["; ".join(m) for m in per["positives"]]
             self.negative_issues = ["; ".join(m) for m in per["negatives"]]
+            self.answer_issues = ["; ".join(m) or gap for m, gap in zip(per["answers"], missing)]
             self.error = "; ".join(overall)
 
     def _on_msg(self, widget: Any, content: Any, buffers: Any) -> None:

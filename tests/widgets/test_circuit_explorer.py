@@ -196,7 +196,7 @@ def test_worker_thread_stops_on_close(tiny_model):
     e = CircuitExplorer(task=None, positives=POS, negatives=NEG, session=session, live=True, debounce_s=0.01)
     e.request()
     assert e.wait(5)
-    worker = e._worker
+    worker = e.live._worker
     e.close()
     worker.join(2)
     assert not worker.is_alive()
@@ -371,13 +371,18 @@ class GatedSession(Session):
         self.entered = threading.Event()
         self.fail_with = None
         self.returned = []
+        self.raised = []
 
     def discover(self, positives, negatives, **settings):
         self.entered.set()
         assert self.gate.wait(10)
         if self.fail_with is not None:
             raise self.fail_with
-        result = super().discover(positives, negatives, **settings)
+        try:
+            result = super().discover(positives, negatives, **settings)
+        except BaseException as exc:
+            self.raised.append((positives, exc))
+            raise
         self.returned.append(result)
         return result
 
@@ -388,7 +393,9 @@ def _gated(tiny_model, **kw):
     return e, session
 
 
-def test_a_newer_edit_during_the_refit_wins(tiny_model):
+def test_a_newer_edit_during_the_refit_stops_it_and_wins(tiny_model):
+    from sae_circuits_widget.errors import Cancelled
+
     e, session = _gated(tiny_model, live=True, debounce_s=0.01)
     assert e.wait(20) and e.result is not None
     train, other = _train_and_other_rows(e)
@@ -406,8 +413,10 @@ def test_a_newer_edit_during_the_refit_wins(tiny_model):
     e.panel.set_state({"positives": second})  # a newer edit, while the refit runs
     session.gate.set()
     assert e.wait(20)
-    stale = session.returned[n_before]  # the first edit's refit finished ...
-    assert stale.prompts[train] == EDIT and all(d is not stale for d in draws)  # ... and was never drawn
+    # the first edit's refit was stopped by the newer edit (not waited for), and never drawn
+    assert [(p[train], type(exc)) for p, exc in session.raised] == [(EDIT, Cancelled)]
+    assert all(r.prompts[train] != EDIT for r in session.returned[n_before:])
+    assert all(sae_run_value(d, "preview", False) for d in draws if d.prompts[train] == EDIT)
     assert e.result.prompts[train] == second[train] and sae_run_value(e.result, "source") == "fit"
     assert e.is_final and not e.busy and e.error == ""
     assert [d.prompts[train] for d in draws][-2:] == [second[train]] * 2  # its own preview, then its final

@@ -221,4 +221,4 @@ def test_the_module_examples_stay_true():
     from sae_circuits_widget.widgets import failures
 
     result = doctest.testmod(failures)
-    assert result.attempted >= 3 and result.failed == 0
+    assert result.attempted >= 2 and result.failed == 0
