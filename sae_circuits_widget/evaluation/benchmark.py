@@ -50,13 +50,16 @@ import math
 import platform
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 import numpy as np
 import torch
 
 from ..engine.result import CircuitResult
 from ..tasks.task import Task
+
+if TYPE_CHECKING:
+    from ..interventions.mib_faithfulness import Ablation
 
 METHODS: tuple[str, ...] = (
     "sae", "sae_paper", "acdc", "eap", "activation_patching", "activation_patching_resample", "hisp", "sp",
@@ -123,7 +126,7 @@ def resolve_method(name: str) -> Callable[..., CircuitResult]:
     except ImportError as exc:
         raise MethodUnavailable(f"method {name!r} needs {module_name}, which cannot be imported: {exc}") from exc
     for fn_name in candidates:
-        fn = getattr(module, fn_name, None)
+        fn: Optional[Callable[..., CircuitResult]] = getattr(module, fn_name, None)
         if callable(fn):
             if not fixed:
                 return fn
@@ -140,7 +143,7 @@ def _evaluate(model, task: Task, result: CircuitResult, faithful: bool) -> dict[
         ev = evaluate_scores(
             result.node_scores,
             gt,
-            edge_head_scores=result.extras.get("edge_head_scores"),
+            edge_head_scores=result.edge_head_scores,
             edge_scores=result.edge_scores,
             edge_ground_truth=task.edge_ground_truth,
         )
@@ -171,7 +174,7 @@ def _named_ground_truth_aucs(task: Task, result: CircuitResult) -> dict[str, Opt
     return out
 
 
-def _cpr_cmd(model, task: Task, results: dict[str, CircuitResult], ablation: str):
+def _cpr_cmd(model, task: Task, results: dict[str, CircuitResult], ablation: Ablation):
     """CPR/CMD of every method's scores on one task, all curves in shared forwards."""
     from ..interventions.mib_faithfulness import faithfulness_curves
 
@@ -181,14 +184,10 @@ def _cpr_cmd(model, task: Task, results: dict[str, CircuitResult], ablation: str
 def _roc(task: Task, result: CircuitResult) -> Optional[dict[str, list[float]]]:
     if not task.ground_truth:
         return None
-    from sklearn.metrics import roc_curve
-
-    from .metrics import heads_mask
+    from .metrics import heads_mask, roc_curve
 
     labels = heads_mask(task.ground_truth, result.n_layers, result.n_heads).reshape(-1)
-    if labels.all() or not labels.any():
-        return None
-    fpr, tpr, _ = roc_curve(labels.astype(int), result.node_scores.reshape(-1))
+    fpr, tpr, _ = roc_curve(labels, result.node_scores.reshape(-1))
     return {"fpr": [round(float(x), 5) for x in fpr], "tpr": [round(float(x), 5) for x in tpr]}
 
 
@@ -216,7 +215,7 @@ def run_benchmark(
     n: int = 20,
     faithful: bool = True,
     cpr_cmd: bool = True,
-    cpr_cmd_ablation: str = "patching",
+    cpr_cmd_ablation: Ablation = "patching",
     method_kwargs: Optional[dict[str, dict[str, Any]]] = None,
     progress: bool = True,
     threads: Optional[int] = None,
@@ -342,7 +341,7 @@ def run_benchmark(
                 if per_method[m]:
                     table[m] = _aggregate(per_method[m])
             sae_time = table.get("sae", {}).get("seconds")
-            for m, row in table.items():
+            for row in table.values():
                 row["time_vs_sae"] = (row["seconds"] / sae_time) if sae_time else None
             if sae_time and "acdc" in table:
                 out["speedup_sae_vs_acdc"][name] = table["acdc"]["seconds"] / sae_time
@@ -441,8 +440,8 @@ def format_table(bench: dict[str, Any]) -> str:
         lines.append("ACDC edge tests (forward passes) per run: " + ", ".join(
             f"{t} {r['n_edge_tests']:.0f} ({r['n_edges']:.0f} edges), "
             f"{1e3 * r['seconds_per_edge_test']:.2f} ms/test" for t, r in acdc_rows))
-    meta = bench.get("meta")
-    cpr_time = (meta or {}).get("cpr_cmd_seconds") or {}
+    meta = bench.get("meta") or {}
+    cpr_time = meta.get("cpr_cmd_seconds") or {}
     if cpr_time:
         lines.append(f"CPR/CMD ({meta.get('cpr_cmd_ablation')} ablation, every head count, all methods "
                      "in shared forwards): " + ", ".join(f"{t} {v:.2f} s" for t, v in cpr_time.items()))

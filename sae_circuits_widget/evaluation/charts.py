@@ -27,22 +27,26 @@ import numpy as np
 import pandas as pd
 
 from ..engine.result import CircuitResult
+from .metrics import heads_mask, roc_area, roc_curve
 
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
 DASHES = [[1, 0], [6, 3], [2, 2], [8, 3, 2, 3], [4, 4], [1, 3], [10, 2], [3, 6]]
 
 
-def _labels(ground_truth: Iterable[Any], n_layers: int, n_heads: int) -> np.ndarray:
-    from .metrics import heads_mask
-
+def _labels(ground_truth: Optional[Iterable[Any]], n_layers: int, n_heads: int) -> np.ndarray:
     return heads_mask(ground_truth, n_layers, n_heads).reshape(-1)
 
 
 def roc_points(scores: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
-    """The ROC curve of ``scores`` against boolean ``labels`` as (fpr, tpr) rows."""
-    from sklearn.metrics import roc_curve
+    """The ROC curve of ``scores`` against boolean ``labels`` as (fpr, tpr) rows (NaN
+    scores rank last; ``metrics.roc_curve``).
 
-    fpr, tpr, _ = roc_curve(labels.astype(int), np.nan_to_num(np.asarray(scores, dtype=float).reshape(-1), nan=-np.inf))
+    Example:
+        >>> roc_points(np.array([0.9, 0.1, 0.5]), np.array([True, False, False])).values.tolist()
+        [[0.0, 0.0], [0.0, 1.0], [1.0, 1.0]]
+    """
+    scores = np.nan_to_num(np.asarray(scores, dtype=float).reshape(-1), nan=-np.inf)
+    fpr, tpr, _ = roc_curve(np.asarray(labels).reshape(-1), scores)
     return pd.DataFrame({"fpr": fpr, "tpr": tpr})
 
 
@@ -53,7 +57,7 @@ def roc_chart(
     title: Optional[str] = None,
     width: int = 320,
     height: int = 300,
-) -> alt.Chart:
+) -> alt.LayerChart:
     """One ROC curve per method (node scores vs ground-truth heads), AUC in the legend.
 
     Args:
@@ -114,7 +118,7 @@ def roc_chart_from_points(
         fpr, tpr = np.asarray(pts["fpr"], dtype=float), np.asarray(pts["tpr"], dtype=float)
         if fpr.shape != tpr.shape or fpr.ndim != 1 or fpr.size < 2:
             raise ValueError(f"ROC points of {name!r} need equally long 'fpr' and 'tpr' lists of at least 2 values")
-        auc = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+        auc = roc_area(fpr, tpr)
         frames.append(pd.DataFrame({"fpr": fpr, "tpr": tpr, "method": f"{name} (AUC {auc:.2f})"}))
     return _roc_layers(pd.concat(frames, ignore_index=True), title, width, height)
 
@@ -167,8 +171,8 @@ def score_bars(
 
 
 def save_chart(chart: alt.TopLevelMixin, path: Any, *, scale: float = 2.0) -> Path:
-    """Write ``chart`` to ``path``: ``.png`` / ``.svg`` (vl-convert, offline), ``.json``
-    (the Vega-Lite spec) or ``.html``.
+    """Write ``chart`` to ``path``: ``.png`` / ``.svg`` (vl-convert, offline; the
+    ``[export]`` extra), ``.json`` (the Vega-Lite spec) or ``.html``.
 
     Example:
         >>> save_chart(roc_chart({"sae": result}, gt), "roc.png")   # doctest: +SKIP
@@ -179,7 +183,10 @@ def save_chart(chart: alt.TopLevelMixin, path: Any, *, scale: float = 2.0) -> Pa
         try:
             import vl_convert as vlc
         except ImportError:
-            raise ImportError("PNG/SVG export needs vl-convert-python: pip install vl-convert-python") from None
+            raise ImportError(
+                f"saving a chart as {suffix} needs the export extra: pip install \"sae-circuits-widget[export]\" "
+                "(or save as .json or .html, which need nothing more)"
+            ) from None
         spec = chart.to_json()
         if suffix == ".png":
             path.write_bytes(vlc.vegalite_to_png(spec, scale=scale))
