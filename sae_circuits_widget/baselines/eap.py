@@ -84,7 +84,7 @@ class EdgeGraph:
     Example:
         >>> g = EdgeGraph(n_layers=2, n_heads=2)
         >>> g.n_edges, g.edge_names()[:2]
-        (11, ['embed->A0.0', 'embed->A0.1'])
+        (13, ['embed->A0.0', 'embed->A0.1'])
     """
 
     n_layers: int
