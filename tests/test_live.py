@@ -287,12 +287,11 @@ class Recorder:
         return [u.kind for u in self.updates if generation is None or u.generation == generation]
 
 
-@pytest.fixture(params=["stoppable", "unstoppable"])
-def gated(tiny_model, request):
+@pytest.fixture()
+def gated(tiny_model):
     rec = Recorder()
     live = LiveSession(tiny_model, rec, session=GatedSession(tiny_model), debounce_s=0.01)
     assert live._stop_supported
-    live._stop_supported = request.param == "stoppable"  # unstoppable: as with an engine without ``stop``
     yield live, live.session, rec
     live.session.gate.set()
     live.close()
@@ -341,7 +340,10 @@ def test_an_edited_training_prompt_gives_a_preview_then_the_final(gated):
     assert live.wait(20) and rec.kinds(gen) == ["final"]
 
 
-def test_a_newer_request_during_a_run_wins_and_the_older_never_shows(gated):
+@pytest.mark.parametrize("stoppable", [True, False])
+def test_a_newer_request_during_a_run_wins_and_the_older_never_shows(gated, stoppable):
+    # not stoppable: as with an engine whose discover takes no ``stop``
+    gated[0]._stop_supported = stoppable
     live, session, rec = gated
     session.gate.clear()
     old = live.request(PAIRS.positives, PAIRS.negatives, FAST)
@@ -393,7 +395,10 @@ def test_a_failing_callback_is_reported_and_the_worker_survives(tiny_model):
     live.close()
 
 
-def test_close_stops_the_worker_and_nothing_is_reported_after(gated):
+@pytest.mark.parametrize("stoppable", [True, False])
+def test_close_stops_the_worker_and_nothing_is_reported_after(gated, stoppable):
+    # not stoppable: as with an engine whose discover takes no ``stop``
+    gated[0]._stop_supported = stoppable
     live, session, rec = gated
     session.gate.clear()
     gen = live.request(PAIRS.positives, PAIRS.negatives, FAST)

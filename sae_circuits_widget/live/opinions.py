@@ -43,6 +43,7 @@ from typing import Any, Optional
 
 import numpy as np
 import torch
+from jaxtyping import Float
 
 from ..baselines.eap import eap
 from ..baselines.trivial import output_diff_norm
@@ -63,7 +64,7 @@ MAX_CURVE_POINTS = 12
 # ----------------------------------------------------------------------------- SAE codes
 
 
-def overlap_scores(result: CircuitResult) -> np.ndarray:
+def overlap_scores(result: CircuitResult) -> Float[np.ndarray, "n_layers n_heads"]:
     """Per head, the Jaccard index of its codes on positives and its codes on negatives.
 
     ``|P ∩ N| / |P ∪ N|`` with ``P`` (``N``) the set of codes the head gets on the
@@ -231,7 +232,8 @@ def metric_task(
         correct.append(int(ids[0]))
     tokens, last = padded_prompts(model, positives)
     logits = final_logits(model(tokens.to(model_device(model))), last).float()
-    logits[torch.arange(len(correct)), torch.tensor(correct, device=logits.device)] = -float("inf")
+    rows = torch.arange(len(correct), device=logits.device)
+    logits[rows, torch.tensor(correct, device=logits.device)] = -float("inf")
     wrong = logits.argmax(-1).tolist()
     return Task(
         name=task.name if task is not None else "custom", positives=positives, negatives=negatives,
@@ -331,7 +333,9 @@ def _ranks(x: np.ndarray) -> np.ndarray:
     return 0.5 * (bounds[dense] + bounds[dense - 1] + 1)
 
 
-def agreement(a: np.ndarray, b: np.ndarray, k: int = 5) -> dict[str, float]:
+def agreement(
+    a: Float[np.ndarray, "n_layers n_heads"], b: Float[np.ndarray, "n_layers n_heads"], k: int = 5
+) -> dict[str, float]:
     """How well two head rankings agree: ``{"spearman": .., "top_k_overlap": ..}``.
 
     ``spearman``: the rank correlation over all heads (tied scores share their average
@@ -360,7 +364,10 @@ def agreement(a: np.ndarray, b: np.ndarray, k: int = 5) -> dict[str, float]:
 # ----------------------------------------------------------------------------- faithfulness
 
 
-def faithfulness(model: Any, task: Task, node_scores: np.ndarray, k: int, *, tiebreak: Optional[np.ndarray] = None) -> float:
+def faithfulness(
+    model: Any, task: Task, node_scores: Float[np.ndarray, "n_layers n_heads"], k: int, *,
+    tiebreak: Optional[Float[np.ndarray, "n_layers n_heads"]] = None,
+) -> float:
     """Logit difference kept, as a fraction of the clean one, with only the top-k heads left.
 
     The heads kept are ``rank_heads(node_scores, tiebreak, k)`` (heads scoring above 0,
@@ -374,8 +381,8 @@ def faithfulness(model: Any, task: Task, node_scores: np.ndarray, k: int, *, tie
 
 @torch.no_grad()
 def faithfulness_curve(
-    model: Any, task: Task, node_scores: np.ndarray, ks: Optional[Sequence[int]] = None, *,
-    tiebreak: Optional[np.ndarray] = None,
+    model: Any, task: Task, node_scores: Float[np.ndarray, "n_layers n_heads"], ks: Optional[Sequence[int]] = None, *,
+    tiebreak: Optional[Float[np.ndarray, "n_layers n_heads"]] = None,
 ) -> tuple[list[int], list[float]]:
     """``faithfulness`` for several ``k`` at once: ``(ks, fractions)``.
 
