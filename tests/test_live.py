@@ -22,7 +22,7 @@ from sae_circuits_widget.engine.discover import discover
 from sae_circuits_widget.engine.result import CircuitResult, rank_heads
 from sae_circuits_widget.engine.scoring import code_sets
 from sae_circuits_widget.engine.session import Session
-from sae_circuits_widget.errors import Cancelled, PromptError, SettingsError
+from sae_circuits_widget.errors import Cancelled, PromptError, PromptTypeError, SettingsError
 from sae_circuits_widget.interventions import ablation
 from sae_circuits_widget.live import (
     LiveSession,
@@ -316,6 +316,9 @@ def test_run_is_synchronous_and_reports_in_the_callers_thread(tiny_model, tiny_r
     with pytest.raises(PromptError, match="Zorblax"):
         live.run([*PAIRS.positives[:-1], "When Zorblax went"], PAIRS.negatives, FAST)
     assert rec.kinds() == ["final", "failed"] and "Zorblax" in rec.updates[-1].error
+    with pytest.raises(PromptTypeError):  # not a list of texts: the engine's check, reported like any failure
+        live.run(None, PAIRS.negatives, FAST)
+    assert rec.kinds()[-1] == "failed" and "positives" in rec.updates[-1].error
     live.close()
 
 

@@ -118,6 +118,11 @@ class _Request:
     answers: Optional[tuple[str, ...]]
 
 
+def _listed(value: Any) -> Any:
+    """A request's prompts or answers as the engine takes them (a list; anything else as given)."""
+    return list(value) if isinstance(value, tuple) else value
+
+
 def _accepts_stop(method: Callable[..., Any]) -> bool:
     """True when a session's ``discover`` takes a ``stop`` callback: by name, or through
     ``**settings`` passed on to an engine ``discover`` that takes one."""
@@ -238,8 +243,8 @@ class LiveSession:
             raise SettingsTypeError(f"settings must be a Settings (settings.recommended(...)), got {type(settings).__name__}")
         if task is not None and not isinstance(task, Task):
             raise SettingsTypeError(f"task must be a Task (from get_task), got {type(task).__name__}")
-        copy = lambda v: v if isinstance(v, str) else tuple(v)  # noqa: E731 - a str is refused by the engine's checks
-        return copy(positives), copy(negatives), settings, task, None if answers is None else copy(answers)
+        copy = lambda v: tuple(v) if isinstance(v, (list, tuple)) else v  # noqa: E731 - anything else: the engine's checks say why
+        return copy(positives), copy(negatives), settings, task, copy(answers)
 
     def wait(self, timeout: float = 30.0) -> bool:
         """Block until no run is pending or in progress; False if ``timeout`` seconds pass first.
@@ -377,11 +382,11 @@ class LiveSession:
         if task is not None:
             settings["task"] = task
         if req.answers is not None:
-            settings["answers"] = list(req.answers)
+            settings["answers"] = _listed(req.answers)
         if self._stop_supported:
             generation = req.generation
             settings["stop"] = lambda: self._closed or self.generation != generation
-        return self.session.discover(list(req.positives), list(req.negatives), **settings)
+        return self.session.discover(_listed(req.positives), _listed(req.negatives), **settings)
 
     def _preview(self, req: _Request) -> Optional[CircuitResult]:
         """``Session.preview`` of the request (``None`` when the run needs no new fit).
@@ -391,9 +396,9 @@ class LiveSession:
         """
         task = self._usable_task(req)
         answers = req.answers if req.answers is not None else (task.answers if task is not None else None)
-        extra = {} if answers is None else {"answers": list(answers)}
+        extra = {} if answers is None else {"answers": _listed(answers)}
         try:
-            result = self.session.preview(list(req.positives), list(req.negatives), **req.settings.to_dict(), **extra)
+            result = self.session.preview(_listed(req.positives), _listed(req.negatives), **req.settings.to_dict(), **extra)
         except (SaeCircuitsError, ValueError, TypeError):
             return None  # the final run reports the problem
         if result is not None and task is not None and task.has_metric:
