@@ -36,7 +36,7 @@ import sys
 import time
 from pathlib import Path
 
-STAGES = ("validate", "activations", "sae_fit", "encode", "scores")
+STAGES = ("validate", "activations", "sae_fit", "encode", "scores", "task_check")
 
 
 def _rss_mb() -> float:
@@ -93,9 +93,16 @@ def run_one(task_name: str, n: int, threads: int, seed: int) -> dict:
         "stages_s": {s: round(float(result.timings.get(s, 0.0)), 3) for s in STAGES},
         "load_model_s": round(load_s, 2),
         "get_task_s": round(draw_s, 2),
-        "n_saes": int(result.extras.get("n_saes", 1)),
+        "n_saes": _n_saes(result),
         "codes_shape": list(result.codes.shape),
     }
+
+
+def _n_saes(result) -> int:
+    run = getattr(result, "sae_run", None)
+    if run is not None:
+        return int(run.n_saes)
+    return int((getattr(result, "extras", None) or {}).get("n_saes", 1))
 
 
 def _child(task_name: str, n: int, threads: int, seed: int) -> dict:
