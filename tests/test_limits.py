@@ -296,3 +296,14 @@ def test_check_finite_goes_in_chunks_and_names_the_prompt(monkeypatch):
     x[4, 1, 2] = float("nan")
     with pytest.raises(NonFiniteActivationsError, match=r"for 1 prompt\(s\) \('e'\)"):
         activations.check_finite(x, ["a", "b", "c", "d", "e"])
+
+
+def test_saved_prompt_lists_over_the_limits_are_refused():
+    from sae_circuits_widget.engine.validation import check_saved_prompt_lists
+
+    check_saved_prompt_lists(positives=["a"] * MAX_PROMPTS_PER_SIDE, negatives=["b"])
+    with pytest.raises(FileFormatError, match="the saved session's negatives has 10,001 prompts, more than the limit") as info:
+        check_saved_prompt_lists(positives=["a"], negatives=["b"] * (MAX_PROMPTS_PER_SIDE + 1))
+    one_line(info.value)
+    with pytest.raises(FileFormatError, match="a prompt of 20,001 characters"):
+        check_saved_prompt_lists(positives=["a" * (MAX_PROMPT_CHARS + 1)])

@@ -448,6 +448,28 @@ def _length(value: Any, name: str, where: str, limit: int) -> int:
     return n
 
 
+def check_saved_prompt_lists(where: str = "saved session", **lists: Any) -> None:
+    """``FileFormatError`` if a saved prompt list (``positives=[...]``, ...) is over
+    ``MAX_PROMPTS_PER_SIDE`` or holds a prompt over ``MAX_PROMPT_CHARS``; other values pass.
+
+    Example:
+        >>> check_saved_prompt_lists(positives=["a", "b"], negatives=["c"])
+    """
+    for name, texts in lists.items():
+        if not isinstance(texts, list):
+            continue
+        if len(texts) > MAX_PROMPTS_PER_SIDE:
+            raise FileFormatError(
+                f"the {where}'s {name} has {len(texts):,} prompts, more than the limit of "
+                f"{MAX_PROMPTS_PER_SIDE:,} per side; only files of at most that many can be read"
+            )
+        longest = max((len(t) for t in texts if isinstance(t, str)), default=0)
+        if longest > MAX_PROMPT_CHARS:
+            raise FileFormatError(
+                f"the {where}'s {name} has a prompt of {longest:,} characters, more than the limit of {MAX_PROMPT_CHARS:,}"
+            )
+
+
 def _numeric(value: Any, name: str, where: str, kinds: str) -> np.ndarray:
     try:
         a = np.asarray(value)
