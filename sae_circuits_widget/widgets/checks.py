@@ -79,7 +79,7 @@ class Checks:
         self.model = model
         self.result: Optional[CircuitResult] = None
         self._prompts_key: Optional[tuple] = None
-        self._per_prompts: dict[str, Any] = {}  # metric, eap, output_diff_norm: depend on the prompts only
+        self._per_prompts: dict[Any, Any] = {}  # metric, eap, output_diff_norm (and their curves): the prompts only
         self._per_result: dict[Any, Any] = {}  # curves of result-dependent rankings
 
     # ------------------------------------------------------------------ inputs

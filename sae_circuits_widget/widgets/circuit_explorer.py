@@ -34,10 +34,11 @@ result is drawn, each step dropped as soon as a newer edit arrives:
 * ``edges``: the strongest head -> head edges; choosing one (``selected_edge``) lists the
   code pairs behind it (``edge_pairs``).
 
-This module is longer than most (about 700 lines) because the run state (the result on
+This module is longer than most (about 780 lines) because the run state (the result on
 screen, the request it came from, the generation) is read and written by the live
-updates, the trust checks, failure handling and ``save``/``load`` alike; the stateless
-parts live beside it (``failures``, ``checks``, ``live_charts`` and the three parts).
+updates, the trust checks and failure handling alike, and the traits it syncs are many;
+the rest lives beside it (``explorer_outputs``: save, load and charts; ``failures``;
+``checks``; ``live_charts``; and the three parts).
 
 Example:
     >>> explorer = CircuitExplorer(task="ioi")   # bundled model, offline   # doctest: +SKIP
@@ -49,11 +50,9 @@ Example:
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, Optional
 
 import anywidget
@@ -63,13 +62,13 @@ from ipywidgets import widget_serialization
 
 from ..engine.result import CircuitResult
 from ..engine.session import Session
-from ..errors import SettingsError, SettingsTypeError
 from ..live import LiveSession, LiveUpdate, opinions
-from ..settings import FIT_FIELDS, LIMITS, TASK_SETTINGS, Settings, recommended
+from ..settings import LIMITS, TASK_SETTINGS, Settings, recommended
 from ..tasks.task import Task
 from ._common import bundle, result_warnings
 from .checks import SCORE_KINDS, Checks
 from .code_inspector import CodeInspector
+from .explorer_outputs import ExplorerOutputs
 from .failures import (
     RefusedSetting,
     RefusedSettingType,
@@ -92,7 +91,7 @@ def _task_names() -> list[str]:
     return list(TASK_NAMES)
 
 
-class CircuitExplorer(anywidget.AnyWidget):
+class CircuitExplorer(ExplorerOutputs, anywidget.AnyWidget):
     """Prompt panel + head grid + code inspector on one model, recomputed live, with the
     checks that say whether to believe the circuit."""
 
@@ -294,7 +293,7 @@ class CircuitExplorer(anywidget.AnyWidget):
         )
         if task != CUSTOM:
             self._load_task(task, keep_prompts=positives is not None)
-        if positives is not None:
+        if positives is not None and negatives is not None:
             panel.set_pairs(positives, negatives, answers)
         self._loading = False
         self._last_prompts = self._panel_snapshot()
@@ -371,12 +370,12 @@ class CircuitExplorer(anywidget.AnyWidget):
         if self.result is None:
             return
         self._draw_inspector(self.result)
-        self._refresh_checks(compute=not self.checking)
+        self._refresh_checks()  # waits for the worker's current step (one model lock)
 
     @t.observe("k")
     def _on_k(self, change: Any) -> None:
         if self.result is not None:
-            self._refresh_checks(compute=not self.checking)
+            self._refresh_checks()
 
     def _apply_recommended(self, name: str) -> None:
         """A new preset brings its recommended values of the settings some task changes."""
@@ -515,11 +514,15 @@ class CircuitExplorer(anywidget.AnyWidget):
             message = INTERRUPTED if isinstance(update.exception, KeyboardInterrupt) else update.error
             self._fail(gen, message, update.exception, inputs)
             return
+        result = update.result
+        if result is None:
+            return
         final = update.kind == "final"
-        self._show(update.result, gen, inputs or self._request_inputs(), update, final=final)
-        self._show_behaviour(update.result)
+        self._show(result, gen, inputs or self._request_inputs(), update, final=final)
+        self._show_behaviour(result)
+        self._pending_checks(final=final)
         if final:
-            self._check(update.result, gen, answers)
+            self._check(result, gen, answers)
 
     def _show(self, result: CircuitResult, gen: int, inputs: tuple, update: LiveUpdate, *, final: bool) -> float:
         """Draw ``result`` (a preview or the final one) of the request ``inputs``; returns
@@ -533,8 +536,9 @@ class CircuitExplorer(anywidget.AnyWidget):
         if final:
             self.is_final = True  # ... and only once the final grid is
         elapsed = update.seconds + (time.perf_counter() - t_draw)  # run start -> grid data sent
-        n_pos = int(np.sum(result.is_positive))
-        n_neg = len(result.is_positive) - n_pos
+        is_positive = np.asarray(result.is_positive, dtype=bool)
+        n_pos = int(is_positive.sum())
+        n_neg = len(is_positive) - n_pos
         preview_s = self._preview_s.get(gen)
         with self.hold_sync():
             self.error = ""
@@ -595,14 +599,16 @@ class CircuitExplorer(anywidget.AnyWidget):
 
     def _draw_grid(self, result: CircuitResult) -> None:
         """Put ``result`` on the grid (the scores of ``score_kind``, as far as they are known)."""
-        positives = [p for p, f in zip(result.prompts or (), result.is_positive) if f]
-        negatives = [p for p, f in zip(result.prompts or (), result.is_positive) if not f]
+        is_positive = np.asarray(result.is_positive, dtype=bool)
+        positives = [p for p, f in zip(result.prompts or (), is_positive) if f]
+        negatives = [p for p, f in zip(result.prompts or (), is_positive) if not f]
         inputs = self._requests.get(self.live.generation)
-        self.checks.use(
-            result, positives, negatives, answers=None if inputs is None else inputs[1],
-            task=self.task_object, position=str(result.settings.get("position", self.position)),
-        )
-        self._paint_grid(compute=False)
+        with self.live.model_lock:  # the checks are shared with the page's kind and k changes
+            self.checks.use(
+                result, positives, negatives, answers=None if inputs is None else inputs[1],
+                task=self.task_object, position=str(result.settings.get("position", self.position)),
+            )
+            self._paint_grid(compute=False)
         if self.grid.selected < 0:
             top = (result.top_heads(1) or [(0, 0)])[0]  # no head scored above 0: start at the first
             self._selecting = True
@@ -671,40 +677,44 @@ class CircuitExplorer(anywidget.AnyWidget):
         current = lambda: gen == self.live.generation and self.result is result and not self._closed  # noqa: E731
         self.checking = True
         try:
-            self._show_edges()
-            with self.live.model_lock:
-                if current():
-                    self._refresh_checks(compute=True, eap=False)  # faithfulness of the ranking on screen
-                if current():
-                    self._refresh_checks(compute=True)  # EAP, its agreement (and the grid in EAP mode)
+            if current():
+                self._refresh_checks(eap=False)  # faithfulness of the ranking on screen
+            if current():
+                self._refresh_checks()  # EAP, its agreement (and the grid in EAP mode)
         finally:
             if current():
                 self.checking = False
 
-    def _refresh_checks(self, *, compute: bool, eap: bool = True) -> None:
-        """Set the grid, agreement and faithfulness traits for ``score_kind`` and ``k``.
-
-        ``compute=False`` only reads what is kept (the live worker computes the rest);
-        ``eap=False`` leaves EAP for later (it takes longest).
-        """
+    def _refresh_checks(self, *, eap: bool = True) -> None:
+        """Set the grid, agreement and faithfulness traits for ``score_kind`` and ``k``,
+        computing what is missing (``eap=False`` leaves EAP, the slowest, for later)."""
         if self.result is None:
             return
         kind, k = self.score_kind, int(self.k)
         with self.live.model_lock:
-            need_eap = compute and eap
-            self._paint_grid(compute=need_eap or kind not in ("eap",))
-            kept, note = (None, "measuring faithfulness…")
+            self._paint_grid(compute=eap or kind != "eap")
             curve: Optional[tuple] = None
-            if compute and (eap or kind != "eap"):
+            kept: Optional[float] = None
+            note = "measuring faithfulness…"
+            if eap or kind != "eap":
                 curve, note = self.checks.curve(kind, k)
-                kept, _ = self.checks.faithfulness(kind, k) if curve is not None else (None, note)
-            agree, agree_note = self.checks.agreement(max(1, k), compute=need_eap)
+                kept = self.checks.faithfulness(kind, k)[0] if curve is not None else None
+            agree, agree_note = self.checks.agreement(max(1, k), compute=eap)
         with self.hold_sync():
             self.faithfulness_kept = None if kept is None or not math.isfinite(kept) else float(kept)
             self.faithfulness_curve = {} if curve is None else {"ks": list(curve[0]), "values": [float(v) for v in curve[1]]}
             self.faithfulness_note = note
             self.agreement = agree
             self.agreement_note = agree_note
+
+    def _pending_checks(self, *, final: bool) -> None:
+        """A new result is on screen: its edges now, its faithfulness and agreement to come."""
+        self._show_edges()
+        wait = "" if final else " (after the refit)"
+        with self.hold_sync():
+            self.faithfulness_kept, self.faithfulness_curve = None, {}
+            self.faithfulness_note = f"measuring faithfulness{wait}…"
+            self.agreement, self.agreement_note = {}, f"comparing with EAP{wait}…"
 
     def _show_edges(self) -> None:
         """The strongest edges of the result on screen; the selected pair of heads stays selected."""
@@ -747,179 +757,6 @@ class CircuitExplorer(anywidget.AnyWidget):
         if value is None:
             raise ValueError(note)
         return value
-
-    def faithfulness_chart(self, kinds: Sequence[str] = ("sae", "eap")):
-        """Altair line chart of the faithfulness over k of each ranking in ``kinds``
-        (those that can be computed), the explorer's ``k`` marked."""
-        from .live_charts import faithfulness_chart
-
-        if self.result is None:
-            raise ValueError("no result yet: run the explorer first")
-        curves = {}
-        notes = []
-        with self.live.model_lock:
-            for kind in kinds:
-                found, note = self.checks.curve(kind, int(self.k))
-                if found is not None:
-                    curves[kind] = found
-                else:
-                    notes.append(note)
-        if not curves:
-            raise ValueError("; ".join(notes) or "no faithfulness to draw")
-        return faithfulness_chart(curves, k=int(self.k))
-
-    # ------------------------------------------------------------------ outputs
-
-    unsaved_edit: Optional[dict[str, Any]] = None
-    """After ``load``: the file's unsaved edit (``Session.read_saved``), put back in the
-    panel and settings bar; ``None`` when the file had none."""
-
-    def save(self, path: Any) -> Path:
-        """Save the result on screen, the prompts and settings it was computed from, and
-        any edit that has not given a result yet, as JSON (no model weights).
-
-        The file never pairs a result with prompts it was not computed from: after an
-        edit that failed (an unknown word, too few prompts), ``"positives"``,
-        ``"negatives"`` and ``"settings"`` are those of the result on screen, and what the
-        panel and settings bar show goes apart into ``"unsaved_edit"``
-        (``{"positives", "negatives", "settings", "error"}``), so nothing typed is lost.
-        Read it back with ``Session.read_saved(path)`` or ``CircuitExplorer.load(path)``.
-        A pending live run is waited for first. While the grid shows a preview, this
-        waits for the refit; a preview whose refit failed is not saved as a result.
-        """
-        self.wait()  # a live edit still running would otherwise be saved as "unsaved"
-        if self.result is None:
-            raise ValueError("nothing to save yet: the explorer has no finished result (fix the prompts shown in red)")
-        if not self.is_final:
-            self.wait()
-        if not self.is_final:
-            raise ValueError(
-                "the grid shows a preview with the previous SAE, not a final result "
-                f"({self.error or 'the refit is still running'}); fix the prompts or run again, then save"
-            )
-        from ..engine.discover import DEFAULTS
-
-        result = self.result
-        shown_pos, shown_neg = list(self.panel.positives), list(self.panel.negatives)
-        if result.prompts is not None and result.is_positive is not None:
-            pos = [p for p, f in zip(result.prompts, result.is_positive) if f]
-            neg = [p for p, f in zip(result.prompts, result.is_positive) if not f]
-        else:  # pragma: no cover - the explorer's results always carry their prompts
-            pos, neg = shown_pos, shown_neg
-        result_settings = {k: result.settings.get(k, v) for k, v in DEFAULTS.items()}
-        current = self.settings()
-        edited = (shown_pos, shown_neg) != (pos, neg) or any(result_settings.get(k) != v for k, v in current.items())
-        path = Path(path)
-        saved = self.session.last_result, self.session.last_settings
-        self.session.last_result, self.session.last_settings = result, result_settings
-        try:
-            data = json.loads(self.session.to_json(None, positives=pos, negatives=neg))
-        finally:
-            self.session.last_result, self.session.last_settings = saved
-        if edited:
-            data["unsaved_edit"] = {
-                "positives": shown_pos, "negatives": shown_neg, "settings": current, "error": self.error,
-            }
-        path.write_text(json.dumps(data), encoding="utf-8")
-        return path
-
-    @classmethod
-    def load(cls, path: Any, model: Any = None, task: Optional[str] = None, **kwargs: Any) -> "CircuitExplorer":
-        """An explorer with the prompts and settings of a file written by ``save``.
-
-        ``path`` is a path (``str`` or ``os.PathLike``; a ``str`` is always a path, even
-        ``"[draft] circuit.json"``) or an open file; for JSON text use ``loads``.
-        ``task`` names the preset whose ground truth and generator to use (the file keeps
-        prompts, not the preset). The explorer runs on the prompts the saved result was
-        computed from; a saved unsaved edit is then put back in the panel and settings
-        bar (and run, so its problem shows beside the result, unless ``run=False``) and
-        kept in ``explorer.unsaved_edit``. Raises ``FileFormatError`` for a missing,
-        truncated or newer file.
-        """
-        return cls._from_saved(Session.read_saved(path), model, task, **kwargs)
-
-    @classmethod
-    def loads(cls, text: Any, model: Any = None, task: Optional[str] = None, **kwargs: Any) -> "CircuitExplorer":
-        """``load`` for JSON text (a saved file's content) instead of a file."""
-        return cls._from_saved(Session.read_saved_text(text), model, task, **kwargs)
-
-    @classmethod
-    def _from_saved(cls, saved: dict[str, Any], model: Any, task: Optional[str], **kwargs: Any) -> "CircuitExplorer":
-        keys = FIT_FIELDS
-        settings = {k: v for k, v in saved["settings"].items() if k in keys}
-        for key, value in settings.items():
-            if kwargs.get(key) is not None:
-                continue  # the caller's value replaces the file's
-            try:
-                Settings(**{key: value})
-            except (SettingsError, SettingsTypeError) as exc:
-                raise type(exc)(
-                    f"the saved file's settings cannot be used: {exc}; fix it in the file, or "
-                    f"give another value: CircuitExplorer.load(path, {key}=...)"
-                ) from None
-        explorer = cls(model, task, positives=saved["positives"], negatives=saved["negatives"], **{**settings, **kwargs})
-        edit = saved.get("unsaved_edit")
-        explorer.unsaved_edit = edit
-        if edit is not None:
-            explorer._restore_edit(edit, run=kwargs.get("run", True))
-        return explorer
-
-    def _restore_edit(self, edit: dict[str, Any], *, run: bool) -> None:
-        """Put a saved unsaved edit back in the panel and settings bar, then run it once."""
-        self._loading = True
-        try:
-            for key, value in edit.get("settings", {}).items():
-                if key in self._extra:
-                    try:
-                        self._extra[key] = getattr(Settings(**{key: value}), key)
-                    except (SettingsError, SettingsTypeError) as exc:
-                        self.error = f"the saved edit's {key} was not restored: {exc}"
-                elif key in ("seed", "n_features", "l1", "position"):
-                    try:
-                        setattr(self, key, value)
-                    except t.TraitError as exc:
-                        self.error = f"the saved edit's {key} was not restored: {exc}"
-            self.panel.set_pairs(edit["positives"], edit["negatives"])
-        finally:
-            self._loading = False
-        self._last_prompts = (tuple(self.panel.positives), tuple(self.panel.negatives))
-        if run:
-            self.request()
-
-    def roc_chart(self, others: Optional[dict[str, CircuitResult]] = None):
-        """Altair ROC curve of the scores on screen against the task's ground truth."""
-        from ..evaluation.charts import roc_chart
-
-        if self.result is None:
-            raise ValueError("no result yet: run the explorer first")
-        if self.ground_truth is None:
-            raise ValueError("no ground truth for these prompts: pick a task preset with a known circuit")
-        return roc_chart({"discrete SAE": self.result, **(others or {})}, self.ground_truth)
-
-    def score_chart(self, top: Optional[int] = 20):
-        """Altair bar chart of the head scores on screen (ground-truth heads marked)."""
-        from ..evaluation.charts import score_bars
-
-        if self.result is None:
-            raise ValueError("no result yet: run the explorer first")
-        return score_bars(self.result, self.ground_truth, top=top)
-
-    def charts(self, top: Optional[int] = 12):
-        """The ROC curve beside the score bars (score bars alone without a ground truth)."""
-        if self.ground_truth is None:
-            return self.score_chart(top=top)
-        both = self.roc_chart() | self.score_chart(top=top)
-        return both.resolve_scale(color="independent", strokeDash="independent").resolve_legend(color="independent")
-
-    def export_chart(self, path: Any, chart: str = "roc") -> Path:
-        """Write the ``"roc"``, ``"scores"`` or ``"both"`` chart to ``path`` (.png, .svg, .json, .html)."""
-        from ..evaluation.charts import save_chart
-
-        if chart not in ("roc", "scores", "both"):
-            raise ValueError(f"chart must be 'roc', 'scores' or 'both', got {chart!r}")
-        c = self.roc_chart() if chart == "roc" else self.score_chart() if chart == "scores" else self.charts()
-        return save_chart(c, path)
-
 
     def close(self) -> None:
         """Stop the live session's worker and close the widget and its parts."""

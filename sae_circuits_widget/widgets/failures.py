@@ -46,13 +46,14 @@ class SettingTrait(t.TraitType):
     """
 
     def validate(self, obj: Any, value: Any) -> Any:
+        name = str(self.name)
         try:
-            return getattr(Settings(**{self.name: value}), self.name)
+            return getattr(Settings(**{name: value}), name)
         except (SettingsError, SettingsTypeError) as exc:
             refused = (RefusedSetting if isinstance(exc, SettingsError) else RefusedSettingType)(str(exc))
             report = getattr(obj, "_refused", None)
             if report is not None:
-                report(self.name, refused)
+                report(name, refused)
             raise refused from None
 
 
