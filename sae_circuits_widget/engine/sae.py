@@ -80,6 +80,9 @@ Adam on the CPU is deterministic, so the same seed gives bitwise-identical codes
 runs and processes. ``fit_sae(..., device="cuda")`` trains on a GPU (``discover`` does so
 for a model on a GPU): results there are close, not bitwise, and the fitted SAE is
 returned on the CPU.
+
+(Over 500 lines: the SAE, its training loop, encoding in chunks and the fit cache share
+the recipe's details and are kept together.)
 """
 
 from __future__ import annotations

@@ -39,6 +39,9 @@ milliseconds with a one-line error instead of after minutes and gigabytes:
 ``validate_prompts`` reports a limit as an issue and skips the checks that would cost
 time on that list (it never raises on text); ``check_prompts`` and ``as_prompt_list``
 (given the limits) raise ``PromptError``.
+
+(Over 500 lines: the prompt checks and the checks of saved prompts and results share the
+limits, and are kept in one place.)
 """
 
 from __future__ import annotations
