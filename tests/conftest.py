@@ -98,7 +98,6 @@ UNIT_MODULES = {
     "test_testing.py",
     "test_validation.py",
     "widgets/test_charts.py",
-    "widgets/test_explorer_errors.py",
     "widgets/test_frontend.py",
     "widgets/test_head_grid.py",
     "widgets/test_prompt_panel.py",
