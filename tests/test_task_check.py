@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from sae_circuits_widget import cli, discover, get_task
-from sae_circuits_widget.engine.result import STABILITY_K, rank_heads
-from sae_circuits_widget.engine.result import TaskCheck
+from sae_circuits_widget.engine.result import STABILITY_K, TaskCheck, rank_heads
 from sae_circuits_widget.engine.task_check import check_task
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -130,3 +129,19 @@ def test_a_stop_callback_cancels_a_run_before_and_during_the_fit(tiny_model):
     with pytest.raises(Cancelled, match="during an SAE fit"):
         discover(tiny_model, task, seed=0, n_saes=1, stop=later)
     assert discover(tiny_model, task, seed=0, n_saes=1, stop=lambda: False).node_scores.shape == (2, 4)
+
+
+def test_saved_sessions_and_get_task_refuse_lists_over_the_limit(tiny_model, tmp_path):
+    from sae_circuits_widget.engine.session import Session
+    from sae_circuits_widget.engine.validation import MAX_PROMPTS_PER_SIDE
+    from sae_circuits_widget.errors import FileFormatError
+
+    from sae_circuits_widget.engine.serialization import FORMAT_VERSION
+
+    data = {"format": "sae-circuits/session", "format_version": FORMAT_VERSION}
+    data["positives"] = ["a"] * (MAX_PROMPTS_PER_SIDE + 1)
+    data["negatives"] = ["b"] * 2
+    with pytest.raises(FileFormatError, match="more than the limit"):
+        Session.read_saved_text(json.dumps(data))
+    with pytest.raises(ValueError, match="more than discover takes"):
+        get_task("ioi", tiny_model, n=MAX_PROMPTS_PER_SIDE + 1)

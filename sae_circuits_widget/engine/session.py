@@ -34,14 +34,14 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .activations import HeadOutputCache, is_small_model, attention_from_final, few_threads, head_outputs
+from ..errors import FileFormatError
+from ..settings import FIT_FIELDS, member_seeds
+from .activations import HeadOutputCache, attention_from_final, few_threads, head_outputs, is_small_model
 from .discover import DEFAULTS, check_settings, discover, sae_fit_key, training_rows
 from .result import CircuitResult
 from .sae import DiscreteSAE, SAECache, code_meaning
-from ..settings import FIT_FIELDS, member_seeds
 from .serialization import FORMAT_VERSION, check_header, parse_json_text, read_json_file
-from ..errors import FileFormatError
-from .validation import PromptIssue, validate_prompts
+from .validation import PromptIssue, check_saved_prompt_lists, validate_prompts
 
 
 def _fit_settings_key(settings: dict[str, Any]) -> tuple:
@@ -225,7 +225,12 @@ class Session:
                     f"the saved session's {side} are missing or not a list of texts; the file is "
                     "damaged: save the session again from the notebook"
                 )
+        check_saved_prompt_lists(positives=data["positives"], negatives=data["negatives"])
         edit = data.get("unsaved_edit")
+        if isinstance(edit, dict):
+            check_saved_prompt_lists(
+                "saved session's unsaved edit", positives=edit.get("positives"), negatives=edit.get("negatives")
+            )
         if edit is not None:
             ok = isinstance(edit, dict) and all(
                 isinstance(edit.get(side), list) and all(isinstance(p, str) for p in edit[side])

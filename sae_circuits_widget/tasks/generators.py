@@ -28,6 +28,7 @@ from __future__ import annotations
 import random
 from typing import Any, Callable, Optional
 
+from ..engine.validation import MAX_PROMPTS_PER_SIDE
 from ..settings import Settings
 from . import words as W
 from .task import Head, Task
@@ -143,7 +144,7 @@ def register_circuits(name: str, source: CircuitSource) -> None:
 
 
 def _head_set(items) -> frozenset[Head]:
-    return frozenset((int(l), int(h)) for l, h in items)
+    return frozenset((int(layer), int(h)) for layer, h in items)
 
 
 def _edge_set(items) -> frozenset[tuple[Head, Head]]:
@@ -415,6 +416,11 @@ def get_task(name: str, model: Any, n: int = 20, seed: int = 0) -> Task:
         raise ValueError(f"unknown task {name!r}; choose one of {', '.join(TASK_NAMES)}")
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise ValueError(f"n must be a positive integer (number of prompt pairs), got {n!r}")
+    if n > MAX_PROMPTS_PER_SIDE:
+        raise ValueError(
+            f"n = {n:,} prompt pairs is more than discover takes ({MAX_PROMPTS_PER_SIDE:,} per side); "
+            f"use n <= {MAX_PROMPTS_PER_SIDE:,}"
+        )
     seed = Settings(seed=seed).seed  # the one seed check: a whole number from 0 to 2**63 - 1
     tok = _get_tokenizer(model)
     rng = random.Random(f"{name}-{seed}")
