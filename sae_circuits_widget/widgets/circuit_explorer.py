@@ -629,7 +629,8 @@ class CircuitExplorer(ExplorerOutputs, anywidget.AnyWidget):
         scores, label, note = self.checks.scores(kind, compute=compute)
         if scores is None and kind == "edge":  # a run without edge scores: the node scores, said so
             scores, label = result.node_scores, "SAE node score (this run has no edge scores)"
-        warn = "; ".join(result_warnings(result))
+        told = set(result.task_check.warnings) if result.task_check is not None else set()
+        warn = "; ".join(w for w in result_warnings(result) if w not in told)  # the model check says the rest
         self._selecting = True
         try:
             if scores is None:

@@ -46,7 +46,7 @@ def test_explorer_renders_and_writes_back(page, explorer):
     # prompt text is text: the <img> is not an element and its handler never ran
     assert page.locator(".scw-panel img").count() == 0
     assert page.evaluate("window.hacked") is None
-    assert page.locator("input.scw-input").first.input_value().startswith("<img")
+    assert page.locator("textarea.scw-input").first.input_value().startswith("<img")
     # click a head: the grid model gets the selection, the cell is marked
     page.locator(".scw-cell").nth(n - 1).click()
     assert page.evaluate(f"window.models['{grid_id}'].get('selected')") == n - 1
@@ -54,7 +54,7 @@ def test_explorer_renders_and_writes_back(page, explorer):
     page.keyboard.press("ArrowLeft")
     assert page.evaluate(f"window.models['{grid_id}'].get('selected')") == n - 2
     # type in a prompt: after the pause the panel model holds the new text
-    box = page.locator(".scw-positive input.scw-input").nth(1)
+    box = page.locator(".scw-positive textarea.scw-input").nth(1)
     box.fill("When Anna and Tom went to the park , Tom gave a book to")
     page.wait_for_function(
         f"window.models['{panel_id}'].get('positives')[1] === 'When Anna and Tom went to the park , Tom gave a book to'",

@@ -84,7 +84,7 @@ def test_quickstart_edit_updates_grid_and_kernel(tmp_path, page):
         )
         before = _cell_values(page)
         assert before and all(v != "" for v in before)
-        first = page.locator(".scw-explorer .scw-positive input.scw-input").first
+        first = page.locator(".scw-explorer .scw-positive textarea.scw-input").first
         assert first.input_value() == original
         first.fill(edited)
         page.wait_for_function(
