@@ -35,7 +35,11 @@ class JupyterLab:
     def start(self, timeout: float = 90.0) -> None:
         base = self.root / ".jupyter-test"
         env = dict(os.environ)
-        for name, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_RUNTIME_DIR", "runtime"), ("JUPYTER_DATA_DIR", "data"), ("IPYTHONDIR", "ipython")):
+        folders = (
+            ("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_RUNTIME_DIR", "runtime"), ("JUPYTER_DATA_DIR", "data"),
+            ("IPYTHONDIR", "ipython"),
+        )
+        for name, sub in folders:
             (base / sub).mkdir(parents=True, exist_ok=True)
             env[name] = str(base / sub)
         env["JUPYTER_PLATFORM_DIRS"] = "1"

@@ -1,5 +1,6 @@
 """End to end in JupyterLab: run the quickstart, edit a prompt in the page, see the grid
-change, and check that the kernel saw the edit."""
+change, and check that the kernel saw the edit; then read the model check above the grid
+and switch the grid to EAP from the page, as a user judging the circuit would."""
 
 from __future__ import annotations
 
@@ -79,7 +80,8 @@ def test_quickstart_edit_updates_grid_and_kernel(tmp_path, page):
         page.wait_for_function(KERNEL_READY, timeout=90000)
         page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
         page.wait_for_function(
-            "() => { const s = document.querySelector('.scw-explorer .scw-status'); return !!s && s.textContent.startsWith('updated in'); }",
+            "() => { const s = document.querySelector('.scw-explorer .scw-status');"
+            " return !!s && s.textContent.startsWith('updated in'); }",
             timeout=180000,
         )
         before = _cell_values(page)
@@ -101,7 +103,8 @@ def test_quickstart_edit_updates_grid_and_kernel(tmp_path, page):
         page.wait_for_function(KERNEL_READY, timeout=60000)
         index = page.evaluate(
             RUN_IN_NEW_CELL,
-            "import json\nprint('KERNEL', json.dumps([explorer.panel.positives[0], explorer.grid.values.reshape(-1).tolist(), explorer.error]))",
+            "import json\nprint('KERNEL', json.dumps([explorer.panel.positives[0],"
+            " explorer.grid.values.reshape(-1).tolist(), explorer.error]))",
         )
         out = page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea-output")
         out.filter(has_text="KERNEL").wait_for(timeout=60000)
@@ -111,5 +114,36 @@ def test_quickstart_edit_updates_grid_and_kernel(tmp_path, page):
         seen_text, values, error = json.loads(text.split("KERNEL", 1)[1].strip())
         assert seen_text == edited and error == ""
         np.testing.assert_allclose(np.array(values, dtype=float), np.array(after, dtype=float), rtol=1e-5)
+
+        # the model check of the edited prompts, above the grid and under each prompt
+        page.wait_for_function(  # the checks of the final result (EAP, faithfulness) are done
+            "() => { const a = document.querySelector('.scw-explorer .scw-agreement');"
+            " return !!a && a.textContent.startsWith('SAE vs EAP'); }",
+            timeout=120000,
+        )
+        summary = page.locator(".scw-explorer .scw-behaviour-summary .scw-summary-line").inner_text()
+        assert summary.startswith("model check: ") and "positives solved" in summary
+        marks = page.eval_on_selector_all(".scw-explorer .scw-prompt .scw-behaviour", "els => els.map(e => e.dataset.kind)")
+        assert marks and all(m in ("ok", "flag") for m in marks)
+        assert page.locator(".scw-explorer .scw-faithfulness-value").inner_text().startswith("top 5 head(s) keep")
+        # switch the grid to EAP in the page: the legend says so and the kernel sees the choice
+        page.select_option(".scw-explorer select.scw-set-score_kind", "eap")
+        page.wait_for_function(
+            "() => { const l = document.querySelector('.scw-explorer .scw-legend-label'); return !!l && l.textContent.startsWith('EAP'); }",
+            timeout=60000,
+        )
+        eap_cells = _cell_values(page)
+        page.wait_for_function(KERNEL_READY, timeout=60000)
+        index = page.evaluate(
+            RUN_IN_NEW_CELL,
+            "import json\nprint('TRUST', json.dumps([explorer.behaviour_summary, explorer.score_kind,"
+            " explorer.checks.second('eap')[0].node_scores.reshape(-1).tolist(), explorer.agreement]))",
+        )
+        out = page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea-output")
+        out.filter(has_text="TRUST").wait_for(timeout=60000)
+        kernel_summary, kind, eap, agreement = json.loads(out.filter(has_text="TRUST").inner_text().split("TRUST", 1)[1].strip())
+        assert summary == f"model check: {kernel_summary}" and kind == "eap"
+        np.testing.assert_allclose(np.array(eap_cells, dtype=float), np.array(eap, dtype=float), rtol=1e-5)
+        assert page.locator(".scw-explorer .scw-agreement").inner_text().startswith(f"SAE vs EAP: Spearman {agreement['spearman']:.2f}")
     finally:
         lab.stop()

@@ -127,7 +127,7 @@ def test_score_kind_k_and_the_edge_graph_write_back(page, explorer):
     # the edge graph: one line per edge, wider for a stronger edge; a click selects it
     lines = page.locator(".scw-edge-graph line.scw-edge")
     assert lines.count() == len(explorer.edges)
-    widths = [float(w) for w in page.eval_on_selector_all(".scw-edge-graph line.scw-edge", "els => els.map(e => e.getAttribute('stroke-width'))")]
+    widths = page.eval_on_selector_all(".scw-edge-graph line.scw-edge", "els => els.map(e => Number(e.getAttribute('stroke-width')))")
     assert widths == sorted(widths, reverse=True) and widths[0] == 6.0
     page.locator(".scw-edge-hit").nth(1).dispatch_event("click")  # edges may cross: click this one, not what lies on top
     assert page.evaluate(f"window.models['{main}'].get('selected_edge')") == 1

@@ -1,11 +1,10 @@
 import json
 
-import altair as alt
 import numpy as np
 import pytest
 
-from sae_circuits_widget.evaluation.charts import benchmark_roc_chart, roc_chart, roc_points, save_chart, score_bars
 from sae_circuits_widget.engine.result import CircuitResult
+from sae_circuits_widget.evaluation.charts import benchmark_roc_chart, roc_chart, roc_points, save_chart, score_bars
 
 GT = {(1, 0), (1, 2)}
 

@@ -147,7 +147,8 @@ class ScriptedSession(Session):
         n = len(positives) + len(negatives)
         L, H = int(self.model.cfg.n_layers), int(self.model.cfg.n_heads)
         scores = np.full((L, H), float(len(positives[0])))
-        return CircuitResult("sae", scores, codes=np.zeros((n, L * H), int), is_positive=np.array([True] * len(positives) + [False] * len(negatives)),
+        is_positive = np.array([True] * len(positives) + [False] * len(negatives))
+        return CircuitResult("sae", scores, codes=np.zeros((n, L * H), int), is_positive=is_positive,
                              prompts=list(positives) + list(negatives), timings={"all": delay}, settings=settings)
 
 

@@ -16,6 +16,7 @@ from sae_circuits_widget.widgets._common import edge_head_scores
 from sae_circuits_widget.widgets.live_charts import faithfulness_chart
 
 FAST = dict(n_pairs=6, n_features=32, n_train=4, n_saes=1, position="last", live=False)
+CUSTOM = {k: v for k, v in FAST.items() if k != "n_pairs"}
 POS = [
     "When Mary and John went to the store , John gave a drink to",
     "When Tom and Anna went to the park , Anna gave a book to",
@@ -56,7 +57,7 @@ def test_behaviour_per_prompt_is_the_engines_task_check(explorer):
 
 def test_an_answer_the_model_predicts_turns_a_failed_positive_into_a_solved_one(tiny_model):
     wrong = ["Tom", "Tom", "Tom"]
-    e = CircuitExplorer(tiny_model, None, positives=POS * 2, negatives=NEG * 2, answers=wrong * 2, **{k: v for k, v in FAST.items() if k != "n_pairs"})
+    e = CircuitExplorer(tiny_model, None, positives=POS * 2, negatives=NEG * 2, answers=wrong * 2, **CUSTOM)
     try:
         assert e.result.task_check.kind == "answers"
         rows = e.behaviour
@@ -72,7 +73,7 @@ def test_an_answer_the_model_predicts_turns_a_failed_positive_into_a_solved_one(
 
 
 def test_prompts_without_answers_say_why_eap_and_faithfulness_are_missing(tiny_model):
-    e = CircuitExplorer(tiny_model, None, positives=POS * 2, negatives=NEG * 2, **{k: v for k, v in FAST.items() if k != "n_pairs"})
+    e = CircuitExplorer(tiny_model, None, positives=POS * 2, negatives=NEG * 2, **CUSTOM)
     try:
         assert e.behaviour_summary.startswith("no answers given")
         assert all(row["solved"] is None for row in e.behaviour)
