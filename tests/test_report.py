@@ -11,6 +11,7 @@ import ast
 import re
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -89,7 +90,7 @@ def handmade(stability: bool = True, **changes) -> CircuitResult:
         for i, (p, side) in enumerate(zip(prompts, ["positive", "positive", "negative", "negative"]))
     )
     check = TaskCheck("token sets", 2, 2, 1.0, 0.5, prompts=rows, warnings=("negatives <b>still</b> solved",))
-    fields = dict(
+    fields: dict[str, Any] = dict(
         method="sae",
         node_scores=np.array([[4.0, 3.0, 0.0, 1.0], [2.0, 0.0, 5.0, 1.0]]),
         edge_head_scores=np.array([[1.0, 2.0, 0.0, 0.0], [0.0, 0.0, 3.0, 1.0]]),
@@ -217,6 +218,7 @@ def test_the_task_check_is_listed_per_prompt():
     result = handmade()
     page = Page(write_html(result))
     text = "".join(page.text)
+    assert result.task_check is not None
     assert f"Task check: {result.task_check.summary()}" in text
     assert text.count("negatives <b>still</b> solved") == 1  # a warning of both lists is shown once
     positives, negatives = page.table("prompts positives"), page.table("prompts negatives")
@@ -331,6 +333,7 @@ def test_a_page_of_a_real_discover_result(discovered, tmp_path):
     assert {r[1]: r[4] for r in rows} == shares
     # the task check: one row per prompt, a mark per solved prompt, the summary and warnings
     check = result.task_check
+    assert check is not None
     prompt_rows = page.table("prompts positives") + page.table("prompts negatives")
     assert [r[1] for r in prompt_rows] == [p.prompt for p in check.prompts]
     assert sum(r[2] == "✓" for r in prompt_rows) == sum(bool(p.solved) for p in check.prompts)
