@@ -349,3 +349,16 @@ def test_a_page_of_a_real_discover_result(discovered, tmp_path):
 def test_a_page_of_a_saved_and_reloaded_result_is_the_same(discovered):
     again = CircuitResult.loads(discovered.to_json())
     assert write_html(again, ground_truth={(0, 1)}) == write_html(discovered, ground_truth={(0, 1)})
+
+
+@pytest.mark.unit
+def test_the_charts_bars_best_first_and_a_roc_curve_only_with_a_known_circuit():
+    result = handmade()
+    with_truth = Page(write_html(result, ground_truth={(0, 0), (1, 2)}))
+    bars = with_truth.with_class("bar")
+    assert len(bars) == 8
+    labels = [t for t in with_truth.text if re.fullmatch(r"L\dH\d", t)]
+    assert labels[-8:][:2] == ["L1H2", "L0H0"]  # the bar chart comes after the table: best first
+    assert len(with_truth.with_class("roc-curve")) == 2  # node and pooled edge scores
+    without = Page(write_html(result))
+    assert without.with_class("roc-curve") == [] and "No known circuit given" in "".join(without.text)

@@ -272,7 +272,7 @@ def score_bars_svg(scores: np.ndarray, in_circuit: np.ndarray, method: str, top:
     order = np.argsort(-flat, kind="stable")[:top]
     lo, hi = min(0.0, float(flat[order].min())), max(0.0, float(flat[order].max()))
     span = (hi - lo) or 1.0
-    left, bar_w, row = 46, 260, 16
+    left, bar_w, row = 52, 260, 16
     height = 30 + row * len(order)
     scale = lambda v: left + (v - lo) / span * bar_w  # noqa: E731 - a one-line axis map
     out = [
@@ -286,7 +286,7 @@ def score_bars_svg(scores: np.ndarray, in_circuit: np.ndarray, method: str, top:
         x0, x1 = sorted((scale(0.0), scale(v)))
         colour = CIRCUIT if in_circuit.reshape(-1)[i] else OTHER
         out.append(
-            f'<g class="bar"><text x="{left - 4}" y="{y + 11}" text-anchor="end">{i // n_heads}.{i % n_heads}</text>'
+            f'<g class="bar"><text x="{left - 4}" y="{y + 11}" text-anchor="end">{head_label((i // n_heads, i % n_heads))}</text>'
             f'<rect x="{x0:.1f}" y="{y}" width="{max(x1 - x0, 0.5):.1f}" height="{row - 3}" fill="{colour}" '
             'stroke="#000" stroke-width="0.5"/>'
             f'<text x="{x1 + 3:.1f}" y="{y + 11}">{_e(fmt(v))}</text></g>'
@@ -428,7 +428,11 @@ def _prompts_section(result: Any) -> str:
         shown = rows[:MAX_PROMPTS_SHOWN]
         more = f'<p class="muted small">{len(rows) - len(shown)} more {side} prompts not shown.</p>' if len(rows) > len(shown) else ""
         body = _table(header, shown, numeric=(0, 4, 5), cls=f"prompts {side}s", wide=1)
-        out.append(f"<h3>{_e(side.capitalize())}s ({len(rows)})</h3>{body}{more}")
+        note = ""
+        if side == "negative" and len(header) > 2:
+            note = ('<p class="muted small">On a negative, &#10003; means the model still gives the answer: '
+                    "the check wants these near chance.</p>")
+        out.append(f"<h3>{_e(side.capitalize())}s ({len(rows)})</h3>{note}{body}{more}")
     return "".join(out)
 
 
