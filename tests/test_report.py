@@ -246,6 +246,8 @@ def test_nan_scores_are_drawn_grey_and_give_no_auc():
 def test_a_folder_is_refused_before_any_work(tmp_path):
     with pytest.raises(ValueError, match="is a folder"):
         write_html(handmade(), tmp_path)
+    with pytest.raises(ValueError, match="does not exist: create it first"):
+        write_html(handmade(), tmp_path / "missing" / "report.html")
 
 
 @pytest.mark.unit

@@ -547,6 +547,8 @@ def write_html(
     target = None if path is None else Path(path)
     if target is not None and target.is_dir():  # checked before any work
         raise ValueError(f"{str(target)!r} is a folder: give a file name, e.g. {str(target / 'report.html')!r}")
+    if target is not None and not target.parent.is_dir():
+        raise ValueError(f"{str(target)!r}: the folder {str(target.parent)!r} does not exist: create it first, or choose another path")
     scores = np.asarray(result.node_scores, dtype=np.float64)
     if scores.ndim != 2:
         raise ValueError(f"node_scores must be [n_layers, n_heads], got shape {scores.shape}")
