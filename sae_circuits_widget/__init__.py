@@ -18,10 +18,15 @@ package does not load anywidget, ipywidgets and altair:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .engine.activations import attention_from_final, head_outputs
 from .engine.discover import discover
+from .engine.model import load_model
+from .engine.result import CircuitResult
+from .engine.sae import DiscreteSAE, code_meaning, fit_sae
+from .engine.session import Session
+from .engine.validation import PromptIssue, validate_prompts
 from .errors import (
     DegenerateCodesError,
     FileFormatError,
@@ -34,13 +39,10 @@ from .errors import (
     UnsupportedModelError,
 )
 from .evaluation.metrics import evaluate_scores
-from .engine.model import load_model
-from .engine.result import CircuitResult
-from .engine.sae import DiscreteSAE, code_meaning, fit_sae
-from .engine.session import Session
 from .tasks.task import Head, Task
-from .engine.validation import PromptIssue, validate_prompts
 
+if TYPE_CHECKING:  # imported on first access at run time (see _LAZY)
+    from .widgets import CircuitExplorer, CodeInspector, HeadGrid, PromptPanel
 
 _LAZY = {
     "CircuitExplorer": ".widgets",

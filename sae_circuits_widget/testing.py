@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import torch
 from transformer_lens.config import TransformerBridgeConfig
 from transformer_lens.model_bridge import TransformerBridge
+from transformer_lens.model_bridge.sources import boot_native  # TransformerBridge.boot_native, typed
 
 from .organism.tokenizer import word_tokenizer
 from .tasks.task import Task
@@ -52,7 +53,7 @@ def tiny_model(
         act_fn="gelu",
         seed=seed,
     )
-    model = TransformerBridge.boot_native(cfg, tokenizer=tokenizer)
+    model = boot_native(cfg, tokenizer=tokenizer)
     model.eval()
     return model
 

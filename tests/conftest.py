@@ -107,9 +107,6 @@ UNIT_MODULES = {
 # with @pytest.mark.integration, listed here until they are.
 INTEGRATION_TESTS = {
     "test_limits.py::test_discover_encodes_in_chunks",
-    "test_settings.py::test_discover_the_cli_the_session_and_the_explorer_give_the_same_circuit",
-    "test_task_check.py::test_a_stop_callback_cancels_a_run_before_and_during_the_fit",
-    "test_task_check.py::test_cli_json_has_stability_and_the_task_check",
 }
 
 

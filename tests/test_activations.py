@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from engine_helpers import toy_ioi
+
 from sae_circuits_widget.engine.activations import HeadOutputCache, attention_from_final, head_outputs
 from sae_circuits_widget.errors import NonFiniteActivationsError, PromptError
 from sae_circuits_widget.testing import tiny_model as make_tiny

@@ -9,14 +9,14 @@ import pytest
 import torch
 
 from sae_circuits_widget.engine import model as model_mod
-from sae_circuits_widget.heads import head_at, head_index, head_label, parse_head
-from sae_circuits_widget.errors import ModelLoadError, OfflineError, UnsupportedModelError
 from sae_circuits_widget.engine.model import (
     check_hookable,
     load_model,
     n_heads_total,
     resolve_model_name,
 )
+from sae_circuits_widget.errors import ModelLoadError, OfflineError, UnsupportedModelError
+from sae_circuits_widget.heads import head_at, head_index, head_label, parse_head
 
 
 def test_no_name_gives_the_bundled_organism():

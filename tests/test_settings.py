@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -92,7 +93,7 @@ def test_bounds_are_checked_before_any_model_work(monkeypatch):
 
 def test_settings_are_frozen_and_round_trip():
     s = Settings(seed=3, l1=0.05)
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         s.seed = 4  # type: ignore[misc]
     assert Settings.from_dict(json.loads(json.dumps(s.to_dict()))) == s
     assert s.replace(seed=5).seed == 5 and s.seed == 3
@@ -108,6 +109,7 @@ def test_recommended_values_apply_per_task_and_explicit_values_win():
     assert recommended("docstring", l1=None).l1 == 0.05  # None means "not given"
 
 
+@pytest.mark.integration  # three whole discover runs on the bundled model
 def test_discover_the_cli_the_session_and_the_explorer_give_the_same_circuit(tmp_path):
     # docstring is the task whose recommended settings differ from the defaults
     model = load_model()

@@ -82,6 +82,7 @@ def test_stability_counts_the_sae_seeds_that_put_a_head_in_their_top_k(organism,
     assert discover(organism, ioi, seed=0, n_saes=1).stability is None
 
 
+@pytest.mark.integration  # the CLI fits SAEs on the bundled model
 def test_cli_json_has_stability_and_the_task_check(tmp_path, capsys):
     out = tmp_path / "ioi.json"
     assert cli.main(["discover", "--task", "ioi", "--n", "8", "--json", str(out)]) == 0
@@ -113,6 +114,7 @@ def test_the_typed_fields_survive_a_save_and_version_1_files_still_read(organism
     assert v1.warnings == ["w"] and v1.extras == {} and v1.sae_run is None
 
 
+@pytest.mark.integration  # whole discover runs with SAE fits
 def test_a_stop_callback_cancels_a_run_before_and_during_the_fit(tiny_model):
     from sae_circuits_widget.errors import Cancelled
     from sae_circuits_widget.testing import toy_ioi_task
@@ -132,11 +134,10 @@ def test_a_stop_callback_cancels_a_run_before_and_during_the_fit(tiny_model):
 
 
 def test_saved_sessions_and_get_task_refuse_lists_over_the_limit(tiny_model, tmp_path):
+    from sae_circuits_widget.engine.serialization import FORMAT_VERSION
     from sae_circuits_widget.engine.session import Session
     from sae_circuits_widget.engine.validation import MAX_PROMPTS_PER_SIDE
     from sae_circuits_widget.errors import FileFormatError
-
-    from sae_circuits_widget.engine.serialization import FORMAT_VERSION
 
     data = {"format": "sae-circuits/session", "format_version": FORMAT_VERSION}
     data["positives"] = ["a"] * (MAX_PROMPTS_PER_SIDE + 1)
@@ -145,3 +146,23 @@ def test_saved_sessions_and_get_task_refuse_lists_over_the_limit(tiny_model, tmp
         Session.read_saved_text(json.dumps(data))
     with pytest.raises(ValueError, match="more than discover takes"):
         get_task("ioi", tiny_model, n=MAX_PROMPTS_PER_SIDE + 1)
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["--features", "1000000000000"], "--features: n_features must be between"),
+    (["--saes", "50"], "--saes: n_saes must be between"),
+    (["--l1", "-1"], "--l1: l1 must be"),
+])
+def test_cli_settings_are_checked_before_the_model_loads(argv, match, capsys, monkeypatch):
+    monkeypatch.setattr("sae_circuits_widget.engine.model.load_model", lambda *a, **k: pytest.fail("model loaded"))
+    assert cli.main(["discover", "--task", "ioi", *argv]) == 2
+    assert match in capsys.readouterr().err
+
+
+def test_cli_writes_an_html_report_and_refuses_one_path_for_two_outputs(tmp_path, capsys):
+    page = tmp_path / "ioi.html"
+    assert cli.main(["discover", "--task", "ioi", "--n", "6", "--saes", "1", "--html", str(page)]) == 0
+    text = page.read_text()
+    assert "gt-outline" in text and "<svg" in text
+    assert cli.main(["discover", "--task", "ioi", "--html", str(page), "--json", str(page)]) == 2
+    assert "give each output its own path" in capsys.readouterr().err

@@ -7,7 +7,6 @@ import pytest
 from sae_circuits_widget.organism.model import make_config, new_tokenizer, wrap
 from sae_circuits_widget.tasks import TASK_NAMES, get_task, published_ground_truth
 from sae_circuits_widget.tasks.generators import _bpe_years, greater_than_text
-from sae_circuits_widget.testing import tiny_model
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from engine_helpers import toy_ioi
-from sae_circuits_widget.errors import PromptError, PromptTypeError
+
 from sae_circuits_widget.engine.validation import check_prompts, validate_prompts
+from sae_circuits_widget.errors import PromptError, PromptTypeError
 
 GOOD = toy_ioi(4)
 

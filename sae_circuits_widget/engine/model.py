@@ -40,14 +40,28 @@ from ..errors import (
     UnsupportedModelError,
 )
 
-ORGANISM_NAMES = ("sae-circuits-organism", "organism", "bundled")
-"""Names that select the bundled model (as does ``name=None``)."""
+ORGANISM_ALIASES = ("organism", "bundled")
+"""Names that select the bundled model besides its own (``organism.model.ORGANISM_NAME``)
+and ``name=None``."""
 
 _TL_LEGACY_PREFIXES = ("NeelNanda/", "ArthurConmy/", "Baidicoot/")
 _PROBE_TIMEOUT_S = 1.5
 _WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin")
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.json", "tokenizer.model")
 _LOAD_ERRORS = (OSError, ConnectionError, TimeoutError, ValueError, RuntimeError, KeyError)
+
+
+def _names_the_organism(name: Any) -> bool:
+    """True for ``None``, the bundled model's name (``ORGANISM_NAME``) and ``ORGANISM_ALIASES``."""
+    if name is None:
+        return True
+    if not isinstance(name, str):
+        return False
+    # imported here, not at the top: organism.model loads TransformerLens and safetensors,
+    # which ``import sae_circuits_widget`` does not (loading any model needs them anyway)
+    from ..organism.model import ORGANISM_NAME
+
+    return name.strip().lower() in (ORGANISM_NAME, *ORGANISM_ALIASES)
 
 
 def load_model(
@@ -98,7 +112,7 @@ def load_model(
         >>> model = load_model("checkpoints/my-gpt2")             # doctest: +SKIP
         >>> model = load_model(hf_model, tokenizer=hf_tokenizer)  # doctest: +SKIP
     """
-    if name is None or (isinstance(name, str) and name.strip().lower() in ORGANISM_NAMES):
+    if _names_the_organism(name):
         if kwargs or tokenizer is not None:
             extra = sorted(kwargs) + (["tokenizer"] if tokenizer is not None else [])
             raise TypeError(f"the bundled model takes no extra options, got {extra}")
@@ -136,9 +150,10 @@ def load_model(
             kwargs["tokenizer"] = _bootable_tokenizer(tokenizer, stack)
         try:
             if official.startswith(_TL_LEGACY_PREFIXES):
-                import transformer_lens.model_bridge.sources  # noqa: F401  (registers boot_tl_legacy)
+                # TransformerBridge.boot_tl_legacy is this function, attached to the class at run time
+                from transformer_lens.model_bridge.sources import boot_tl_legacy
 
-                model = TransformerBridge.boot_tl_legacy(official, device=device, **kwargs)
+                model = boot_tl_legacy(official, device=device, **kwargs)
             else:
                 model = TransformerBridge.boot_transformers(official, device=device, **kwargs)
         except (OSError, ConnectionError, TimeoutError) as exc:  # network or missing files

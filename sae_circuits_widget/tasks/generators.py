@@ -26,6 +26,7 @@ generators check this and redraw any pair that fails.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from typing import Any, Callable, Optional
 
 from ..engine.validation import MAX_PROMPTS_PER_SIDE
@@ -46,7 +47,7 @@ GT_TEMPLATE = "The {event} lasted from the year {start} to the year {century}"
 
 DOC_TEMPLATE = 'def {fn}(self, {args}):\n    """{desc}\n\n{params}    :param'
 
-_PUBLISHED: dict[tuple[str, str], tuple[str, ...]] = {
+_PUBLISHED: dict[tuple[str, str], Sequence[str]] = {
     ("gpt2", "ioi"): (
         "0.1 0.10 2.2 3.0 4.11 5.5 5.8 5.9 6.9 7.3 7.9 8.6 8.10 9.6 9.7 9.9 "
         "10.0 10.1 10.2 10.6 10.7 10.10 11.2 11.3 11.9 11.10"

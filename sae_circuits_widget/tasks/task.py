@@ -23,7 +23,6 @@ from torch import Tensor
 from ..heads import Head
 
 
-
 @dataclass(frozen=True)
 class Task:
     """Prompt pairs for circuit discovery, with answers and, when known, the true circuit.
@@ -67,14 +66,16 @@ class Task:
     def has_metric(self) -> bool:
         return self.correct_ids is not None and self.incorrect_ids is not None
 
-    def metric(self, final_logits: Float[Tensor, "batch d_vocab"], rows: Optional[list[int]] = None) -> Float[Tensor, "batch"]:
+    def metric(
+        self, final_logits: Float[Tensor, "batch d_vocab"], rows: Optional[list[int]] = None
+    ) -> Float[Tensor, " batch"]:
         """Logit difference per prompt: mean logit of correct ids minus mean of incorrect ids.
 
         ``rows[i]`` names the positive whose token sets score row ``i`` of ``final_logits``
         (default: row i scores positive i), so a batch of negatives is scored with the
         token sets of the positives they are paired with.
         """
-        if not self.has_metric:
+        if self.correct_ids is None or self.incorrect_ids is None:  # not self.has_metric
             raise ValueError(
                 f"task {self.name!r} has no answer tokens, so it has no metric; "
                 "give answers (correct and incorrect token ids) to use metric-based methods"
