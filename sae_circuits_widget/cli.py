@@ -45,7 +45,13 @@ MODEL_HELP = (
     "a model name (e.g. gpt2) or a local folder saved with save_pretrained "
     "(config.json, weights and tokenizer); default: the bundled model"
 )
-OUTPUT_FLAGS = ("json", "chart")
+OUTPUT_FLAGS = ("json", "chart", "html")
+SETTING_FLAGS = {
+    "seed": ("seed", "seed"), "features": ("features", "n_features"), "l1": ("l1", "l1"),
+    "position": ("position", "position"), "recipe": ("recipe", "recipe"), "n-train": ("n_train", "n_train"),
+    "saes": ("n_saes", "n_saes"),
+}
+"""CLI flag -> (argparse dest, ``Settings`` field): each checked against the settings' bounds before any work."""
 """Options that name a file to write."""
 INPUT_FLAGS = ("prompts",)
 """Options that name a file to read."""
@@ -191,16 +197,19 @@ def check_paths(args: argparse.Namespace) -> None:
     """Check every input and output path of a command (and ``--seed``) before any computation."""
     from .settings import Settings
 
-    if getattr(args, "seed", None) is not None:
-        try:
-            Settings(seed=args.seed)
-        except ValueError as exc:
-            raise ValueError(f"--seed: {exc}") from None
+    for flag, (dest, field) in SETTING_FLAGS.items():  # every setting's bounds, before the model loads
+        value = getattr(args, dest, None)
+        if value is not None:
+            try:
+                Settings(**{field: value})
+            except ValueError as exc:
+                raise ValueError(f"--{flag}: {exc}") from None
     inputs = {}
     for name in INPUT_FLAGS:
         value = getattr(args, name, None)
         if value is not None:
             inputs[name] = _check_input(value, f"--{name}").resolve()
+    outputs: dict[str, Path] = {}
     for name in OUTPUT_FLAGS:
         value = getattr(args, name, None)
         if value is None:
@@ -209,11 +218,15 @@ def check_paths(args: argparse.Namespace) -> None:
         for in_name, in_path in inputs.items():
             if out == in_path:
                 raise ValueError(f"--{name} {value!r} would overwrite the --{in_name} file: choose another path")
+        for other, other_path in outputs.items():
+            if out == other_path:
+                raise ValueError(f"--{name} {value!r} is also the --{other} file: give each output its own path")
+        outputs[name] = out
 
 
 def _read_prompts_file(path: str) -> dict[str, Any]:
-    from .errors import FileFormatError
     from .engine.serialization import read_json_file
+    from .errors import FileFormatError
 
     data = read_json_file(_check_input(path, "--prompts"))
     if not isinstance(data, dict) or "positives" not in data or "negatives" not in data:
@@ -232,7 +245,7 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     data = None if args.prompts is None else _read_prompts_file(args.prompts)  # before the model loads
     model = load_model(args.model)
     truth = None
-    if args.task is not None:
+    if data is None:  # --task (exactly one of --task and --prompts, checked above)
         from .tasks import get_task
 
         task = get_task(args.task, model, n=args.n, seed=args.seed)
@@ -252,8 +265,10 @@ def _cmd_discover(args: argparse.Namespace) -> int:
     pooled = result.edge_head_scores
     pooled_flat = None if pooled is None else pooled.reshape(-1)
     top = result.top_heads(args.top)  # the one ranking: score > 0, then pooled edge score, then index
-    print(f"model: {model_name(model)}  prompts: {int(result.is_positive.sum())} positive, "
-          f"{int((~result.is_positive).sum())} negative  seconds: {result.seconds:.2f}")
+    is_positive = result.is_positive
+    assert is_positive is not None  # discover always sets it
+    print(f"model: {model_name(model)}  prompts: {int(is_positive.sum())} positive, "
+          f"{int((~is_positive).sum())} negative  seconds: {result.seconds:.2f}")
     if result.task_check is not None:
         print(f"task check: {result.task_check.summary()}")
     for note in result.warnings:
@@ -301,6 +316,9 @@ def _cmd_discover(args: argparse.Namespace) -> int:
         }
         _write_text(args.json, json.dumps(out, indent=2))
         print(f"wrote {args.json}")
+    if args.html:
+        result.to_html(args.html, ground_truth=truth)
+        print(f"wrote {args.html}")
     return 0
 
 
@@ -418,6 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
     disc.add_argument("--saes", dest="n_saes", type=int, default=None, help="SAEs in the ensemble (default: recommended)")
     disc.add_argument("--top", type=int, default=15, help="heads to list")
     disc.add_argument("--json", metavar="PATH", help="also write the scores as JSON (checked before the run)")
+    disc.add_argument("--html", metavar="PATH", help="also write a self-contained HTML report (checked before the run)")
     disc.set_defaults(func=_cmd_discover)
 
     bench = sub.add_parser("bench", help="the SAE method side by side with the baselines")

@@ -13,10 +13,9 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
-from ..heads import Head, head_at
-
 from ..errors import FileFormatError
 from ..evaluation.metrics import evaluate_scores
+from ..heads import Head, head_at
 from .serialization import FORMAT_VERSION, array_or_none, check_header, jsonable, parse_json_text, read_json_file
 from .validation import check_result_arrays
 
@@ -338,6 +337,19 @@ class CircuitResult:
         """
         return cls.from_dict(read_json_file(path, "CircuitResult.loads(text)"))
 
+    def to_html(self, path=None, *, ground_truth=None, title: Optional[str] = None) -> str:
+        """One self-contained HTML page of the result, returned and written to ``path`` if
+        given: the prompts with the task check, the grid with ``ground_truth`` outlined, the
+        top heads with their stability, the settings, timings and charts. Opening it needs
+        no network (``evaluation.report.write_html``).
+
+        Example:
+            >>> result.to_html("report.html", ground_truth=task.ground_truth)  # doctest: +SKIP
+        """
+        from ..evaluation.report import write_html  # reads the result duck-typed: no import cycle
+
+        return write_html(self, path, ground_truth=ground_truth, title=title)
+
     @classmethod
     def loads(cls, text) -> "CircuitResult":
         """A result from JSON text written by ``to_json()``; ``FileFormatError`` as ``from_json``."""
@@ -362,11 +374,12 @@ def rank_heads(node_scores: Any, tiebreak: Any = None, k: Optional[int] = None) 
         raise ValueError(f"node_scores must be [n_layers, n_heads], got shape {scores.shape}")
     n_heads = scores.shape[1]
     flat = scores.reshape(-1)
-    second = np.zeros_like(flat) if tiebreak is None else np.nan_to_num(
-        np.asarray(tiebreak, dtype=np.float64).reshape(-1), nan=-np.inf
-    )
-    if second.shape != flat.shape:
-        raise ValueError(f"tiebreak must have the shape of node_scores {scores.shape}, got {np.shape(tiebreak)}")
+    if tiebreak is None:
+        second = np.zeros_like(flat)
+    else:
+        second = np.nan_to_num(np.asarray(tiebreak, dtype=np.float64).reshape(-1), nan=-np.inf)
+        if second.shape != flat.shape:
+            raise ValueError(f"tiebreak must have the shape of node_scores {scores.shape}, got {np.shape(tiebreak)}")
     positive = np.flatnonzero(flat > 0)  # NaN > 0 is False
     order = positive[np.lexsort((positive, -second[positive], -flat[positive]))]
     if k is not None:
