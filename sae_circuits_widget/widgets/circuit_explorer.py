@@ -21,8 +21,8 @@ then the refit, the model lock, stopping a superseded fit) belongs to the engine
   the last complete result on screen; partial results are never shown.
 
 What tells the user whether to believe the circuit (issue: the explorer's trust
-features), computed by ``live.opinions`` through ``checks.Checks`` once the final
-result is drawn, each step dropped as soon as a newer edit arrives:
+features), computed by ``live.opinions`` through ``checks.Checks`` once a result (a
+preview too) is drawn, each step dropped as soon as a newer edit arrives:
 
 * per prompt, whether the model solves it (``behaviour``; a mark under each prompt, a
   summary line above the grid: "11/12 positives solved; negatives at chance (4/12)");
@@ -503,7 +503,7 @@ class CircuitExplorer(ExplorerOutputs, anywidget.AnyWidget):
         gen = update.generation
         if self._closed or update.kind == "cancelled" or gen != self.live.generation:
             return  # a superseded run: the newer request reports
-        inputs, answers, _ = self._requests.get(gen, (None, None, 0.0))
+        inputs = self._requests.get(gen, (None, None, 0.0))[0]
         for old in [g for g in self._requests if g < gen]:
             self._requests.pop(old, None)
             self._preview_s.pop(old, None)
@@ -520,9 +520,11 @@ class CircuitExplorer(ExplorerOutputs, anywidget.AnyWidget):
         final = update.kind == "final"
         self._show(result, gen, inputs or self._request_inputs(), update, final=final)
         self._show_behaviour(result)
-        self._pending_checks(final=final)
-        if final:
-            self._check(result, gen, answers)
+        self._pending_checks()
+        # a preview's checks too: EAP depends on the prompts only (the final result reuses it),
+        # and the preview's faithfulness is on screen within a second of the edit, long before
+        # a refit ends (the refit starts after them; a newer edit stops them between steps)
+        self._check(result, gen)
 
     def _show(self, result: CircuitResult, gen: int, inputs: tuple, update: LiveUpdate, *, final: bool) -> float:
         """Draw ``result`` (a preview or the final one) of the request ``inputs``; returns
@@ -672,8 +674,8 @@ class CircuitExplorer(ExplorerOutputs, anywidget.AnyWidget):
             self.behaviour_summary = "" if check is None else check.summary()
             self.task_warnings = [] if check is None else [str(w) for w in check.warnings]
 
-    def _check(self, result: CircuitResult, gen: int, answers: Optional[list[str]]) -> None:
-        """After a final result: edges, then faithfulness, then EAP and the agreement, each
+    def _check(self, result: CircuitResult, gen: int) -> None:
+        """After a result (preview or final): faithfulness, then EAP and the agreement, each
         step skipped once a newer request exists (the next result gets its own)."""
         current = lambda: gen == self.live.generation and self.result is result and not self._closed  # noqa: E731
         self.checking = True
@@ -683,8 +685,7 @@ class CircuitExplorer(ExplorerOutputs, anywidget.AnyWidget):
             if current():
                 self._refresh_checks()  # EAP, its agreement (and the grid in EAP mode)
         finally:
-            if current():
-                self.checking = False
+            self.checking = False  # runs come one at a time: a newer result's checks start after this
 
     def _refresh_checks(self, *, eap: bool = True) -> None:
         """Set the grid, agreement and faithfulness traits for ``score_kind`` and ``k``,
@@ -708,14 +709,13 @@ class CircuitExplorer(ExplorerOutputs, anywidget.AnyWidget):
             self.agreement = agree
             self.agreement_note = agree_note
 
-    def _pending_checks(self, *, final: bool) -> None:
+    def _pending_checks(self) -> None:
         """A new result is on screen: its edges now, its faithfulness and agreement to come."""
         self._show_edges()
-        wait = "" if final else " (after the refit)"
         with self.hold_sync():
             self.faithfulness_kept, self.faithfulness_curve = None, {}
-            self.faithfulness_note = f"measuring faithfulness{wait}…"
-            self.agreement, self.agreement_note = {}, f"comparing with EAP{wait}…"
+            self.faithfulness_note = "measuring faithfulness…"
+            self.agreement, self.agreement_note = {}, "comparing with EAP…"
 
     def _show_edges(self) -> None:
         """The strongest edges of the result on screen; the selected pair of heads stays selected."""

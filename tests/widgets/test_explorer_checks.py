@@ -227,3 +227,29 @@ def test_a_newer_edit_drops_the_checks_of_the_older_result(tiny_model, monkeypat
         assert e.checks.result is e.result and not e.checking
     finally:
         e.close()
+
+
+def test_a_preview_gets_its_checks_and_the_final_result_reuses_its_eap(explorer, monkeypatch):
+    from sae_circuits_widget.widgets._common import sae_run_value
+
+    rows = set(sae_run_value(explorer.result, "train_rows"))
+    train = min(i for i in range(len(explorer.panel.positives)) if i in rows)
+    seen = []  # (preview on screen?, agreement) each time the agreement with EAP is set
+    explorer.observe(lambda c: seen.append((bool(sae_run_value(explorer.result, "preview", False)), c["new"])), names=["agreement"])
+    computed = []
+    real = explorer.checks.second
+
+    def counting(kind):
+        if kind not in explorer.checks._per_prompts:
+            computed.append(kind)
+        return real(kind)
+
+    monkeypatch.setattr(explorer.checks, "second", counting)
+    pos = list(explorer.panel.positives)
+    pos[train] = "When Anna and Tom went to the park , Tom gave a book to"
+    explorer.panel.set_state({"positives": pos})  # a training prompt: a preview, then the refit
+    assert explorer.is_final and explorer.result.prompts[train] == pos[train]
+    assert any(preview and value for preview, value in seen), "the preview's agreement with EAP was shown"
+    assert seen[-1][0] is False and seen[-1][1]  # then the final result's
+    assert explorer.faithfulness_note != "measuring faithfulness…"  # measured (or refused, with the reason)
+    assert computed == ["eap"]  # EAP once for these prompts: the final result reused the preview's
