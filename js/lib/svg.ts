@@ -25,13 +25,14 @@ export interface EdgeRow {
 
 /** Geometry of the edge graph: layers as columns, heads as rows. */
 export function edgeLayout(nLayers: number, nHeads: number, width = 200, rowGap = 14) {
-  const pad = 18;
-  const col = nLayers > 1 ? (width - 2 * pad) / (nLayers - 1) : 0;
+  const pad = 12;
+  const left = 28; // room for the head labels
+  const col = nLayers > 1 ? (width - left - pad) / (nLayers - 1) : 0;
   const height = pad * 2 + Math.max(0, nHeads - 1) * rowGap;
   return {
     width,
     height,
-    x: (layer: number) => (nLayers > 1 ? pad + layer * col : width / 2),
+    x: (layer: number) => (nLayers > 1 ? left + layer * col : width / 2),
     y: (head: number) => pad + head * rowGap,
   };
 }

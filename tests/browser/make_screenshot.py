@@ -3,7 +3,10 @@
     python -m tests.browser.make_screenshot docs/explorer.png
 
 The page is the bare test page (the built bundle, state from a real Python explorer),
-so the picture is exactly what a notebook shows, without JupyterLab's chrome.
+so the picture is exactly what a notebook shows, without JupyterLab's chrome: prompts
+with the model check under each on the left; on the right the summary line, the grid,
+the strongest edges (the first one chosen, its code pairs listed), the agreement with
+EAP, the k control with the faithfulness curve, and the code inspector.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ def main(out: str = "docs/explorer.png") -> None:
     from sae_circuits_widget.widgets import CircuitExplorer
 
     explorer = CircuitExplorer(task="ioi", n_pairs=6, live=False)
+    explorer.selected_edge = 0
     html = bare_page_html("circuit_explorer", explorer)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
@@ -30,7 +34,6 @@ def main(out: str = "docs/explorer.png") -> None:
         route_page(page, html)
         page.goto(ROOT + "/")
         page.wait_for_function("window.rendered === true")
-        page.locator(".scw-cell").nth(explorer.grid.selected).hover()
         page.locator("#root").screenshot(path=out)
         browser.close()
     explorer.close()
