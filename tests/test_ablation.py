@@ -75,10 +75,10 @@ def test_mean_replacement_keeps_the_bos_position(zeroed_model, task):
     pooled = ab.head_means(zeroed_model, task)
     torch.testing.assert_close(rep[:, 1:], pooled[:, None].expand(2, 14, 4, 8))
     _, cache = zeroed_model.run_with_cache(zeroed_model.to_tokens(POS[:2]))
-    for l in range(2):
-        bos = cache[f"blocks.{l}.attn.hook_z"][:, 0]
+    for layer in range(2):
+        bos = cache[f"blocks.{layer}.attn.hook_z"][:, 0]
         torch.testing.assert_close(bos[0], bos[1])  # the same on every prompt
-        torch.testing.assert_close(rep[l, 0], bos[0], atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(rep[layer, 0], bos[0], atol=1e-5, rtol=1e-5)
     same_len = toy_ioi_task(zeroed_model, n=3)
     assert same_len.positives == POS[:3]
     per_pos = ab.mean_replacement(zeroed_model, same_len)
@@ -95,7 +95,7 @@ def test_ablating_nothing_changes_nothing(zeroed_model, task):
     mask = torch.zeros(2, 4, dtype=torch.bool)
     out = ab.run_with_heads_ablated(zeroed_model, toks, mask, ab.head_means(zeroed_model, task))
     torch.testing.assert_close(out, zeroed_model(toks))
-    all_heads = {(l, h) for l in range(2) for h in range(4)}
+    all_heads = {(layer, h) for layer in range(2) for h in range(4)}
     assert ab.faithfulness(zeroed_model, task, all_heads) == pytest.approx(1.0, abs=1e-5)
 
 
@@ -135,18 +135,18 @@ def test_effects_match_one_at_a_time(zeroed_model, task):
     """The stacked-batch computation equals a plain loop over heads and prompts."""
     eff = ab.ablation_effects(zeroed_model, task, kind="resample", max_batch=5)
     base = ab.clean_metric(zeroed_model, task).mean()
-    for l, h in [(0, 0), (1, 3)]:
+    for layer, h in [(0, 0), (1, 3)]:
         vals = []
         for i in range(task.n_pairs):
             pos = zeroed_model.to_tokens(task.positives[i])
             _, cache = zeroed_model.run_with_cache(zeroed_model.to_tokens(task.negatives[i]))
             rep = torch.stack([cache[f"blocks.{k}.attn.hook_z"] for k in range(2)])
             mask = torch.zeros(2, 4, dtype=torch.bool)
-            mask[l, h] = True
+            mask[layer, h] = True
             with torch.no_grad():
                 logits = ab.run_with_heads_ablated(zeroed_model, pos, mask, rep)[:, -1]
             vals.append(task.metric(logits, rows=[i])[0])
-        assert eff[l, h] == pytest.approx(float(torch.stack(vals).mean() - base), abs=1e-4)
+        assert eff[layer, h] == pytest.approx(float(torch.stack(vals).mean() - base), abs=1e-4)
 
 
 def test_resample_with_identical_pairs_is_zero(zeroed_model, task):

@@ -99,19 +99,19 @@ def test_hisp_matches_finite_differences(model, task):
     """|d(-metric)/d xi| for each prompt, by central differences on a scaled head output."""
     res = hisp(model, task, progress=False)
     eps = 1e-2
-    for l, h in [(0, 1), (1, 3)]:
+    for layer, h in [(0, 1), (1, 3)]:
         grads = []
         for i in range(task.n_pairs):
             toks = model.to_tokens(task.positives[i])
             vals = []
             for s in (1 + eps, 1 - eps):
                 scale = torch.ones(2, 4)
-                scale[l, h] = s
+                scale[layer, h] = s
                 with torch.no_grad():
                     logits = model.run_with_hooks(toks, fwd_hooks=ab.scaled_head_hooks(model, scale))[:, -1]
                 vals.append(-float(task.metric(logits, rows=[i])[0]))
             grads.append(abs(vals[0] - vals[1]) / (2 * eps))
-        assert res.node_scores[l, h] == pytest.approx(np.mean(grads), rel=2e-2, abs=1e-4)
+        assert res.node_scores[layer, h] == pytest.approx(np.mean(grads), rel=2e-2, abs=1e-4)
 
 
 def test_hisp_leaves_model_parameters_trainable(model, task):
@@ -173,19 +173,20 @@ def test_output_diff_norm(model, task, position):
     res = output_diff_norm(model, task, position=position)
     _check_result(res, "output_diff_norm", task)
     assert res.node_scores[ZEROED] == pytest.approx(0.0, abs=1e-6)
-    # manual value for head (1, 1): per prompt average over positions (or last), then over prompts
-    l, h = 1, 1
+    # manual value for head (1, 1): per prompt average over the positions after <bos> (or
+    # the last one), then over prompts
+    layer, h = 1, 1
 
     @torch.no_grad()
     def mean_out(prompts):
         outs = []
         for p in prompts:
             _, cache = model.run_with_cache(model.to_tokens(p))
-            r = cache[f"blocks.{l}.attn.hook_z"][0, :, h] @ model.W_O[l, h]
-            outs.append(r.mean(0) if position == "mean" else r[-1])
+            r = cache[f"blocks.{layer}.attn.hook_z"][0, :, h] @ model.W_O[layer, h]
+            outs.append(r[1:].mean(0) if position == "mean" else r[-1])
         return torch.stack(outs).mean(0)
 
     want = float((mean_out(task.positives) - mean_out(task.negatives)).norm())
-    assert res.node_scores[l, h] == pytest.approx(want, rel=1e-4)
+    assert res.node_scores[layer, h] == pytest.approx(want, rel=1e-4)
     same = output_diff_norm(model, replace(task, negatives=task.positives), position=position)
     np.testing.assert_allclose(same.node_scores, 0.0, atol=1e-6)

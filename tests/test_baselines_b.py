@@ -16,8 +16,7 @@ from sae_circuits_widget.baselines.eap import (
 )
 from sae_circuits_widget.tasks.task import Task
 from sae_circuits_widget.testing import tiny_model as make_tiny
-from sae_circuits_widget.testing import toy_ioi_task
-from sae_circuits_widget.testing import zero_head_output
+from sae_circuits_widget.testing import toy_ioi_task, zero_head_output
 
 POS = toy_ioi_task().positives
 NEG = toy_ioi_task().negatives
@@ -47,16 +46,16 @@ def head_patch_effects(model, task: Task) -> np.ndarray:
         _, neg_cache = model.run_with_cache(batch.negatives)
         base = metric(model(batch.positives))
         out = np.zeros((L, H))
-        for l in range(L):
-            neg_z = neg_cache[f"blocks.{l}.attn.hook_z"]
+        for layer in range(L):
+            neg_z = neg_cache[f"blocks.{layer}.attn.hook_z"]
             for h in range(H):
                 def hook(z, hook, h=h, neg_z=neg_z):
                     z = z.clone()
                     z[:, :, h] = neg_z[:, :, h]
                     return z
 
-                logits = model.run_with_hooks(batch.positives, fwd_hooks=[(f"blocks.{l}.attn.hook_z", hook)])
-                out[l, h] = metric(logits) - base
+                logits = model.run_with_hooks(batch.positives, fwd_hooks=[(f"blocks.{layer}.attn.hook_z", hook)])
+                out[layer, h] = metric(logits) - base
     return out
 
 
@@ -118,7 +117,7 @@ def test_run_patched_matches_naive_patching(tiny_model, qkv, keep):
     ctx = pm.context(batch)
     g = pm.graph
     gen = torch.Generator().manual_seed(1)
-    masks = [(torch.rand(g.n_channels, g.senders_before(l), 4, generator=gen) < keep).float() for l in range(2)]
+    masks = [(torch.rand(g.n_channels, g.senders_before(layer), 4, generator=gen) < keep).float() for layer in range(2)]
     final = (torch.rand(g.n_senders, generator=gen) < keep).float()
     final[3] = 1.0
     with torch.no_grad():
@@ -213,7 +212,7 @@ def test_eap_edge_matches_patching_one_edge(tiny_model):
     batch = tokenize_pairs(tiny_model, task)
     ctx = pm.context(batch)
     g = pm.graph
-    masks = [torch.ones(1, g.senders_before(l), 4) for l in range(2)]
+    masks = [torch.ones(1, g.senders_before(layer), 4) for layer in range(2)]
     final = torch.ones(g.n_senders)
 
     def metric(final_mask):
@@ -287,7 +286,7 @@ def test_run_benchmark_shape_and_table(tiny_model, monkeypatch):
     )
     rows = out["tasks"]["toy_ioi"]
     assert set(rows) == {"eap", "acdc", "random"}
-    for m, row in rows.items():
+    for row in rows.values():
         assert 0.0 <= row["node_auc"] <= 1.0 and 0.0 <= row["best_f1"] <= 1.0
         assert np.isfinite(row["faithfulness"]) and row["seconds"] >= 0
         assert np.isfinite(row["cpr"]) and np.isfinite(row["cmd"])  # MIB's areas, see test_faithfulness
@@ -355,8 +354,8 @@ def test_edge_scores_pooled_over_possible_edges(tiny_model):
     from sae_circuits_widget.baselines.eap import edge_head_scores
 
     result = eap(tiny_model, toy_ioi_task(tiny_model))
-    pooled = result.extras["edge_head_scores"]
-    assert pooled.shape == (2, 4)
+    pooled = result.edge_head_scores
+    assert pooled is not None and pooled.shape == (2, 4)
     assert pooled.sum() == pytest.approx(2 * 8)  # each counted pair credits sender and receiver
     assert pooled.std() > 0
     edges = np.zeros((8, 8))

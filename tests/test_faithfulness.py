@@ -100,8 +100,8 @@ def test_curve_ends_and_normalisation(tiny):
     # an interior point by hand: keep the top 3 heads, patch the rest
     top3 = ablation.top_k_heads(s, 3)
     mask = torch.ones(1, 2, 4, dtype=torch.bool)
-    for l, h in top3:
-        mask[0, l, h] = False
+    for layer, h in top3:
+        mask[0, layer, h] = False
     m3 = float(ablation.metric_under_masks(model, task, mask, "resample")[0])
     assert c.faithfulness[3] == pytest.approx((m3 - c.m_empty) / (c.m_full - c.m_empty), rel=1e-5)
     assert c.cpr == pytest.approx(cpr(c.x, c.faithfulness)) and c.cmd == pytest.approx(cmd(c.x, c.faithfulness))
@@ -160,8 +160,8 @@ def _index_order_curve(model, task, scores) -> np.ndarray:
     L, H = scores.shape
     masks = torch.ones(L * H + 1, L, H, dtype=torch.bool)
     for k in range(L * H + 1):
-        for l, h in ablation.top_k_heads(scores, k):
-            masks[k, l, h] = False
+        for layer, h in ablation.top_k_heads(scores, k):
+            masks[k, layer, h] = False
     return ablation.metric_under_masks(model, task, masks, "resample").double().numpy()
 
 
@@ -191,9 +191,9 @@ def test_curve_does_not_depend_on_head_numbering_under_ties():
 
 def test_undefined_faithfulness_raises():
     model = make_tiny()
-    for l in range(2):
+    for layer in range(2):
         for h in range(4):
-            zero_head_output(model, l, h)
+            zero_head_output(model, layer, h)
     task = toy_ioi_task(model)
     with pytest.raises(ValueError, match="undefined"):
         faithfulness_curve(model, task, np.arange(8.0).reshape(2, 4))
@@ -239,8 +239,8 @@ def _with_truths(task: Task, **changes) -> Task:
 
 
 def test_benchmark_rows_have_cpr_cmd_and_named_aucs(tiny):
-    from sae_circuits_widget.evaluation import benchmark
     from sae_circuits_widget.baselines.trivial import layer_index
+    from sae_circuits_widget.evaluation import benchmark
     from sae_circuits_widget.evaluation.metrics import evaluate_scores
 
     model, base = tiny

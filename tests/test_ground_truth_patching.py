@@ -10,8 +10,8 @@ import torch
 from sae_circuits_widget import interventions as A
 from sae_circuits_widget.organism import card
 from sae_circuits_widget.organism import ground_truth as G
-from sae_circuits_widget.tasks.task import Task
 from sae_circuits_widget.tasks import TASK_NAMES, get_task
+from sae_circuits_widget.tasks.task import Task
 from sae_circuits_widget.testing import tiny_model, toy_ioi_task
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -35,8 +35,8 @@ def _patched_fraction(model, task, keeps) -> list[float]:
     L, H = model.cfg.n_layers, model.cfg.n_heads
     masks = torch.ones(len(keeps), L, H, dtype=torch.bool)
     for m, keep in enumerate(keeps):
-        for l, h in keep:
-            masks[m, l, h] = False
+        for layer, h in keep:
+            masks[m, layer, h] = False
     base = float(A.clean_metric(model, task).double().mean())
     return [v / base for v in A.metric_under_masks(model, task, masks, "resample").tolist()]
 
@@ -48,11 +48,11 @@ def test_patching_evaluator_takes_every_other_head_from_the_paired_negative():
     ev = G.KeepSetEvaluator(model, task, "resample")
     (_, pos, neg, last), = A.pair_groups(model, task)
     _, cache = model.run_with_cache(neg, names_filter=lambda n: n.endswith("hook_z"))
-    hooks = [(A.Z_HOOK.format(l), (lambda z, hook, l=l: cache[A.Z_HOOK.format(l)]))
-             for l in range(model.cfg.n_layers)]
+    hooks = [(A.Z_HOOK.format(layer), (lambda z, hook, layer=layer: cache[A.Z_HOOK.format(layer)]))
+             for layer in range(model.cfg.n_layers)]
     by_hand = float(task.metric(A.final_logits(model.run_with_hooks(pos, fwd_hooks=hooks), last)).double().mean())
     base = float(A.clean_metric(model, task).double().mean())
-    every = frozenset((l, h) for l in range(2) for h in range(4))
+    every = frozenset((layer, h) for layer in range(2) for h in range(4))
     empty, full = ev([frozenset(), every])
     assert empty == pytest.approx(by_hand / base, rel=1e-5, abs=1e-6)
     assert full == pytest.approx(1.0, abs=1e-6)
@@ -80,7 +80,7 @@ def test_patching_search_meets_the_threshold_and_is_one_minimal():
         R = frozenset(map(tuple, found[side]["heads"]))
         assert max(_patched_fraction(model, task, [R - {h} for h in sorted(R)]), default=0) < G.THRESHOLD, side
     # with 8 heads every smaller set is checked: none keeps the behaviour
-    heads = [(l, h) for l in range(2) for h in range(4)]
+    heads = [(layer, h) for layer in range(2) for h in range(4)]
     smaller = [frozenset(c) for c in itertools.combinations(heads, len(S) - 1)]
     assert found["exhaustive_smaller"][-1]["checked"]
     assert max(_patched_fraction(model, task, smaller)) < G.THRESHOLD

@@ -76,7 +76,7 @@ def test_ground_truth_matches_geometry(organism, circuits):
     assert set(circuits["tasks"]) == set(TASK_NAMES)
     for name, entry in circuits["tasks"].items():
         heads = {tuple(h) for h in entry["heads"]}
-        assert heads and all(0 <= l < L and 0 <= h < H for l, h in heads)
+        assert heads and all(0 <= layer < L and 0 <= h < H for layer, h in heads)
         assert np.asarray(entry["mean_ablation_effect"]).shape == (L, H)
         assert np.asarray(entry["resample_ablation_effect"]).shape == (L, H)
         for s, r in entry.get("edges", []):

@@ -68,8 +68,8 @@ class _Scorer:
         self.pm, self.batch, self.metric = pm, batch, metric
         self.ctx = pm.context(batch)
         g = pm.graph
-        self.full_masks = [torch.ones(g.n_channels, g.senders_before(l), pm.n_heads)
-                           for l in range(pm.n_layers)]
+        self.full_masks = [torch.ones(g.n_channels, g.senders_before(layer), pm.n_heads)
+                           for layer in range(pm.n_layers)]
         self.full_final = torch.ones(g.n_senders)
         with torch.no_grad():
             ref = pm.run_patched(self.ctx, self.full_masks, self.full_final, 0)
@@ -79,7 +79,9 @@ class _Scorer:
         self.n_calls = 0
 
     def _logit_diff(self, logits: Tensor) -> float:
-        return float((logits * self.batch.metric_weights).sum(-1).mean())
+        weights = self.batch.metric_weights
+        assert weights is not None  # called only when the batch has them (checked in __init__)
+        return float((logits * weights).sum(-1).mean())
 
     def score(self, masks: list[Tensor], final_mask: Tensor, start_layer: int,
               given_output: Optional[Tensor] = None) -> float:
@@ -89,6 +91,7 @@ class _Scorer:
             if self.metric == "kl":
                 lp = logits.log_softmax(-1)
                 return float((self.ref_probs * (self.ref_logprobs - lp)).sum(-1).mean())
+            assert self.ref_metric is not None  # metric="logit_diff" needs metric_weights (checked in __init__)
             return abs(self._logit_diff(logits) - self.ref_metric)
 
     def fully_corrupted(self) -> float:

@@ -29,10 +29,10 @@ from typing import Literal
 
 import numpy as np
 
+from ..engine.result import CircuitResult
 from ..interventions.ablation import ablation_effects
 from ..interventions.hooks import MAX_BATCH_ROWS, Reference
 from ..interventions.path_patching import path_patching_matrix
-from ..engine.result import CircuitResult
 from ..tasks.task import Task
 
 METHOD_NAMES = {"mean": "activation_patching", "resample": "activation_patching_resample"}

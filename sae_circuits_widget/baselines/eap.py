@@ -122,7 +122,7 @@ class EdgeGraph:
 
     @property
     def n_edges(self) -> int:
-        per_head = sum(self.senders_before(l) for l in range(self.n_layers))
+        per_head = sum(self.senders_before(layer) for layer in range(self.n_layers))
         return per_head * self.n_heads * self.n_channels + self.n_senders
 
     def edges(self) -> list[tuple[int, int]]:
@@ -186,7 +186,7 @@ class PairBatch:
 
     positives: Int[Tensor, "batch pos"]
     negatives: Int[Tensor, "batch pos"]
-    last: Int[Tensor, "batch"]
+    last: Int[Tensor, " batch"]
     """Index of each prompt's final token (the metric's position)."""
     metric_weights: Optional[Float[Tensor, "batch d_vocab"]]
     """Row i: +1/|correct| on correct ids, -1/|incorrect| on incorrect ids (logit difference)."""
@@ -216,7 +216,7 @@ def tokenize_pairs(model, task: Task, n: Optional[int] = None) -> PairBatch:
     width = int(lengths.max())
     pad = lambda ts: torch.stack([F.pad(t, (0, width - t.shape[0]), value=0) for t in ts])  # noqa: E731
     weights = None
-    if task.has_metric:
+    if task.correct_ids is not None and task.incorrect_ids is not None:  # task.has_metric
         d_vocab = model.cfg.d_vocab
         weights = torch.zeros(n_pairs, d_vocab)
         for i in range(n_pairs):
@@ -277,7 +277,7 @@ class PatchableAttentionOnly:
             self.W_U, self.b_U = get(model.W_U), get(model.b_U)
             # bias_before[l] = sum of b_O of layers < l (always present, never patched)
             self.bias_before = torch.cat([torch.zeros(1, cfg.d_model), self.b_O.cumsum(0)])
-        self.ln1 = [self._norm(model.blocks[l].ln1) for l in range(cfg.n_layers)]
+        self.ln1 = [self._norm(model.blocks[layer].ln1) for layer in range(cfg.n_layers)]
         self.ln_final = self._norm(model.ln_final)
         attn = model.blocks[0].attn
         inner = getattr(attn, "original_component", None)
@@ -322,7 +322,7 @@ class PatchableAttentionOnly:
         xk: Float[Tensor, "batch pos head_or_1 d_model"],
         xv: Float[Tensor, "batch pos head_or_1 d_model"],
         head: Optional[int] = None,
-        query_rows: Optional[Int[Tensor, "batch"]] = None,
+        query_rows: Optional[Int[Tensor, " batch"]] = None,
     ) -> Float[Tensor, "batch pos head d_model"]:
         """Per-head outputs (``z @ W_O``, no ``b_O``) of ``layer`` from per-head inputs.
 
@@ -393,8 +393,8 @@ class PatchableAttentionOnly:
         clean = self.senders(batch.positives)
         corrupt = self.senders(batch.negatives)
         delta = clean - corrupt
-        resid = [clean[:, :, : self.graph.senders_before(l)].sum(2) for l in range(self.n_layers + 1)]
-        corrupt_resid = [corrupt[:, :, : self.graph.senders_before(l)].sum(2) for l in range(self.n_layers + 1)]
+        resid = [clean[:, :, : self.graph.senders_before(layer)].sum(2) for layer in range(self.n_layers + 1)]
+        corrupt_resid = [corrupt[:, :, : self.graph.senders_before(layer)].sum(2) for layer in range(self.n_layers + 1)]
         rows = torch.arange(clean.shape[0], device=clean.device)
         return PatchContext(clean, corrupt, delta, resid, corrupt_resid, batch.last, delta[rows, batch.last])
 
@@ -402,7 +402,7 @@ class PatchableAttentionOnly:
         self,
         ctx: "PatchContext",
         masks: list[Tensor],
-        final_mask: Float[Tensor, "sender"],
+        final_mask: Float[Tensor, " sender"],
         start_layer: int = 0,
         given_output: Optional[Float[Tensor, "batch pos head d_model"]] = None,
     ) -> Float[Tensor, "batch d_vocab"]:
@@ -464,7 +464,7 @@ class PatchableAttentionOnly:
         return self.unembed(x)
 
     @staticmethod
-    def _inputs(mask: Tensor, x: Tensor, x_corrupt: Tensor, gather) -> list[Tensor]:
+    def _inputs(mask: Tensor, x: Tensor, x_corrupt: Tensor, gather) -> tuple[Tensor, Tensor, Tensor]:
         """Q/K/V inputs ``[b, p, head or 1, d]`` of one layer under its edge mask.
 
         ``x``: sum of the current outputs of the layer's senders (+ biases); ``x_corrupt``:
@@ -476,10 +476,10 @@ class PatchableAttentionOnly:
         n_removed, n_kept = int(any_removed.sum()), int(any_kept.sum())
         if n_removed == 0:
             x = x.unsqueeze(2)
-            return [x, x, x]
+            return x, x, x
         if n_kept == 0:
             x = x_corrupt.unsqueeze(2)
-            return [x, x, x]
+            return x, x, x
         if n_removed <= n_kept:
             idx = any_removed.nonzero().flatten()
             base, weights, sign = x, 1.0 - mask[:, idx], -1.0
@@ -489,7 +489,8 @@ class PatchableAttentionOnly:
         corr = torch.einsum("bprd,crh->cbphd", gather(idx), weights)
         base = base.unsqueeze(2)
         xs = [base + sign * corr[c] for c in range(corr.shape[0])]
-        return xs * 3 if len(xs) == 1 else xs
+        xq, xk, xv = xs * 3 if len(xs) == 1 else xs
+        return xq, xk, xv
 
     def head_output(
         self, ctx: "PatchContext", masks: list[Tensor], layer: int, head: int
@@ -517,7 +518,7 @@ class PatchContext:
     """resid[l] = sum of the clean outputs of the senders before layer l, [batch, pos, d_model]."""
     corrupt_resid: list[Tensor]
     """The same sums over the corrupted outputs."""
-    last: Int[Tensor, "batch"]
+    last: Int[Tensor, " batch"]
     delta_last: Float[Tensor, "batch sender d_model"]
     """delta at each prompt's final position."""
 
@@ -550,9 +551,8 @@ def edge_attributions(
         x = (resid + pm.bias_before[layer]).unsqueeze(2)
         zs = [torch.zeros(b, p, pm.n_heads, d_model, requires_grad=True) for _ in range(g.n_channels)]
         xs = [x + z for z in zs]
-        if len(xs) == 1:
-            xs = xs * 3
-        h = pm.layer(layer, *xs)
+        xq, xk, xv = xs * 3 if len(xs) == 1 else xs
+        h = pm.layer(layer, xq, xk, xv)
         probes.append(zs)
         outs.append(h)
         resid = resid + h.sum(2)

@@ -8,8 +8,9 @@ of the loss to that mask:
     I_h = E_x | d L(x) / d xi_h |,   which equals E_x | z_h(x) . d L(x) / d z_h(x) |.
 
 Here ``x`` runs over the task's positives, all in one right-padded batch with its own
-mask row per prompt, so one forward and one backward pass give every prompt's gradient. The loss is, by default, ``L = -metric`` (minus the task's logit
-difference at the final position), so the scores measure heads that matter for the
+mask row per prompt, so one forward and one backward pass give every prompt's gradient.
+The loss is, by default, ``L = -metric`` (minus the task's logit difference at the
+final position), so the scores measure heads that matter for the
 behaviour the task isolates; ``loss="ce"`` uses the paper's choice, cross-entropy of the
 answer (the log of the total probability of the correct tokens). ``baseline="zero"``
 (default, as in the paper) scales the head's output towards zero; ``baseline="mean"``
@@ -33,13 +34,26 @@ from typing import Literal
 import numpy as np
 import torch
 
-from ..interventions.hooks import check_metric, final_logits, frozen_parameters, mean_replacement, model_device, padded_prompts, scaled_head_hooks
 from ..engine.result import CircuitResult
+from ..interventions.hooks import (
+    check_metric,
+    final_logits,
+    frozen_parameters,
+    mean_replacement,
+    model_device,
+    padded_prompts,
+    scaled_head_hooks,
+)
 from ..tasks.task import Task
 
 
 def answer_cross_entropy(task: Task, final_logits: torch.Tensor, rows: list[int]) -> torch.Tensor:
     """``-log sum_{c in correct_ids} p(c)`` per row: cross-entropy of the answer set."""
+    if task.correct_ids is None:
+        raise ValueError(
+            f"task {task.name!r} has no correct_ids, so it has no answer cross-entropy; "
+            "build it with get_task or give correct_ids"
+        )
     logp = torch.log_softmax(final_logits.float(), dim=-1)
     return torch.stack([-torch.logsumexp(logp[i, list(task.correct_ids[r])], dim=0) for i, r in enumerate(rows)])
 

@@ -41,8 +41,16 @@ from typing import Literal
 import numpy as np
 import torch
 
-from ..interventions.hooks import check_metric, final_logits, frozen_parameters, mean_replacement, model_device, padded_prompts, scaled_head_hooks
 from ..engine.result import CircuitResult
+from ..interventions.hooks import (
+    check_metric,
+    final_logits,
+    frozen_parameters,
+    mean_replacement,
+    model_device,
+    padded_prompts,
+    scaled_head_hooks,
+)
 from ..tasks.task import Task
 
 BETA, GAMMA, ZETA = 2.0 / 3.0, -0.1, 1.1

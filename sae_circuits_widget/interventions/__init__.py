@@ -6,7 +6,7 @@ ground truth and measure how much of a behaviour a found circuit keeps.
 - :mod:`.hooks`: batching, padding and the hooks that replace a head's output;
 - :mod:`.ablation`: the effect of ablating each head, and the faithfulness of a head set;
 - :mod:`.path_patching`: the effect of one head on another through one path;
-- :mod:`.faithfulness`: MIB's CPR and CMD over a ranking of heads.
+- :mod:`.mib_faithfulness`: MIB's CPR and CMD over a ranking of heads.
 """
 
 from .ablation import (

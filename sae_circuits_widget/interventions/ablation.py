@@ -31,14 +31,25 @@ from torch import Tensor
 
 from ..tasks.task import Head, Task
 from .hooks import (
-    MAX_BATCH_ROWS, PerPosition, Reference, as_heads, check_metric, chunks,
-    final_logits, head_z, mean_replacement, model_device, model_dims, pair_groups, progress_bar,
+    MAX_BATCH_ROWS,
+    PerPosition,
+    Reference,
+    as_heads,
+    check_metric,
+    chunks,
+    final_logits,
+    head_z,
+    mean_replacement,
+    model_device,
+    model_dims,
+    pair_groups,
+    progress_bar,
     run_with_heads_ablated,
 )
 
 
 @torch.no_grad()
-def clean_metric(model, task: Task) -> Float[Tensor, "n_pairs"]:
+def clean_metric(model, task: Task) -> Float[Tensor, " n_pairs"]:
     """The task metric (logit difference) of every positive on the unmodified model."""
     check_metric(task)
     out = torch.zeros(task.n_pairs)
@@ -60,7 +71,7 @@ def metric_under_masks(
     means: Optional[Tensor] = None,
     progress: bool = False,
     max_batch: int = MAX_BATCH_ROWS,
-) -> Float[Tensor, "M"]:
+) -> Float[Tensor, " M"]:
     """Mean metric over the positives for each of ``M`` ablation masks (True = ablate).
 
     Interventions are stacked along the batch (``M`` copies of each length group, chunked
@@ -84,7 +95,7 @@ def metric_under_masks(
         per = max(1, max_batch // len(idx))
         plan += [(idx, pos, neg, last, ch) for ch in chunks(M, per)]
     z_neg_cache: dict[int, Tensor] = {}
-    for gi, (idx, pos, neg, last, ch) in enumerate(progress_bar(plan, len(plan), "ablation", progress)):
+    for idx, pos, neg, last, ch in progress_bar(plan, len(plan), "ablation", progress):
         b, m = len(idx), len(ch)
         toks = pos.repeat(m, 1)  # row r * b + i = intervention ch[r], prompt idx[i]
         row_mask = masks[list(ch)].repeat_interleave(b, dim=0)
@@ -95,6 +106,7 @@ def metric_under_masks(
                 z_neg_cache[key] = head_z(model, neg)[0]
             rep = z_neg_cache[key].repeat(1, m, 1, 1, 1)
         else:
+            assert means is not None  # kind="mean": computed above when not given
             rep = means
         logits = final_logits(run_with_heads_ablated(model, toks, row_mask, rep), last.repeat(m))
         met = task.metric(logits, rows=list(idx) * m).double().cpu().reshape(m, b)
@@ -139,8 +151,8 @@ def ablation_effects(
 def _keep_masks(L: int, H: int, keeps: Sequence[Iterable[Head]]) -> Bool[Tensor, "M L H"]:
     masks = torch.ones(len(keeps), L, H, dtype=torch.bool)
     for m, heads in enumerate(keeps):
-        for l, h in as_heads(list(heads), L, H, "head"):
-            masks[m, l, h] = False
+        for layer, h in as_heads(list(heads), L, H, "head"):
+            masks[m, layer, h] = False
     return masks
 
 

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
-from typing import Literal, Optional, Union
+from typing import Any, Literal, Optional, Union
 
 import numpy as np
 import torch
@@ -88,7 +88,7 @@ def _pad_id(model) -> int:
     return int(pad) if pad is not None else 0
 
 
-def _right_pad(model, toks: list[Tensor]) -> tuple[Int[Tensor, "b pos"], Int[Tensor, "b"]]:
+def _right_pad(model, toks: list[Tensor]) -> tuple[Int[Tensor, "b pos"], Int[Tensor, " b"]]:
     T = max(int(t.shape[1]) for t in toks)
     out = torch.full((len(toks), T), _pad_id(model), dtype=toks[0].dtype)
     last = torch.zeros(len(toks), dtype=torch.long)
@@ -98,7 +98,7 @@ def _right_pad(model, toks: list[Tensor]) -> tuple[Int[Tensor, "b pos"], Int[Ten
     return out, last
 
 
-def padded_prompts(model, prompts: Sequence[str]) -> tuple[Int[Tensor, "n pos"], Int[Tensor, "n"]]:
+def padded_prompts(model, prompts: Sequence[str]) -> tuple[Int[Tensor, "n pos"], Int[Tensor, " n"]]:
     """All prompts in one right-padded batch, with each prompt's final position.
 
     The model is causal and positions are absolute, so padding on the right leaves every
@@ -112,7 +112,7 @@ def padded_prompts(model, prompts: Sequence[str]) -> tuple[Int[Tensor, "n pos"],
 
 def pair_groups(
     model, task: Task, pad: bool = True
-) -> list[tuple[list[int], Int[Tensor, "b pos"], Int[Tensor, "b pos"], Int[Tensor, "b"]]]:
+) -> list[tuple[list[int], Int[Tensor, "b pos"], Int[Tensor, "b pos"], Int[Tensor, " b"]]]:
     """Positives and their paired negatives as batches: ``[(pair indices, pos, neg, last), ...]``.
 
     ``pad=True`` (default): one batch, right-padded (see :func:`padded_prompts`); a pair's
@@ -146,7 +146,7 @@ def pair_groups(
     return out
 
 
-def final_logits(logits: Float[Tensor, "b pos d_vocab"], last: Int[Tensor, "b"]) -> Float[Tensor, "b d_vocab"]:
+def final_logits(logits: Float[Tensor, "b pos d_vocab"], last: Int[Tensor, " b"]) -> Float[Tensor, "b d_vocab"]:
     """The logits at each row's final real position."""
     return logits[torch.arange(logits.shape[0], device=logits.device), last.to(logits.device)]
 
@@ -158,9 +158,9 @@ def model_device(model) -> torch.device:
 def head_z(model, tokens: Int[Tensor, "b pos"], extra: Sequence[str] = ()) -> tuple[Float[Tensor, "L b pos H d_head"], dict]:
     """Every head's ``hook_z`` on ``tokens``, stacked over layers, plus any ``extra`` hooks."""
     L, _, _ = model_dims(model)
-    names = {Z_HOOK.format(l) for l in range(L)} | set(extra)
+    names = {Z_HOOK.format(layer) for layer in range(L)} | set(extra)
     _, cache = model.run_with_cache(tokens.to(model_device(model)), names_filter=lambda n: n in names)
-    z = torch.stack([cache[Z_HOOK.format(l)] for l in range(L)])
+    z = torch.stack([cache[Z_HOOK.format(layer)] for layer in range(L)])
     return z, {k: cache[k] for k in extra}
 
 
@@ -173,16 +173,16 @@ def check_metric(task: Task) -> None:
 
 
 def as_heads(heads: Union[Head, Iterable[Head]], L: int, H: int, what: str) -> list[Head]:
-    if isinstance(heads, tuple) and len(heads) == 2 and all(isinstance(x, (int, np.integer)) for x in heads):
-        heads = [heads]
+    one = isinstance(heads, tuple) and len(heads) == 2 and all(isinstance(x, (int, np.integer)) for x in heads)
+    items: Iterable[Any] = [heads] if one else heads
     out = []
-    for h in heads:
+    for h in items:
         if not (isinstance(h, tuple) and len(h) == 2):
             raise TypeError(f"{what} must be (layer, head) tuples, got {h!r}")
-        l, k = int(h[0]), int(h[1])
-        if not (0 <= l < L and 0 <= k < H):
+        layer, k = int(h[0]), int(h[1])
+        if not (0 <= layer < L and 0 <= k < H):
             raise ValueError(f"{what} {h!r} is outside the model's {L} layers x {H} heads")
-        out.append((l, k))
+        out.append((layer, k))
     return out
 
 
@@ -252,6 +252,7 @@ def head_means(
         s = z.sum(dim=(1, 2))
         total = s if total is None else total + s
         count += z.shape[1] * z.shape[2]
+    assert total is not None  # at least one length group: prompts is not empty (checked above)
     return total / count
 
 
@@ -308,13 +309,13 @@ def ablation_hooks(
         )
     dev = model_device(model)
     hooks = []
-    for l in range(L):
-        m_l = mask[..., l, :]
+    for layer in range(L):
+        m_l = mask[..., layer, :]
         if not bool(m_l.any()):
             continue
         m_l = m_l.to(dev)
         m_l = m_l[None, None, :, None] if m_l.ndim == 1 else m_l[:, None, :, None]
-        rep = replacement[l].to(dev)
+        rep = replacement[layer].to(dev)
 
         def hook(z, hook, m_l=m_l, rep=rep):
             if rep.ndim >= 3:  # per position: [pos, H, d] or [batch, pos, H, d]
@@ -327,7 +328,7 @@ def ablation_hooks(
                 rep = rep[..., :T, :, :]
             return torch.where(m_l, rep.to(z.dtype), z)
 
-        hooks.append((Z_HOOK.format(l), hook))
+        hooks.append((Z_HOOK.format(layer), hook))
     return hooks
 
 
@@ -364,10 +365,10 @@ def scaled_head_hooks(
     if scale.shape[-2:] != (L, H) or scale.ndim not in (2, 3):
         raise ValueError(f"scale must have shape [{L}, {H}] or [batch, {L}, {H}], got {tuple(scale.shape)}")
     hooks = []
-    for l in range(L):
-        s_l = scale[..., l, :]
+    for layer in range(L):
+        s_l = scale[..., layer, :]
         s_l = s_l[None, None, :, None] if s_l.ndim == 1 else s_l[:, None, :, None]
-        base = None if baseline is None else baseline[l]
+        base = None if baseline is None else baseline[layer]
 
         def hook(z, hook, s_l=s_l, base=base):
             if base is None:
@@ -375,7 +376,7 @@ def scaled_head_hooks(
             b = base.to(z.dtype)
             return b + s_l.to(z.dtype) * (z - b)
 
-        hooks.append((Z_HOOK.format(l), hook))
+        hooks.append((Z_HOOK.format(layer), hook))
     return hooks
 
 

@@ -89,9 +89,9 @@ from typing import Literal, Optional, Union
 import numpy as np
 import torch
 
+from ..tasks.task import Task
 from .ablation import clean_metric, metric_under_masks
 from .hooks import MAX_BATCH_ROWS
-from ..tasks.task import Task
 
 Ablation = Literal["patching", "mean"]
 Sizes = Union[Literal["all", "mib"], Sequence[float]]
@@ -99,7 +99,7 @@ Sizes = Union[Literal["all", "mib"], Sequence[float]]
 MIB_FRACTIONS: tuple[float, ...] = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 """MIB's circuit sizes, as fractions of the scored components."""
 
-_KIND = {"patching": "resample", "mean": "mean"}
+_KIND: dict[str, Literal["mean", "resample"]] = {"patching": "resample", "mean": "mean"}
 
 
 # --------------------------------------------------------------------------- areas
@@ -129,8 +129,8 @@ def cpr(curve_or_x, f: Optional[Sequence[float]] = None) -> float:
         >>> cpr([0.0, 0.5, 1.0], [0.0, 1.0, 1.0])
         0.75
     """
-    x, f = _xy(curve_or_x, f)
-    return float(np.sum(np.diff(x) * (f[1:] + f[:-1]) / 2))
+    x, y = _xy(curve_or_x, f)
+    return float(np.sum(np.diff(x) * (y[1:] + y[:-1]) / 2))
 
 
 def cmd(curve_or_x, f: Optional[Sequence[float]] = None) -> float:
@@ -143,8 +143,8 @@ def cmd(curve_or_x, f: Optional[Sequence[float]] = None) -> float:
         >>> cmd([0.0, 0.5, 1.0], [0.0, 1.5, 1.0])
         0.5
     """
-    x, f = _xy(curve_or_x, f)
-    d = np.abs(1.0 - f)
+    x, y = _xy(curve_or_x, f)
+    d = np.abs(1.0 - y)
     return float(np.sum(np.diff(x) * (d[1:] + d[:-1]) / 2))
 
 

@@ -20,8 +20,18 @@ from torch import Tensor
 from ..tasks.task import Head, Task
 from .ablation import clean_metric
 from .hooks import (
-    FINAL_IN_HOOK, MAX_BATCH_ROWS, Z_HOOK, as_heads, check_metric, chunks, final_logits,
-    head_z, model_device, model_dims, pair_groups, progress_bar,
+    FINAL_IN_HOOK,
+    MAX_BATCH_ROWS,
+    Z_HOOK,
+    as_heads,
+    check_metric,
+    chunks,
+    final_logits,
+    head_z,
+    model_device,
+    model_dims,
+    pair_groups,
+    progress_bar,
 )
 
 
@@ -68,32 +78,32 @@ def path_patching(model, task: Task, sender, receiver) -> float:
         recorded: dict[int, Tensor] = {}
         final: dict[str, Tensor] = {}
 
-        def freeze(z, hook, l):
-            recorded[l] = z.clone()  # what each head computes with input clean + delta(senders)
-            out = z_clean[l].clone()
+        def freeze(z, hook, layer):
+            recorded[layer] = z.clone()  # what each head computes with input clean + delta(senders)
+            out = z_clean[layer].clone()
             for sl, sh in senders:
-                if sl == l:
-                    out[:, :, sh] = z_neg[l][:, :, sh]
+                if sl == layer:
+                    out[:, :, sh] = z_neg[layer][:, :, sh]
             return out
 
         def grab(x, hook):
             final["resid"] = x.clone()
             return x
 
-        hooks_a = [(Z_HOOK.format(l), (lambda z, hook, l=l: freeze(z, hook, l))) for l in range(L)]
+        hooks_a = [(Z_HOOK.format(layer), (lambda z, hook, layer=layer: freeze(z, hook, layer))) for layer in range(L)]
         model.run_with_hooks(pos.to(dev), fwd_hooks=hooks_a + [(FINAL_IN_HOOK, grab)])
         delta_final = final["resid"] - resid_clean
 
         hooks_b = []
-        for l in sorted({r[0] for r in receivers}):
-            heads_l = [h for rl, h in receivers if rl == l]
+        for layer in sorted({r[0] for r in receivers}):
+            heads_l = [h for rl, h in receivers if rl == layer]
 
-            def patch(z, hook, l=l, heads_l=heads_l):
+            def patch(z, hook, layer=layer, heads_l=heads_l):
                 z = z.clone()
-                z[:, :, heads_l] = recorded[l][:, :, heads_l]
+                z[:, :, heads_l] = recorded[layer][:, :, heads_l]
                 return z
 
-            hooks_b.append((Z_HOOK.format(l), patch))
+            hooks_b.append((Z_HOOK.format(layer), patch))
         if to_logits:
             hooks_b.append((FINAL_IN_HOOK, lambda x, hook: x + delta_final))
         logits = final_logits(model.run_with_hooks(pos.to(dev), fwd_hooks=hooks_b), last)
@@ -138,19 +148,19 @@ def path_patching_matrix(
             recorded: dict[int, Tensor] = {}
             final: dict[str, Tensor] = {}
 
-            def freeze(z, hook, l, s_chunk=s_chunk, m=m):
-                recorded[l] = z.clone()
-                out_z = z_clean[l].repeat(m, 1, 1, 1)
+            def freeze(z, hook, layer, s_chunk=s_chunk, m=m):
+                recorded[layer] = z.clone()
+                out_z = z_clean[layer].repeat(m, 1, 1, 1)
                 for r, s in enumerate(s_chunk):
-                    if s // H == l:
-                        out_z[r * b:(r + 1) * b, :, s % H] = z_neg[l][:, :, s % H]
+                    if s // H == layer:
+                        out_z[r * b:(r + 1) * b, :, s % H] = z_neg[layer][:, :, s % H]
                 return out_z
 
             def grab(x, hook):
                 final["resid"] = x.clone()
                 return x
 
-            hooks_a = [(Z_HOOK.format(l), (lambda z, hook, l=l: freeze(z, hook, l))) for l in range(L)]
+            hooks_a = [(Z_HOOK.format(layer), (lambda z, hook, layer=layer: freeze(z, hook, layer))) for layer in range(L)]
             model.run_with_hooks(toks.to(dev), fwd_hooks=hooks_a + [(FINAL_IN_HOOK, grab)])
             delta = final["resid"] - resid_clean.repeat(m, 1, 1)  # [m*b, T, d_model]
 
@@ -161,26 +171,26 @@ def path_patching_matrix(
                 q = len(sel)
                 toks_b = pos.repeat(q, 1)
                 hooks_b = []
-                for l in range(1, L):
-                    rows = [(j, r, rc % H) for j, (r, s, rc) in enumerate(sel) if rc < N and rc // H == l]
+                for layer in range(1, L):
+                    rows = [(j, r, rc % H) for j, (r, s, rc) in enumerate(sel) if rc < N and rc // H == layer]
                     if not rows:
                         continue
 
-                    def patch(z, hook, l=l, rows=rows):
+                    def patch(z, hook, layer=layer, rows=rows):
                         z = z.clone()
                         for j, r, h in rows:
-                            z[j * b:(j + 1) * b, :, h] = recorded[l][r * b:(r + 1) * b, :, h]
+                            z[j * b:(j + 1) * b, :, h] = recorded[layer][r * b:(r + 1) * b, :, h]
                         return z
 
-                    hooks_b.append((Z_HOOK.format(l), patch))
+                    hooks_b.append((Z_HOOK.format(layer), patch))
                 add = torch.zeros(q * b, *resid_clean.shape[1:], device=resid_clean.device, dtype=resid_clean.dtype)
-                for j, (r, s, rc) in enumerate(sel):
+                for j, (r, _s, rc) in enumerate(sel):
                     if rc == N:
                         add[j * b:(j + 1) * b] = delta[r * b:(r + 1) * b]
                 hooks_b.append((FINAL_IN_HOOK, lambda x, hook, add=add: x + add))
                 logits = final_logits(model.run_with_hooks(toks_b.to(dev), fwd_hooks=hooks_b), last.repeat(q))
                 met = task.metric(logits, rows=list(idx) * q).double().cpu().reshape(q, b).sum(dim=1)
-                for j, (r, s, rc) in enumerate(sel):
+                for j, (_r, s, rc) in enumerate(sel):
                     sums[s, rc] += met[j]
     mean_base = float(base.mean())
     for s in range(N):

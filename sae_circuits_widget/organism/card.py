@@ -18,22 +18,27 @@ from .train import TrainConfig
 
 
 def fmt_heads(heads) -> str:
-    return " ".join(f"{l}.{h}" for l, h in heads)
+    return " ".join(f"{layer}.{h}" for layer, h in heads)
 
 
 def summary_lines(name: str, e: dict) -> str:
     b, p, s, t = e["behaviour"], e["properties"], e["search"], e["trivial_auc"]
     pos, neg = b["positives"], b["negatives"]
     if name == "greater_than":
-        acc = f"P1 prob_above={pos['prob_above_start_year']:.3f} | P2 neg prob_above={neg['prob_above_start_year']:.3f} (chance {b['chance']['prob_above_start_year']:.3f})"
+        acc = (
+            f"P1 prob_above={pos['prob_above_start_year']:.3f} | P2 neg prob_above={neg['prob_above_start_year']:.3f}"
+            f" (chance {b['chance']['prob_above_start_year']:.3f})"
+        )
     else:
         acc = f"P1 top1={pos['top1']:.3f} | P2 neg top1={neg['top1']:.3f} (chance {b['chance']['top1']:.3f})"
         if name == "ioi":
             acc += f" neg io>s={neg['io_over_s']:.3f}"
     lines = [
         f"[{name}] {acc} | logit diff pos {pos['logit_diff']:.2f} neg {neg['logit_diff']:.2f}",
-        f"  circuit ({len(e['heads'])} heads, {p['fraction_of_heads']:.0%}): {fmt_heads(e['heads'])} | faithfulness {s['faithfulness']:.3f} | 1-minimal {s['one_minimal']} | exhaustive {s['exhaustive_smaller']}",
-        f"  P3 layers {p['layers']} composition {p['composition']} (grouped path {p['composition_fraction']:.2f} of clean) edges {[f'{a[0]}.{a[1]}->{b_[0]}.{b_[1]}' for a, b_ in e.get('edges', [])]}",
+        f"  circuit ({len(e['heads'])} heads, {p['fraction_of_heads']:.0%}): {fmt_heads(e['heads'])}"
+        f" | faithfulness {s['faithfulness']:.3f} | 1-minimal {s['one_minimal']} | exhaustive {s['exhaustive_smaller']}",
+        f"  P3 layers {p['layers']} composition {p['composition']} (grouped path {p['composition_fraction']:.2f} of clean)"
+        f" edges {[f'{a[0]}.{a[1]}->{b_[0]}.{b_[1]}' for a, b_ in e.get('edges', [])]}",
         "  P5 AUC " + " ".join(f"{k}={v:.3f}" for k, v in t.items()),
     ]
     if "patching" in e:

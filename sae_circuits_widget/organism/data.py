@@ -193,7 +193,8 @@ class DataSource:
             parts.append(r.choice([
                 f"{r.choice(W.NAMES)} saw the {r.choice(W.FILLER_WORDS)} at the {r.choice(W.PLACES)} .",
                 f"The {r.choice(W.FILLER_WORDS)} of {r.choice(W.NAMES)} was {r.choice(W.DESC_WORDS)} .",
-                f"In {r.randint(11, 19):02d} {r.randint(0, 99):02d} the {r.choice(W.EVENTS)} {r.choice(['took', 'made', 'left'])} the {r.choice(W.FILLER_WORDS)} .",
+                f"In {r.randint(11, 19):02d} {r.randint(0, 99):02d} the {r.choice(W.EVENTS)}"
+                f" {r.choice(['took', 'made', 'left'])} the {r.choice(W.FILLER_WORDS)} .",
                 f"{r.choice(W.NAMES)} and {r.choice(W.NAMES)} had a {r.choice(W.OBJECTS)} and a {r.choice(W.FILLER_WORDS)} .",
                 " ".join(r.sample(W.FILLER_WORDS, r.randint(3, 8))) + " .",
                 f"{r.choice(W.FUNC_NAMES)} ( {r.choice(W.ARG_NAMES)} , {r.choice(W.ARG_NAMES)} ) : return {r.choice(W.ARG_NAMES)} .",
@@ -225,7 +226,10 @@ class DataSource:
                 parts.append(" , ".join(f"{min(99, n + i * step):02d}" for i in range(r.randint(3, 5))) + " .")
             elif kind == 2:
                 c, y = r.randint(11, 19), r.randint(0, 90)
-                parts.append(f"from {c:02d} {y:02d} to {c:02d} {r.randint(y, 99):02d} the {r.choice(W.EVENTS)} was {r.choice(W.DESC_WORDS)} .")
+                parts.append(
+                    f"from {c:02d} {y:02d} to {c:02d} {r.randint(y, 99):02d}"
+                    f" the {r.choice(W.EVENTS)} was {r.choice(W.DESC_WORDS)} ."
+                )
             elif kind == 3:
                 args = r.sample(W.ARG_NAMES, r.randint(2, 4))
                 f = r.choice(W.FUNC_NAMES)
@@ -275,6 +279,7 @@ class DataSource:
         if example.kind == "induction":
             # words: bos, w0, seq (m words), repeat...; train on every prediction made
             # inside the repeat (position of its first word onwards).
+            assert example.train_from is not None  # every induction example sets it (induction())
             start = 1 + 1 + (example.train_from - 1)
             for t in range(start, n_targets):
                 m[t] = 1.0

@@ -70,6 +70,7 @@ import json
 import math
 import time
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -96,22 +97,25 @@ EVAL_SEED = 2000
 def behaviour(model, name: str, n: int = N_EVAL, seed: int = EVAL_SEED) -> dict:
     """Properties 1-2: accuracy on held-out positives and on their negatives, with chance."""
     task = get_task(name, model, n=n, seed=seed)
-    res = {"n": n, "seed": seed}
+    correct, incorrect = task.correct_ids, task.incorrect_ids
+    if correct is None or incorrect is None:
+        raise ValueError(f"task {name!r} has no answer tokens (correct_ids, incorrect_ids); behaviour needs them")
+    res: dict[str, Any] = {"n": n, "seed": seed}
     for side, prompts in (("positives", task.positives), ("negatives", task.negatives)):
         tokens, last = A.padded_prompts(model, prompts)
         logits = A.final_logits(model(tokens), last).float()
         probs = logits.softmax(-1)
         if name == "greater_than":
-            above = [float(probs[i, list(task.correct_ids[i])].sum()) for i in range(n)]
-            mass = [float(probs[i, list(task.correct_ids[i]) + list(task.incorrect_ids[i])].sum()) for i in range(n)]
+            above = [float(probs[i, list(correct[i])].sum()) for i in range(n)]
+            mass = [float(probs[i, list(correct[i]) + list(incorrect[i])].sum()) for i in range(n)]
             res[side] = {"prob_above_start_year": float(np.mean(above)),
                          "prob_on_years": float(np.mean(mass)),
-                         "top1_above": float(np.mean([int(logits[i].argmax()) in task.correct_ids[i] for i in range(n)]))}
+                         "top1_above": float(np.mean([int(logits[i].argmax()) in correct[i] for i in range(n)]))}
         else:
-            top1 = [int(logits[i].argmax()) == task.correct_ids[i][0] for i in range(n)]
+            top1 = [int(logits[i].argmax()) == correct[i][0] for i in range(n)]
             res[side] = {"top1": float(np.mean(top1))}
             if name == "ioi":
-                two = [float(logits[i, task.correct_ids[i][0]] > logits[i, task.incorrect_ids[i][0]]) for i in range(n)]
+                two = [float(logits[i, correct[i][0]] > logits[i, incorrect[i][0]]) for i in range(n)]
                 res[side]["io_over_s"] = float(np.mean(two))
         res[side]["logit_diff"] = float(task.metric(logits).mean())
     if name == "greater_than":
@@ -125,7 +129,10 @@ def behaviour(model, name: str, n: int = N_EVAL, seed: int = EVAL_SEED) -> dict:
 
 
 # ----------------------------------------------------------------------------- circuit search
-DEFINITIONS = {"mean_ablation": "mean", "patching": "resample"}
+Kind = Literal["mean", "resample"]
+"""How heads outside a keep-set are replaced (``metric_under_masks``'s ``kind``)."""
+
+DEFINITIONS: dict[str, Kind] = {"mean_ablation": "mean", "patching": "resample"}
 """Ground-truth name -> how heads outside the circuit are replaced (``metric_under_masks`` kind)."""
 
 
@@ -137,10 +144,11 @@ class KeepSetEvaluator:
     paired negative (the ``patching`` ground truth).
     """
 
-    def __init__(self, model, task, kind: str = "mean"):
+    def __init__(self, model, task, kind: Kind = "mean"):
         if kind not in ("mean", "resample"):
             raise ValueError(f"kind must be 'mean' or 'resample', got {kind!r}")
-        self.model, self.task, self.kind = model, task, kind
+        self.model, self.task = model, task
+        self.kind: Kind = kind
         self.L, self.H = int(model.cfg.n_layers), int(model.cfg.n_heads)
         self.means = A.mean_replacement(model, task) if kind == "mean" else None
         self.base = float(A.clean_metric(model, task).double().mean())
@@ -153,8 +161,8 @@ class KeepSetEvaluator:
             chunk = todo[start:start + 2048]
             masks = torch.ones(len(chunk), self.L, self.H, dtype=torch.bool)
             for m, s in enumerate(chunk):
-                for l, h in s:
-                    masks[m, l, h] = False
+                for layer, h in s:
+                    masks[m, layer, h] = False
             vals = A.metric_under_masks(self.model, self.task, masks, self.kind, means=self.means)
             self.calls += len(chunk)
             for s, v in zip(chunk, vals.tolist()):
@@ -183,7 +191,7 @@ def grow(ev: KeepSetEvaluator, heads: list) -> frozenset:
     return S
 
 
-def minimal_keep_set(model, task, kind: str = "mean", ev: KeepSetEvaluator | None = None) -> dict:
+def minimal_keep_set(model, task, kind: Kind = "mean", ev: KeepSetEvaluator | None = None) -> dict:
     """The smallest keep-set with faithfulness >= THRESHOLD under ``kind``, with its checks.
 
     Greedy backward and forward searches, the smaller result verified 1-minimal and, when
@@ -193,7 +201,7 @@ def minimal_keep_set(model, task, kind: str = "mean", ev: KeepSetEvaluator | Non
     ev = KeepSetEvaluator(model, task, kind) if ev is None else ev
     if ev.kind != kind:
         raise ValueError(f"the evaluator replaces heads by {ev.kind!r}, the search asked for {kind!r}")
-    heads = [(l, h) for l in range(ev.L) for h in range(ev.H)]
+    heads = [(layer, h) for layer in range(ev.L) for h in range(ev.H)]
     full = frozenset(heads)
     backward = prune(ev, full)
     forward = prune(ev, grow(ev, heads))
@@ -213,7 +221,7 @@ def minimal_keep_set(model, task, kind: str = "mean", ev: KeepSetEvaluator | Non
         if vals[best] < THRESHOLD:
             break
         S = prune(ev, sets[best])
-    drops = {f"{l}.{h}": ev([S - {(l, h)}])[0] for l, h in sorted(S)}
+    drops = {f"{layer}.{h}": ev([S - {(layer, h)}])[0] for layer, h in sorted(S)}
     return {
         "heads": sorted(S),
         "faithfulness": ev([S])[0],
@@ -256,7 +264,7 @@ def edges_for(model, task, heads: list, clean: float, pp: np.ndarray | None = No
     pp = A.path_patching_matrix(model, task) if pp is None else pp
     H = int(model.cfg.n_heads)
     N = pp.shape[0]
-    S = {l * H + h for l, h in heads}
+    S = {layer * H + h for layer, h in heads}
     edges, table = [], {}
     for s in sorted(S):
         for r in sorted(S) + [N]:
@@ -277,12 +285,12 @@ def composition(model, task, heads: list, clean: float) -> dict:
     whether later circuit heads read earlier ones at all.
     """
     out = {}
-    layers = sorted({l for l, _ in heads})
-    for l in layers[1:]:
-        senders = [tuple(h) for h in heads if h[0] < l]
-        receivers = [tuple(h) for h in heads if h[0] == l]
+    layers = sorted({layer for layer, _ in heads})
+    for layer in layers[1:]:
+        senders = [tuple(h) for h in heads if h[0] < layer]
+        receivers = [tuple(h) for h in heads if h[0] == layer]
         eff = A.path_patching(model, task, senders, receivers)
-        out[str(l)] = {"effect": float(eff), "fraction_of_clean": float(abs(eff) / abs(clean))}
+        out[str(layer)] = {"effect": float(eff), "fraction_of_clean": float(abs(eff) / abs(clean))}
     return out
 
 
@@ -293,7 +301,7 @@ def jaccard(a, b) -> float:
 
 def circuit_properties(heads: list, comp: dict, L: int, H: int) -> dict:
     """Size, layers and composition of one circuit (property 3)."""
-    layers = sorted({l for l, _ in heads})
+    layers = sorted({layer for layer, _ in heads})
     comp_max = max([c["fraction_of_clean"] for c in comp.values()], default=0.0)
     return {
         "fraction_of_heads": len(heads) / (L * H),
@@ -340,7 +348,7 @@ def contrast_profile(model, task, head, means: torch.Tensor | None = None) -> di
         >>> contrast_profile(model, task, (0, 3))["patched_from_negative"]   # doctest: +SKIP
         0.002
     """
-    l, h = int(head[0]), int(head[1])
+    layer, h = int(head[0]), int(head[1])
     means = A.mean_replacement(model, task) if means is None else means
     dev = next(model.parameters()).device
     base = float(A.clean_metric(model, task).double().mean())
@@ -349,13 +357,13 @@ def contrast_profile(model, task, head, means: torch.Tensor | None = None) -> di
     sums = torch.zeros(len(names), dtype=torch.float64)
     d_neg = d_mean = norm = tv = 0.0
     n_q = 0
-    hook_z, hook_p = A.Z_HOOK.format(l), f"blocks.{l}.attn.hook_pattern"
+    hook_z, hook_p = A.Z_HOOK.format(layer), f"blocks.{layer}.attn.hook_pattern"
     for idx, pos, neg, last in A.pair_groups(model, task, pad=False):
         b, T = pos.shape
         _, cp = model.run_with_cache(pos.to(dev), names_filter=lambda n: n in (hook_z, hook_p))
         _, cn = model.run_with_cache(neg.to(dev), names_filter=lambda n: n in (hook_z, hook_p))
         zp, zn = cp[hook_z][:, :, h].cpu(), cn[hook_z][:, :, h].cpu()  # [b, T, d_head]
-        mu = means[l, :T, h].cpu()[None].expand_as(zp)
+        mu = means[layer, :T, h].cpu()[None].expand_as(zp)
         shared = _shared_prefix(pos.cpu(), neg.cpu())[..., None]
         other = zp[torch.roll(torch.arange(b), 1)]
         reps = torch.cat([mu, zn, torch.where(shared, mu, zp), torch.where(shared, zp, mu), other])
@@ -411,10 +419,10 @@ def patching_definition(model, task, mean_search: dict, pp: np.ndarray | None) -
         "patching_circuit_under_mean_ablation": mean_ev([patch_heads])[0],
     }
     out["jaccard_with_mean_ablation"] = jaccard(mean_heads, patch_heads)
-    out["only_mean_ablation"] = {f"{l}.{h}": contrast_profile(model, task, (l, h), mean_ev.means)
-                                 for l, h in sorted(mean_heads - patch_heads)}
-    out["only_patching"] = {f"{l}.{h}": contrast_profile(model, task, (l, h), mean_ev.means)
-                            for l, h in sorted(patch_heads - mean_heads)}
+    out["only_mean_ablation"] = {f"{layer}.{h}": contrast_profile(model, task, (layer, h), mean_ev.means)
+                                 for layer, h in sorted(mean_heads - patch_heads)}
+    out["only_patching"] = {f"{layer}.{h}": contrast_profile(model, task, (layer, h), mean_ev.means)
+                            for layer, h in sorted(patch_heads - mean_heads)}
     out["seconds"] = time.time() - t0
     return out
 
@@ -422,6 +430,8 @@ def patching_definition(model, task, mean_search: dict, pp: np.ndarray | None) -
 # ----------------------------------------------------------------------------- main
 def definition_text() -> str:
     """The definition paragraphs of this module's docstring (circuits.json's ``definition``)."""
+    if __doc__ is None:
+        raise RuntimeError("docstrings were stripped (python -OO); run without -OO to write circuits.json")
     start = "A circuit is the smallest"
     return start + __doc__.split(start, 1)[1].split("The script also")[0].rstrip()
 

@@ -343,6 +343,7 @@ def train_phase(model: NativeModel, tokenizer: Any, config: TrainConfig, phase: 
     norms = HeadOutputNorms(model) if phase.head_l1 > 0 else None
 
     def penalty(step: int, ids: Tensor, kinds: list[str]) -> Tensor:
+        assert norms is not None  # passed to train_steps only when there are norms
         return phase.head_l1 * norms.penalty(ids != data.pad)
 
     try:
@@ -413,7 +414,7 @@ def read_config(path: str | Path) -> TrainConfig:
 
 
 def main(argv: Optional[list[str]] = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])  # no docstring under -OO
     ap.add_argument("--seed", type=int, default=None, help="training seed (default: the config's, 1 for the shipped recipe)")
     ap.add_argument("--out", required=True, help="folder to write the model to (must not hold a model yet)")
     ap.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
