@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional, cast
+from typing import TYPE_CHECKING, Any, Optional, TypeVar, cast
 
 import traitlets as t
 
@@ -32,7 +32,9 @@ from ..settings import FIT_FIELDS, Settings
 if TYPE_CHECKING:
     from ..live import LiveSession
     from .checks import Checks
-    from .circuit_explorer import CircuitExplorer
+
+
+_Explorer = TypeVar("_Explorer", bound="ExplorerOutputs")
 
 
 class ExplorerOutputs:
@@ -112,7 +114,7 @@ class ExplorerOutputs:
         return path
 
     @classmethod
-    def load(cls, path: Any, model: Any = None, task: Optional[str] = None, **kwargs: Any) -> "CircuitExplorer":
+    def load(cls: type[_Explorer], path: Any, model: Any = None, task: Optional[str] = None, **kwargs: Any) -> _Explorer:
         """An explorer with the prompts and settings of a file written by ``save``.
 
         ``path`` is a path (``str`` or ``os.PathLike``; a ``str`` is always a path, even
@@ -127,12 +129,12 @@ class ExplorerOutputs:
         return cls._from_saved(Session.read_saved(path), model, task, **kwargs)
 
     @classmethod
-    def loads(cls, text: Any, model: Any = None, task: Optional[str] = None, **kwargs: Any) -> "CircuitExplorer":
+    def loads(cls: type[_Explorer], text: Any, model: Any = None, task: Optional[str] = None, **kwargs: Any) -> _Explorer:
         """``load`` for JSON text (a saved file's content) instead of a file."""
         return cls._from_saved(Session.read_saved_text(text), model, task, **kwargs)
 
     @classmethod
-    def _from_saved(cls, saved: dict[str, Any], model: Any, task: Optional[str], **kwargs: Any) -> "CircuitExplorer":
+    def _from_saved(cls: type[_Explorer], saved: dict[str, Any], model: Any, task: Optional[str], **kwargs: Any) -> _Explorer:
         keys = FIT_FIELDS
         settings = {k: v for k, v in saved["settings"].items() if k in keys}
         for key, value in settings.items():
@@ -145,7 +147,7 @@ class ExplorerOutputs:
                     f"the saved file's settings cannot be used: {exc}; fix it in the file, or "
                     f"give another value: CircuitExplorer.load(path, {key}=...)"
                 ) from None
-        make = cast("type[CircuitExplorer]", cls)
+        make = cast(Any, cls)  # CircuitExplorer, whose constructor takes the prompts and settings
         explorer = make(model, task, positives=saved["positives"], negatives=saved["negatives"], **{**settings, **kwargs})
         edit = saved.get("unsaved_edit")
         explorer.unsaved_edit = edit
