@@ -9,6 +9,7 @@ the Python side would send. Playwright's ``page.route`` answers those URLs from 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -23,6 +24,22 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--disable-dev-shm-usage",
 ]
+
+
+@contextlib.contextmanager
+def short_sae_fit(epochs: int = 40):
+    """Within the block, ``discover`` fits its SAEs for ``epochs`` epochs (keeps tests fast)."""
+    import functools
+    import importlib
+
+    disc = importlib.import_module("sae_circuits_widget.engine.discover")
+    name = "fit_saes" if hasattr(disc, "fit_saes") else "fit_sae"  # the ensemble's fits, or one
+    original = getattr(disc, name)
+    setattr(disc, name, functools.partial(original, epochs=epochs))
+    try:
+        yield
+    finally:
+        setattr(disc, name, original)
 
 
 def chromium_path() -> str | None:

@@ -6,7 +6,7 @@ import pytest
 
 from sae_circuits_widget.widgets import CircuitExplorer, HeadGrid
 
-from .pages import ROOT, bare_page_html, route_page
+from .pages import ROOT, bare_page_html, route_page, short_sae_fit
 
 pytestmark = pytest.mark.browser
 
@@ -20,18 +20,10 @@ def _open(page, bundle, widget):
 
 @pytest.fixture(scope="module")
 def explorer():
-    import functools
-    import importlib
-
     from sae_circuits_widget.testing import tiny_model
 
-    disc = importlib.import_module("sae_circuits_widget.engine.discover")
-    original = disc.fit_sae
-    disc.fit_sae = functools.partial(original, epochs=40)  # keep the fit short
-    try:
+    with short_sae_fit():
         e = CircuitExplorer(tiny_model(), "ioi", n_pairs=4, n_features=32, position="last", live=False)
-    finally:
-        disc.fit_sae = original
     evil = "<img src=x onerror=window.hacked=1> When Mary"
     e.panel.set_pairs([evil] + e.panel.positives[1:], e.panel.negatives)
     yield e

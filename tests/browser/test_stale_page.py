@@ -6,21 +6,17 @@ import pytest
 
 from sae_circuits_widget.widgets import CircuitExplorer
 
-from .pages import ROOT, bare_page_html, route_page
+from .pages import ROOT, bare_page_html, route_page, short_sae_fit
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def failed_explorer(monkeypatch):
-    import functools
-    import importlib
-
     from sae_circuits_widget.testing import tiny_model
 
-    disc = importlib.import_module("sae_circuits_widget.engine.discover")
-    monkeypatch.setattr(disc, "fit_sae", functools.partial(disc.fit_sae, epochs=40))  # keep the fit short
-    e = CircuitExplorer(tiny_model(), "ioi", n_pairs=4, n_features=32, n_saes=1, position="last", live=False)
+    with short_sae_fit():
+        e = CircuitExplorer(tiny_model(), "ioi", n_pairs=4, n_features=32, n_saes=1, position="last", live=False)
 
     def out_of_memory(*args, **kwargs):
         raise RuntimeError("DefaultCPUAllocator: not enough memory: you tried to allocate 8000000000000 bytes.")

@@ -7,27 +7,23 @@ import pytest
 
 from sae_circuits_widget.widgets import CircuitExplorer
 
-from .pages import ROOT, bare_page_html, route_page
+from .pages import ROOT, bare_page_html, route_page, short_sae_fit
 
 pytestmark = pytest.mark.browser
 
 LONG = "When Mary and John went to the park , Tom gave a book to\nthen Anna and Tom went to the store , John gave a drink to"
 
 
-def _fast_fit(monkeypatch):
-    import functools
-    import importlib
-
-    disc = importlib.import_module("sae_circuits_widget.engine.discover")
-    monkeypatch.setattr(disc, "fit_sae", functools.partial(disc.fit_sae, epochs=40))  # keep the fit short
-
-
 @pytest.fixture
-def explorer(monkeypatch):
+def explorer():
     from sae_circuits_widget.testing import tiny_model
 
-    _fast_fit(monkeypatch)
-    e = CircuitExplorer(tiny_model(), "ioi", n_pairs=4, n_features=32, n_saes=1, position="last", live=False)
+    with short_sae_fit():
+        yield from _explorer(tiny_model())
+
+
+def _explorer(model):
+    e = CircuitExplorer(model, "ioi", n_pairs=4, n_features=32, n_saes=1, position="last", live=False)
     pos, answers = list(e.panel.positives), list(e.panel.answers)
     pos[1], answers[1] = LONG, "Tom"
     e.panel.set_pairs(pos, e.panel.negatives, answers)
@@ -134,13 +130,13 @@ def test_score_kind_k_and_the_edge_graph_write_back(page, explorer):
     assert "scw-edge-selected" in lines.nth(1).get_attribute("class")
 
 
-def test_whole_number_scores_get_a_discrete_legend_and_eap_without_answers_its_reason(page, monkeypatch):
+def test_whole_number_scores_get_a_discrete_legend_and_eap_without_answers_its_reason(page):
     from sae_circuits_widget.testing import tiny_model
 
-    _fast_fit(monkeypatch)
     pos = ["When Mary and John went to the store , John gave a drink to", "When Tom and Anna went to the park , Anna gave a book to"]
     neg = ["When Mary and John went to the store , Tom gave a drink to", "When Tom and Anna went to the park , John gave a book to"]
-    e = CircuitExplorer(tiny_model(), None, positives=pos * 2, negatives=neg * 2, n_features=32, n_saes=1, position="last", live=False)
+    with short_sae_fit():
+        e = CircuitExplorer(tiny_model(), None, positives=pos * 2, negatives=neg * 2, n_features=32, n_saes=1, position="last", live=False)
     try:
         _open(page, e)
         levels = page.eval_on_selector_all(".scw-legend-level", "els => els.map(e => e.textContent)")

@@ -26,6 +26,6 @@ def _short_sae_fit(monkeypatch):
     import importlib
 
     discover_module = importlib.import_module("sae_circuits_widget.engine.discover")
-
-    monkeypatch.setattr(discover_module, "fit_sae", functools.partial(discover_module.fit_sae, epochs=40))
+    name = "fit_saes" if hasattr(discover_module, "fit_saes") else "fit_sae"  # the ensemble's fits, or one
+    monkeypatch.setattr(discover_module, name, functools.partial(getattr(discover_module, name), epochs=40))
     yield
