@@ -18,12 +18,11 @@ import torch
 
 def main(directory: str) -> None:
     torch.set_num_threads(1)
+    import auto_circuit.data as ac_data
     import transformer_lens as tl
     from auto_circuit.data import PromptDataLoader, PromptDataset
     from auto_circuit.prune_algos.mask_gradient import mask_gradient_prune_scores
     from auto_circuit.utils.graph_utils import patchable_model
-
-    import auto_circuit.data as ac_data
 
     original_collate = ac_data.collate_fn
 

@@ -27,7 +27,11 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     t = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-c", "import sys; from sae_circuits_widget.cli import main; sys.exit(main(['demo', '--seed', '%d']))" % args.seed],
+        [
+            sys.executable,
+            "-c",
+            "import sys; from sae_circuits_widget.cli import main; sys.exit(main(['demo', '--seed', '%d']))" % args.seed,
+        ],
         capture_output=True, text=True,
     )
     wall = time.perf_counter() - t

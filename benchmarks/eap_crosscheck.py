@@ -49,11 +49,11 @@ def hooked_transformer_weights(model) -> dict:
     state = {"embed.W_E": pm.W_E, "pos_embed.W_pos": pm.W_pos,
              "ln_final.w": pm.ln_final.weight.detach().float(), "ln_final.b": pm.ln_final.bias.detach().float(),
              "unembed.W_U": pm.W_U, "unembed.b_U": pm.b_U}
-    for l in range(cfg.n_layers):
-        state[f"blocks.{l}.ln1.w"] = pm.ln1[l].weight.detach().float()
-        state[f"blocks.{l}.ln1.b"] = pm.ln1[l].bias.detach().float()
+    for layer in range(cfg.n_layers):
+        state[f"blocks.{layer}.ln1.w"] = pm.ln1[layer].weight.detach().float()
+        state[f"blocks.{layer}.ln1.b"] = pm.ln1[layer].bias.detach().float()
         for name in ("W_Q", "W_K", "W_V", "W_O", "b_Q", "b_K", "b_V", "b_O"):
-            state[f"blocks.{l}.attn.{name}"] = getattr(pm, name)[l]
+            state[f"blocks.{layer}.attn.{name}"] = getattr(pm, name)[layer]
     ht_cfg = dict(n_layers=cfg.n_layers, n_heads=cfg.n_heads, d_model=cfg.d_model, d_head=cfg.d_head,
                   n_ctx=cfg.n_ctx, d_vocab=cfg.d_vocab, d_vocab_out=cfg.d_vocab, attn_only=True,
                   normalization_type="LN", act_fn=cfg.act_fn or "gelu", eps=cfg.eps,

@@ -129,7 +129,8 @@ def main() -> None:
         print(f"edit of a prompt drawn at random: first redrawn grid expected {mean:.3f} s, final grid {mean_final:.3f} s")
 
     if args.during_refit > 0 and targets["training"] and targets["other"]:
-        waits = _edits_during_refit(explorer, targets, get_task(args.task, model, n=4 * args.during_refit + 8, seed=998).positives, args.during_refit)
+        edit_prompts = get_task(args.task, model, n=4 * args.during_refit + 8, seed=998).positives
+        waits = _edits_during_refit(explorer, targets, edit_prompts, args.during_refit)
         print(f"live mode, an edit 0.1 s after a training-prompt edit (its refit running), {len(waits)} edits: "
               f"edit -> its first redrawn grid median {statistics.median(waits):.3f} s, max {max(waits):.3f} s")
 

@@ -57,8 +57,8 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     import warnings
 
-    from sae_circuits_widget.engine.activations import HeadOutputCache
     from sae_circuits_widget.baselines.trivial import output_diff_norm
+    from sae_circuits_widget.engine.activations import HeadOutputCache
     from sae_circuits_widget.engine.discover import discover
     from sae_circuits_widget.evaluation.metrics import evaluate_scores
     from sae_circuits_widget.organism import load_organism

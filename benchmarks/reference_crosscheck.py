@@ -67,7 +67,8 @@ Ours: ``discover._paper_draw(40, 10, s)``; ``sae.fit_sae(x[rows].reshape(-1, d),
 n_features=200, l1=l1, seed=s, recipe="paper", generator=...)``; ``sae.codes`` (``-1`` where
 no feature fires: the one documented deviation, where the reference's argmax gives code
 0); ``scoring.unique_positive_codes``; ``scoring.pool_edge_scores_reference(
-scoring.unique_positive_pairs(...))``; ROC AUC with scikit-learn. ``discover(model,
+scoring.unique_positive_pairs(...))``; ROC AUC with ``evaluation.metrics.roc_auc`` (equal
+to scikit-learn's ``roc_auc_score``). ``discover(model,
 task, seed=s)`` end to end is checked to give the same codes and scores as these pieces.
 
 Compared
@@ -125,14 +126,34 @@ AUC_TARGET = 0.01
 
 STUBS: dict[str, str] = {
     "plotly/__init__.py": '"""Stub: plotting only."""\n',
-    "plotly/express.py": '"""Stub: plotting only."""\n\n\ndef __getattr__(name):\n    raise AttributeError(f"plotly stub has no {name}")\n',
+    "plotly/express.py": (
+        '"""Stub: plotting only."""\n\n\n'
+        'def __getattr__(name):\n    raise AttributeError(f"plotly stub has no {name}")\n'
+    ),
     "plotly/io.py": '"""Stub: plotting only."""\n',
     "plotly/graph_objects.py": '"""Stub: plotting only."""\n',
-    "plotly/subplots.py": '"""Stub: plotting only."""\n\n\ndef make_subplots(*args, **kwargs):\n    raise NotImplementedError("plotly stub")\n',
-    "fancy_einsum/__init__.py": '"""Stub: imported, never used."""\n\n\ndef einsum(*args, **kwargs):\n    raise NotImplementedError("fancy_einsum stub")\n',
-    "sparse_autoencoder/__init__.py": '"""Stub: imported by common_utils, never used."""\n\n\nclass SparseAutoencoder:\n    def __init__(self, *args, **kwargs):\n        raise NotImplementedError("sparse_autoencoder stub")\n',
-    "transformer_lens/__init__.py": '"""Stub: model loading and plotting only."""\n\n\nclass HookedTransformer:\n    def __init__(self, *args, **kwargs):\n        raise NotImplementedError("transformer_lens stub")\n\n\nclass HookedTransformerConfig(HookedTransformer):\n    pass\n',
-    "transformer_lens/utils.py": '"""Stub: plotting only."""\n\n\ndef to_numpy(x):\n    raise NotImplementedError("transformer_lens stub")\n',
+    "plotly/subplots.py": (
+        '"""Stub: plotting only."""\n\n\n'
+        'def make_subplots(*args, **kwargs):\n    raise NotImplementedError("plotly stub")\n'
+    ),
+    "fancy_einsum/__init__.py": (
+        '"""Stub: imported, never used."""\n\n\n'
+        'def einsum(*args, **kwargs):\n    raise NotImplementedError("fancy_einsum stub")\n'
+    ),
+    "sparse_autoencoder/__init__.py": (
+        '"""Stub: imported by common_utils, never used."""\n\n\n'
+        'class SparseAutoencoder:\n'
+        '    def __init__(self, *args, **kwargs):\n        raise NotImplementedError("sparse_autoencoder stub")\n'
+    ),
+    "transformer_lens/__init__.py": (
+        '"""Stub: model loading and plotting only."""\n\n\n'
+        'class HookedTransformer:\n'
+        '    def __init__(self, *args, **kwargs):\n        raise NotImplementedError("transformer_lens stub")\n\n\n'
+        'class HookedTransformerConfig(HookedTransformer):\n    pass\n'
+    ),
+    "transformer_lens/utils.py": (
+        '"""Stub: plotting only."""\n\n\ndef to_numpy(x):\n    raise NotImplementedError("transformer_lens stub")\n'
+    ),
 }
 """Stub modules for the reference side (see the module docstring); written to ``DIR/stubs``."""
 
@@ -149,7 +170,7 @@ def write_stubs(folder: Path) -> Path:
 
 def head_labels(n_layers: int, n_heads: int) -> list[str]:
     """The reference's head labels (``"L{layer}H{head}"``), in flat head order."""
-    return [f"L{l}H{h}" for l in range(n_layers) for h in range(n_heads)]
+    return [f"L{layer}H{h}" for layer in range(n_layers) for h in range(n_heads)]
 
 
 # --------------------------------------------------------------------------------------
@@ -193,8 +214,8 @@ def silence_to_no_code(codes: np.ndarray, silent: np.ndarray) -> np.ndarray:
 def pooled_counts(components: list, k: int, n_layers: int, n_heads: int) -> np.ndarray:
     """Counts of heads among the first ``k`` of the reference's ``circuit_components``."""
     out = np.zeros((n_layers, n_heads))
-    for l, h in components[:k]:
-        out[int(l), int(h)] += 1
+    for layer, h in components[:k]:
+        out[int(layer), int(h)] += 1
     return out
 
 
@@ -207,7 +228,7 @@ def run_reference_side(work: Path, seeds: int) -> None:
     torch.set_num_threads(1)
     here = Path(__file__).resolve().parent  # keep this folder's modules out of the way of theirs
     sys.path[:] = [p for p in sys.path if not p or Path(p).resolve() != here]
-    import common_utils  # noqa: their modules, found through PYTHONPATH
+    import common_utils  # their modules, found through PYTHONPATH
     import edge
     import main as ref_main
     import node
@@ -312,7 +333,7 @@ def save_inputs(model, tasks: list[str], work: Path) -> dict[str, dict[str, Any]
         x = head_outputs(model, task.positives + task.negatives, "mean").float().contiguous()
         if len(task.positives) != len(task.negatives):
             raise SystemExit(f"{name}: the reference assumes as many positives as negatives")
-        gt = sorted((int(l), int(h)) for l, h in task.ground_truth)
+        gt = sorted((int(layer), int(h)) for layer, h in task.ground_truth)
         data = {"task": name, "x": x, "n_layers": int(model.cfg.n_layers), "n_heads": int(model.cfg.n_heads),
                 "ground_truth": torch.tensor(gt, dtype=torch.int64), "l1": float(recommended(name).l1),
                 "n_positives": len(task.positives)}
@@ -337,16 +358,20 @@ def run_reference(reference: Path, python: str, work: Path, seeds: int) -> float
 
 
 def _auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    from sklearn.metrics import roc_auc_score
+    from sae_circuits_widget.evaluation.metrics import roc_auc
 
-    return float(roc_auc_score(labels, scores))
+    return roc_auc(labels, scores)  # labels first, as roc_auc_score(y_true, y_score)
 
 
 def compare_task(model, data: dict[str, Any], ref: dict[str, Any], seeds: int) -> dict[str, Any]:
     from sae_circuits_widget.engine.discover import _paper_draw, discover
-    from sae_circuits_widget.evaluation.metrics import heads_mask
     from sae_circuits_widget.engine.sae import DiscreteSAE, SAEConfig, fit_sae
-    from sae_circuits_widget.engine.scoring import pool_edge_scores_reference, unique_positive_codes, unique_positive_pairs
+    from sae_circuits_widget.engine.scoring import (
+        pool_edge_scores_reference,
+        unique_positive_codes,
+        unique_positive_pairs,
+    )
+    from sae_circuits_widget.evaluation.metrics import heads_mask
 
     name = data["task"]
     x = data["x"]

@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 import pytest
-
 from engine_helpers import toy_ioi
+
 from sae_circuits_widget import cli
 
 # the random tiny model often shows no task signal; that warning is tested on its own
@@ -52,7 +52,7 @@ def test_discover_with_a_prompts_file(tmp_path, capsys, on_tiny):
     assert len(data["node_scores"]) == on_tiny.cfg.n_layers and len(data["top_heads"]) <= 5
     flat = [s for row in data["node_scores"] for s in row]
     assert len(data["top_heads"]) == min(5, sum(s > 0 for s in flat))  # only heads that scored above 0
-    assert all(data["node_scores"][l][h] > 0 for l, h in data["top_heads"])
+    assert all(data["node_scores"][layer][h] > 0 for layer, h in data["top_heads"])
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,8 @@ import sys
 
 import numpy as np
 import pytest
-
 from engine_helpers import toy_ioi
+
 from sae_circuits_widget import discover, get_task, load_model
 from sae_circuits_widget.engine.activations import HeadOutputCache
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from engine_helpers import toy_ioi
+
 from sae_circuits_widget import discover
 from sae_circuits_widget.engine.activations import HeadOutputCache
 from sae_circuits_widget.engine.discover import training_rows
+from sae_circuits_widget.engine.scoring import unique_positive_codes
 from sae_circuits_widget.errors import (
     DegenerateCodesError,
     NonFiniteActivationsError,
@@ -18,7 +19,6 @@ from sae_circuits_widget.errors import (
     SettingsError,
     SettingsTypeError,
 )
-from sae_circuits_widget.engine.scoring import unique_positive_codes
 from sae_circuits_widget.tasks.task import Task
 from sae_circuits_widget.testing import tiny_model as make_tiny
 

@@ -8,10 +8,10 @@ import torch
 
 from sae_circuits_widget import Session, discover, get_task, load_model
 from sae_circuits_widget.engine.activations import HeadOutputCache, head_outputs
-from sae_circuits_widget.errors import PromptError
 from sae_circuits_widget.engine.sae import fit_sae
 from sae_circuits_widget.engine.scoring import unique_positive_codes
 from sae_circuits_widget.engine.validation import validate_prompts
+from sae_circuits_widget.errors import PromptError
 
 
 @pytest.fixture(scope="module")

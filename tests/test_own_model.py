@@ -15,12 +15,12 @@ from transformers import PreTrainedTokenizerFast
 
 from sae_circuits_widget import discover
 from sae_circuits_widget.engine import model as model_mod
+from sae_circuits_widget.engine.model import check_hookable, load_model, n_heads_total
 from sae_circuits_widget.errors import (
     ModelLoadError,
     UnsupportedArchitectureError,
     UnsupportedModelError,
 )
-from sae_circuits_widget.engine.model import check_hookable, load_model, n_heads_total
 from sae_circuits_widget.organism.tokenizer import word_tokenizer
 from sae_circuits_widget.testing import TINY_WORDS, toy_ioi_task
 

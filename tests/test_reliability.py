@@ -12,18 +12,18 @@ import json
 import numpy as np
 import pytest
 import torch
+from engine_helpers import toy_ioi
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from engine_helpers import toy_ioi
 from sae_circuits_widget import discover
 from sae_circuits_widget.engine.activations import HeadOutputCache
-from sae_circuits_widget.errors import FileFormatError, PromptError, PromptTypeError, UnsupportedModelError
 from sae_circuits_widget.engine.result import CircuitResult
 from sae_circuits_widget.engine.scoring import unique_positive_codes, unique_positive_pairs
 from sae_circuits_widget.engine.session import Session
 from sae_circuits_widget.engine.validation import check_prompts, validate_prompts
+from sae_circuits_widget.errors import FileFormatError, PromptError, PromptTypeError, UnsupportedModelError
 
 # the warning for a ranking with no signal is tested in test_discover
 pytestmark = pytest.mark.filterwarnings("ignore:no head has a code unique")

@@ -10,13 +10,13 @@ import os
 
 import numpy as np
 import pytest
-
 from engine_helpers import toy_ioi
+
 from sae_circuits_widget import cli
-from sae_circuits_widget.errors import FileFormatError, PromptError, SettingsError, SettingsTypeError
 from sae_circuits_widget.engine.result import CircuitResult
 from sae_circuits_widget.engine.session import Session
 from sae_circuits_widget.engine.validation import check_prompts, validate_prompts
+from sae_circuits_widget.errors import FileFormatError, PromptError, SettingsError, SettingsTypeError
 
 pytestmark = pytest.mark.filterwarnings("ignore:no head has a code unique")
 

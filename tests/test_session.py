@@ -6,11 +6,11 @@ import json
 
 import numpy as np
 import pytest
-
 from engine_helpers import toy_ioi
-from sae_circuits_widget.errors import FileFormatError, PromptError
+
 from sae_circuits_widget.engine.result import CircuitResult
 from sae_circuits_widget.engine.session import Session
+from sae_circuits_widget.errors import FileFormatError, PromptError
 
 # the random tiny model often shows no task signal; that warning is tested on its own
 pytestmark = pytest.mark.filterwarnings("ignore:no head has a code unique")
@@ -69,6 +69,7 @@ def test_result_json_round_trip(session, tmp_path):
     np.testing.assert_array_equal(again.edge_scores, r.edge_scores)
     assert again.prompts == r.prompts and again.settings["seed"] == 0
     import torch
+
     from sae_circuits_widget.engine.activations import head_outputs
 
     x = head_outputs(session.model, r.prompts, cache=session.cache)

@@ -108,7 +108,8 @@ class Session:
             self.last_settings = {k: result.settings.get(k, v) for k, v in DEFAULTS.items()}
             run = result.sae_run
             rows = run.train_rows if run is not None else None
-            if run is not None and run.source in ("fit", "cache") and rows is not None:
+            fitted = run is not None and run.source in ("fit", "cache")
+            if fitted and rows is not None and result.prompts is not None and result.sae is not None:
                 key = _fit_settings_key(result.settings)
                 self._latest_sae[key] = (tuple(result.prompts[i] for i in rows), result.sae)
         return result
@@ -177,7 +178,7 @@ class Session:
     def to_json(self, path: Any = None, positives: Optional[Sequence[str]] = None, negatives: Optional[Sequence[str]] = None) -> str:
         """Save prompts, settings and the last result (no weights) as JSON."""
         result = self.last_result
-        if positives is None and result is not None and result.prompts is not None:
+        if positives is None and result is not None and result.prompts is not None and result.is_positive is not None:
             positives = [p for p, f in zip(result.prompts, result.is_positive) if f]
             negatives = [p for p, f in zip(result.prompts, result.is_positive) if not f]
         data = {

@@ -84,7 +84,7 @@ def check_task(
     top = logits.argmax(-1)
     top_text = [model.to_string(torch.tensor([int(i)])) for i in top.tolist()]
 
-    if task is not None and task.has_metric:
+    if task is not None and task.correct_ids is not None and task.incorrect_ids is not None:  # task.has_metric
         kind = "token sets"
         rows = list(range(len(pos))) + [i % max(1, task.n_pairs) for i in range(len(neg))]
         diffs = task.metric(logits, rows=rows).tolist()
@@ -98,7 +98,9 @@ def check_task(
         for i, r in enumerate(rows):
             if r is None:  # a negative without a paired positive: nothing to score it with
                 second = logits[i].topk(2).values
-                diffs.append(float(second[0] - second[1])); p_answer.append(None); solved.append(None)
+                diffs.append(float(second[0] - second[1]))
+                p_answer.append(None)
+                solved.append(None)
                 continue
             others = logits[i].clone()
             others[ids[r]] = -float("inf")
@@ -123,7 +125,7 @@ def check_task(
     neg_share = sum(neg_known) / len(neg_known) if neg_known else None
 
     never: tuple[str, ...] = ()
-    if kind == "answers":
+    if kind == "answers" and answers:
         predicted = {b.top_token for b in behaviour[: len(pos)]}
         never = tuple(sorted({a for a in answers if a not in predicted and a.strip() not in {p.strip() for p in predicted}}))
 

@@ -127,7 +127,7 @@ def top_edges(result: CircuitResult, n: int = 10) -> list[dict[str, Any]]:
     nodes = np.nan_to_num(np.asarray(result.node_scores, dtype=np.float64).reshape(-1), nan=0.0)
     order = np.lexsort((recv, send, -(nodes[send] + nodes[recv]), -values))[: max(0, int(n))]
     return [
-        {"sender": head_at(send[i], n_heads), "receiver": head_at(recv[i], n_heads), "score": float(values[i])}
+        {"sender": head_at(int(send[i]), n_heads), "receiver": head_at(int(recv[i]), n_heads), "score": float(values[i])}
         for i in order
     ]
 
@@ -212,10 +212,11 @@ def metric_task(
     """
     positives, negatives = list(positives), list(negatives)
     same = task is not None and list(task.positives) == positives and list(task.negatives) == negatives
-    if same and task.has_metric:
-        return task
-    if answers is None and same:
-        answers = task.answers
+    if task is not None and same:
+        if task.has_metric:
+            return task
+        if answers is None:
+            answers = task.answers
     if answers is None:
         return None
     answers = [answers] if isinstance(answers, str) else list(answers)
@@ -274,6 +275,8 @@ def second_opinion(
     prompts = pos + neg
     is_positive = np.array([True] * len(pos) + [False] * len(neg))
     if kind == "output_diff_norm":
+        if position not in ("mean", "last"):  # as head_outputs says it
+            raise ValueError(f"position must be one of ('mean', 'last'), got {position!r}")
         result = output_diff_norm(model, Task(_name(task), pos, neg), position=position)
     else:
         result = _eap(model, pos, neg, answers, task)
@@ -301,6 +304,7 @@ def _eap(model: Any, pos: list[str], neg: list[str], answers: Optional[Sequence[
             f"EAP patches each positive with its negative token by token, but no pair has equal "
             f"token counts (pair 1: {a} and {b} tokens); give each negative as many tokens as its positive"
         )
+    assert metric.correct_ids is not None and metric.incorrect_ids is not None  # metric_task gives a metric or None
     aligned = Task(
         name=metric.name, positives=[pos[i] for i in used], negatives=[neg[i] for i in used],
         correct_ids=[metric.correct_ids[i] for i in used], incorrect_ids=[metric.incorrect_ids[i] for i in used],
@@ -391,7 +395,7 @@ def faithfulness_curve(
     heads in at most ``MAX_CURVE_POINTS`` even steps. Past the number of heads scoring
     above 0 the curve is flat: heads with no score are never kept.
     """
-    if not task.has_metric:
+    if task.correct_ids is None or task.incorrect_ids is None:  # not task.has_metric
         raise SettingsError("faithfulness needs a metric: give answers, or use a built-in task (see metric_task)")
     n_layers, n_heads = int(model.cfg.n_layers), int(model.cfg.n_heads)
     scores = np.asarray(node_scores, dtype=np.float64)
@@ -399,7 +403,7 @@ def faithfulness_curve(
         raise ValueError(f"node_scores must be [{n_layers}, {n_heads}] for this model, got {scores.shape}")
     total = n_layers * n_heads
     if ks is None:
-        ks = np.unique(np.round(np.linspace(0, total, min(total + 1, MAX_CURVE_POINTS))).astype(int)).tolist()
+        ks = [int(k) for k in np.unique(np.round(np.linspace(0, total, min(total + 1, MAX_CURVE_POINTS))))]
     ks = [int(k) for k in ks]
     if any(k < 0 for k in ks):
         raise ValueError(f"k must be >= 0, got {min(ks)}")
