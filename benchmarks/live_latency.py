@@ -7,10 +7,11 @@ this times, from the moment the edit reaches Python:
 * **first redraw**: the first grid that shows the edited prompt (a preview with the
   previous SAE when the edit changes the SAE's training prompts, else the final grid);
 * **final grid**: the grid of the refit (or of the kept SAE);
-* **checks done**: the model check per prompt (it comes with every result, a preview
-  too), EAP with its agreement, and the faithfulness of the ranking on screen, all on
-  the page (those of a preview first, when there is one; then **final checks**, those of
-  the final result);
+* **checks done**: the first checks on the page: the model check per prompt (it comes
+  with every result, a preview too) and EAP with its agreement; for an edit that needs
+  no refit, the faithfulness too;
+* **final checks**: the checks of the final result, its faithfulness included (after a
+  refit, the faithfulness waits for the final ranking, so the refit is not held up);
 
 and the time each check takes on its own (EAP, the faithfulness curve over every k,
 the output-difference norm), and how long switching ``score_kind`` and moving ``k``
@@ -116,10 +117,18 @@ def main() -> None:
 
     firsts = [r["first"] for r in rows]
     checked = [r["checked"] for r in rows]
+    final_checked = [r["final_checked"] for r in rows]
     print(f"budget: first redraw <= 0.3 s: median {statistics.median(firsts):.3f} s, max {max(firsts):.3f} s "
           f"({'met' if max(firsts) <= 0.3 else 'NOT met'})")
-    print(f"budget: behaviour, EAP and faithfulness <= 1 s after the edit: median {statistics.median(checked):.3f} s, "
+    print(f"budget: behaviour and EAP <= 1 s after the edit: median {statistics.median(checked):.3f} s, "
           f"max {max(checked):.3f} s ({'met' if max(checked) <= 1.0 else 'NOT met'})")
+    for kind in ("other", "training"):
+        values = [r["final_checked"] for r in rows if r["kind"] == kind]
+        if values:
+            what = "after a refit (waits for the final grid)" if kind == "training" else "without a refit"
+            print(f"budget: faithfulness <= 1 s after the edit, {what}: median {statistics.median(values):.3f} s, "
+                  f"max {max(values):.3f} s ({'met' if max(values) <= 1.0 else 'NOT met'})")
+    assert len(final_checked) == len(rows)
     print("plus the browser's typing pause of 0.25 s")
     explorer.close()
 

@@ -21,8 +21,9 @@ then the refit, the model lock, stopping a superseded fit) belongs to the engine
   the last complete result on screen; partial results are never shown.
 
 What tells the user whether to believe the circuit (issue: the explorer's trust
-features), computed by ``live.opinions`` through ``checks.Checks`` once a result (a
-preview too) is drawn, each step dropped as soon as a newer edit arrives:
+features), computed by ``live.opinions`` through ``checks.Checks`` once a result is
+drawn (for a preview: EAP and its agreement only; the faithfulness waits for the final
+ranking, so the refit starts soon), each step dropped as soon as a newer edit arrives:
 
 * per prompt, whether the model solves it (``behaviour``; a mark under each prompt, a
   summary line above the grid: "11/12 positives solved; negatives at chance (4/12)");
@@ -370,12 +371,12 @@ class CircuitExplorer(ExplorerOutputs, anywidget.AnyWidget):
         if self.result is None:
             return
         self._draw_inspector(self.result)
-        self._refresh_checks()  # waits for the worker's current step (one model lock)
+        self._refresh_checks(faithfulness=self.is_final)  # waits for the worker's current step (one model lock)
 
     @t.observe("k")
     def _on_k(self, change: Any) -> None:
         if self.result is not None:
-            self._refresh_checks()
+            self._refresh_checks(faithfulness=self.is_final)
 
     def _apply_recommended(self, name: str) -> None:
         """A new preset brings its recommended values of the settings some task changes."""
@@ -520,11 +521,10 @@ class CircuitExplorer(ExplorerOutputs, anywidget.AnyWidget):
         final = update.kind == "final"
         self._show(result, gen, inputs or self._request_inputs(), update, final=final)
         self._show_behaviour(result)
-        self._pending_checks()
-        # a preview's checks too: EAP depends on the prompts only (the final result reuses it),
-        # and the preview's faithfulness is on screen within a second of the edit, long before
-        # a refit ends (the refit starts after them; a newer edit stops them between steps)
-        self._check(result, gen)
+        self._pending_checks(final=final)
+        # a preview gets EAP and its agreement (EAP depends on the prompts only: the final result
+        # reuses it); faithfulness waits for the final ranking, so the refit is not held up long
+        self._check(result, gen, final=final)
 
     def _show(self, result: CircuitResult, gen: int, inputs: tuple, update: LiveUpdate, *, final: bool) -> float:
         """Draw ``result`` (a preview or the final one) of the request ``inputs``; returns
@@ -674,22 +674,23 @@ class CircuitExplorer(ExplorerOutputs, anywidget.AnyWidget):
             self.behaviour_summary = "" if check is None else check.summary()
             self.task_warnings = [] if check is None else [str(w) for w in check.warnings]
 
-    def _check(self, result: CircuitResult, gen: int) -> None:
-        """After a result (preview or final): faithfulness, then EAP and the agreement, each
+    def _check(self, result: CircuitResult, gen: int, *, final: bool) -> None:
+        """After a result: faithfulness (final results only), then EAP and the agreement, each
         step skipped once a newer request exists (the next result gets its own)."""
         current = lambda: gen == self.live.generation and self.result is result and not self._closed  # noqa: E731
         self.checking = True
         try:
-            if current():
+            if final and current():
                 self._refresh_checks(eap=False)  # faithfulness of the ranking on screen
             if current():
-                self._refresh_checks()  # EAP, its agreement (and the grid in EAP mode)
+                self._refresh_checks(faithfulness=final)  # EAP, its agreement (and the grid in EAP mode)
         finally:
             self.checking = False  # runs come one at a time: a newer result's checks start after this
 
-    def _refresh_checks(self, *, eap: bool = True) -> None:
+    def _refresh_checks(self, *, eap: bool = True, faithfulness: bool = True) -> None:
         """Set the grid, agreement and faithfulness traits for ``score_kind`` and ``k``,
-        computing what is missing (``eap=False`` leaves EAP, the slowest, for later)."""
+        computing what is missing (``eap=False`` leaves EAP, the slowest, for later;
+        ``faithfulness=False`` leaves the faithfulness for the final result)."""
         if self.result is None:
             return
         kind, k = self.score_kind, int(self.k)
@@ -697,8 +698,8 @@ class CircuitExplorer(ExplorerOutputs, anywidget.AnyWidget):
             self._paint_grid(compute=eap or kind != "eap")
             curve: Optional[tuple] = None
             kept: Optional[float] = None
-            note = "measuring faithfulness…"
-            if eap or kind != "eap":
+            note = "measuring faithfulness…" if faithfulness else "faithfulness: measured once the refit ends…"
+            if faithfulness and (eap or kind != "eap"):
                 curve, note = self.checks.curve(kind, k)
                 kept = self.checks.faithfulness(kind, k)[0] if curve is not None else None
             agree, agree_note = self.checks.agreement(max(1, k), compute=eap)
@@ -709,12 +710,12 @@ class CircuitExplorer(ExplorerOutputs, anywidget.AnyWidget):
             self.agreement = agree
             self.agreement_note = agree_note
 
-    def _pending_checks(self) -> None:
+    def _pending_checks(self, *, final: bool) -> None:
         """A new result is on screen: its edges now, its faithfulness and agreement to come."""
         self._show_edges()
         with self.hold_sync():
             self.faithfulness_kept, self.faithfulness_curve = None, {}
-            self.faithfulness_note = "measuring faithfulness…"
+            self.faithfulness_note = "measuring faithfulness…" if final else "faithfulness: measured once the refit ends…"
             self.agreement, self.agreement_note = {}, "comparing with EAP…"
 
     def _show_edges(self) -> None:

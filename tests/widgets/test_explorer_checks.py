@@ -229,13 +229,18 @@ def test_a_newer_edit_drops_the_checks_of_the_older_result(tiny_model, monkeypat
         e.close()
 
 
-def test_a_preview_gets_its_checks_and_the_final_result_reuses_its_eap(explorer, monkeypatch):
+def test_a_preview_gets_eap_and_its_agreement_and_the_final_result_reuses_them(explorer, monkeypatch):
     from sae_circuits_widget.widgets._common import sae_run_value
 
     rows = set(sae_run_value(explorer.result, "train_rows"))
     train = min(i for i in range(len(explorer.panel.positives)) if i in rows)
+    def on_preview() -> bool:
+        return bool(sae_run_value(explorer.result, "preview", False))
+
     seen = []  # (preview on screen?, agreement) each time the agreement with EAP is set
-    explorer.observe(lambda c: seen.append((bool(sae_run_value(explorer.result, "preview", False)), c["new"])), names=["agreement"])
+    explorer.observe(lambda c: seen.append((on_preview(), c["new"])), names=["agreement"])
+    notes = []  # (preview on screen?, faithfulness note)
+    explorer.observe(lambda c: notes.append((on_preview(), c["new"])), names=["faithfulness_note"])
     computed = []
     real = explorer.checks.second
 
@@ -251,5 +256,7 @@ def test_a_preview_gets_its_checks_and_the_final_result_reuses_its_eap(explorer,
     assert explorer.is_final and explorer.result.prompts[train] == pos[train]
     assert any(preview and value for preview, value in seen), "the preview's agreement with EAP was shown"
     assert seen[-1][0] is False and seen[-1][1]  # then the final result's
-    assert explorer.faithfulness_note != "measuring faithfulness…"  # measured (or refused, with the reason)
+    # the preview's faithfulness waits for the final ranking (the refit is not held up by it)
+    assert {n for preview, n in notes if preview} == {"faithfulness: measured once the refit ends…"}
+    assert explorer.faithfulness_note not in ("measuring faithfulness…", "faithfulness: measured once the refit ends…")
     assert computed == ["eap"]  # EAP once for these prompts: the final result reused the preview's
