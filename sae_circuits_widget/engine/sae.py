@@ -81,8 +81,24 @@ runs and processes. ``fit_sae(..., device="cuda")`` trains on a GPU (``discover`
 for a model on a GPU): results there are close, not bitwise, and the fitted SAE is
 returned on the CPU.
 
-(Over 500 lines: the SAE, its training loop, encoding in chunks and the fit cache share
-the recipe's details and are kept together.)
+Speed, exactly
+--------------
+On the bundled model a fit is 240 vectors x 128 dimensions x 200 features: each of an
+epoch's six matrix products (two forward, four backward) is 12 MFLOP, a fraction of a
+millisecond, and most of an epoch is the hundred or so small operations around them. The
+training loop therefore does only the recipe's arithmetic: Adam is ``_Adam`` (torch's
+single-tensor Adam, the same operations through torch's multi-tensor calls) and the
+gradient projection reuses the weights the constraint has just laid out in the
+reference's layout. ``fit_saes`` fits the members of an ensemble in parallel threads,
+each on one intra-op thread. Both leave every floating-point operation as it was, so
+weights, losses and codes are bitwise those of a plain loop with ``torch.optim.Adam``
+fitting one member after another (``tests/test_speed.py``; ``benchmarks/speed.py``
+times both). Stopping the paper recipe early is not offered: its training codes never
+settle within its 500 epochs, and fits stopped sooner score differently
+(``benchmarks/results/speed.txt``).
+
+(Over 500 lines: the SAE, its training loop, the ensemble's parallel fits, encoding in
+chunks and the fit cache share the recipe's details and are kept together.)
 """
 
 from __future__ import annotations
@@ -143,6 +159,9 @@ class DiscreteSAE(nn.Module):
         torch.Size([3, 16])
     """
 
+    input_scale: Tensor
+    """The scalar the inputs are divided by (1 in the paper recipe); a buffer."""
+
     def __init__(self, cfg: SAEConfig, generator: Optional[torch.Generator] = None):
         super().__init__()
         self.cfg = cfg
@@ -183,29 +202,44 @@ class DiscreteSAE(nn.Module):
     def normalize_decoder(self) -> None:
         """Apply the recipe's unit-norm constraint (see the module docstring)."""
         if self.cfg.recipe == "paper":
-            # In the reference's layout (contiguous [n_features, d_model] encoder and
-            # [d_model, n_features] decoder weights, unit norm along the last axis), so that
-            # the norms are reduced in the same order and the result is bitwise the same.
-            self.W_enc.copy_(_unit(self.W_enc.T.contiguous(), dim=1).T)  # each feature's encoder vector
-            self.W_dec.copy_(_unit(self.W_dec.T.contiguous(), dim=1).T)  # the reference's decoder axis
+            self._normalize_paper()
         else:
             self.W_dec.copy_(_unit(self.W_dec, dim=1))  # each dictionary vector
 
     @torch.no_grad()
-    def project_gradients(self) -> None:
+    def _normalize_paper(self) -> tuple[Tensor, Tensor]:
+        """The paper recipe's constraint; returns the constrained weights in the
+        reference's layout (``[n_features, d_model]`` and ``[d_model, n_features]``,
+        contiguous), equal to ``W_enc.T.contiguous()`` and ``W_dec.T.contiguous()`` after it."""
+        # In the reference's layout (contiguous [n_features, d_model] encoder and
+        # [d_model, n_features] decoder weights, unit norm along the last axis), so that
+        # the norms are reduced in the same order and the result is bitwise the same.
+        enc = _unit(self.W_enc.T.contiguous(), dim=1)  # each feature's encoder vector
+        dec = _unit(self.W_dec.T.contiguous(), dim=1)  # the reference's decoder axis
+        self.W_enc.copy_(enc.T)
+        self.W_dec.copy_(dec.T)
+        return enc, dec
+
+    @torch.no_grad()
+    def project_gradients(self, layouts: Optional[tuple[Tensor, Tensor]] = None) -> None:
         """Paper recipe: drop the part of each constrained vector's gradient parallel to it.
 
         For a unit vector ``w`` with gradient ``g`` the step keeps ``g - (g . w) w``, which
         moves ``w`` along the sphere. The constrained vectors are the columns of ``W_enc``
-        and of ``W_dec`` (axis 0), as in ``normalize_decoder``.
+        and of ``W_dec`` (axis 0), as in ``normalize_decoder``. ``layouts``: the weights
+        in the reference's layout if the caller has them (``_normalize_paper``'s result,
+        when the weights have not changed since), else they are copied here.
         """
-        for w in (self.W_enc, self.W_dec):
+        for i, w in enumerate((self.W_enc, self.W_dec)):
             if w.grad is not None:
-                # the reference's arithmetic in its layout (einsum dot products), bitwise
-                g, wt = w.grad.T.contiguous(), w.detach().T.contiguous()
+                # the reference's arithmetic in its layout (einsum dot products), bitwise;
+                # the outer product "o,oi->oi" has no sum, so it is one rounded product
+                # per entry, which is what ``*`` computes
+                g = w.grad.T.contiguous()
+                wt = layouts[i] if layouts is not None else w.detach().T.contiguous()
                 along = torch.einsum("oi,oi->o", g, wt)
                 unit = wt / torch.norm(wt, dim=-1, keepdim=True)
-                w.grad.copy_((g - torch.einsum("o,oi->oi", along, unit)).T)
+                w.grad.copy_((g - along[:, None] * unit).T)
 
     def loss(self, x: Float[Tensor, "n d_model"]) -> Tensor:
         """``MSE + l1 * mean_vectors(sum_features |acts|)`` in the units the SAE trains in."""
@@ -327,13 +361,18 @@ def fit_sae(
     device: Any = None,
     generator: Optional[torch.Generator] = None,
     stop: Optional[Callable[[], bool]] = None,
+    observe: Optional[Callable[[int, "DiscreteSAE"], None]] = None,
 ) -> DiscreteSAE:
     """Train one SAE on ``x_train`` (full batch) with the chosen recipe.
 
     ``generator`` draws the initial weights (default: one seeded with ``seed``);
     ``discover``'s paper recipe passes the generator it drew the training prompts from.
     ``stop`` is polled before every epoch; when it returns True training ends with
-    ``errors.Cancelled`` (the arithmetic of the epochs run is unchanged).
+    ``errors.Cancelled`` (the arithmetic of the epochs run is unchanged). ``observe``, if
+    given, is called as ``observe(epoch, sae)`` before each epoch's forward pass (after
+    the paper recipe's constraint: the weights that pass encodes with) and once more with
+    the final weights (``epoch = epochs_run + 1``); it must not change the SAE. It is how
+    ``benchmarks/speed.py`` follows the codes during a fit.
 
     Example:
         >>> sae = fit_sae(torch.randn(40, 8), n_features=16, seed=0)
@@ -354,52 +393,120 @@ def fit_sae(
             rms = x.pow(2).sum(dim=-1).mean().sqrt()
             sae.input_scale.fill_(float(rms) if float(rms) > 0 else 1.0)
             sae.b_pre.copy_((x / sae.input_scale).mean(dim=0))
-    opt = torch.optim.Adam(sae.parameters(), lr=lr, foreach=False)
     n_epochs = epochs if recipe == "paper" else max_epochs
-    losses: list[float] = []
     # Small problems run fastest on one thread (and do not fight other processes for cores).
     from .activations import few_threads
 
-    small = device.type == "cpu" and x.shape[0] * x.shape[1] * n_features < 20_000_000
-    with few_threads(small):
-        _train(sae, opt, x, n_epochs, recipe, tol, patience, losses, stop)
+    with few_threads(is_small_fit(x.shape, n_features, device)):
+        losses = _train(sae, x, n_epochs, tol, patience, stop, observe)
     sae.losses = losses
     sae.epochs_run = len(losses)
     sae.eval()
     return sae.cpu()
 
 
+SMALL_FIT_WORK = 20_000_000
+"""``vectors * d_model * n_features`` below which a CPU fit runs on one thread."""
+
+
+def is_small_fit(shape: Sequence[int], n_features: int, device: Any = "cpu") -> bool:
+    """Whether a fit on vectors of ``shape`` ``[n, d_model]`` runs on one CPU thread
+    (each product is then too small for a second thread to pay for its start).
+
+    Example:
+        >>> is_small_fit((240, 128), 200), is_small_fit((1440, 768), 200)
+        (True, False)
+    """
+    return torch.device(device).type == "cpu" and int(shape[0]) * int(shape[1]) * int(n_features) < SMALL_FIT_WORK
+
+
+# torch's multi-tensor operations, the ones ``torch.optim.Adam(foreach=True)`` calls
+_foreach_lerp_ = torch._foreach_lerp_  # pyright: ignore[reportPrivateImportUsage]
+_foreach_mul_ = torch._foreach_mul_  # pyright: ignore[reportPrivateImportUsage]
+_foreach_addcmul_ = torch._foreach_addcmul_  # pyright: ignore[reportPrivateImportUsage]
+_foreach_sqrt = torch._foreach_sqrt  # pyright: ignore[reportPrivateImportUsage]
+_foreach_div_ = torch._foreach_div_  # pyright: ignore[reportPrivateImportUsage]
+_foreach_add_ = torch._foreach_add_  # pyright: ignore[reportPrivateImportUsage]
+_foreach_addcdiv_ = torch._foreach_addcdiv_  # pyright: ignore[reportPrivateImportUsage]
+
+
+class _Adam:
+    """``torch.optim.Adam`` (``foreach=False``, no weight decay) with the same arithmetic.
+
+    Each step does, per parameter and in the same order, exactly the floating-point
+    operations of torch's single-tensor Adam (``lerp_``, ``mul_``, ``addcmul_``, ``sqrt``,
+    division by the bias correction, ``add_(eps)``, ``addcdiv_``), with the bias
+    corrections computed in Python floats as torch computes them. It calls torch's
+    ``_foreach`` ops, which on the CPU run the same per-tensor kernels one parameter after
+    another, so the parameters are bitwise those of ``torch.optim.Adam`` (checked in
+    ``tests/test_speed.py``) at a fraction of the optimiser's per-step Python work.
+    """
+
+    def __init__(self, params: Sequence[Tensor], lr: float, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+        self.params = list(params)
+        self.lr, (self.beta1, self.beta2), self.eps = float(lr), betas, float(eps)
+        self.exp_avg = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
+        self.exp_avg_sq = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
+        self.steps = 0
+
+    @torch.no_grad()
+    def step(self) -> None:
+        grads = [p.grad for p in self.params if p.grad is not None]
+        if len(grads) != len(self.params):  # every parameter enters the SAE's loss
+            raise RuntimeError("an SAE parameter has no gradient; run loss.backward() before step()")
+        self.steps += 1
+        step = float(self.steps)  # torch keeps the count in a float32 tensor and reads it back
+        _foreach_lerp_(self.exp_avg, grads, 1 - self.beta1)
+        _foreach_mul_(self.exp_avg_sq, self.beta2)
+        _foreach_addcmul_(self.exp_avg_sq, grads, grads, value=1 - self.beta2)
+        step_size = self.lr / (1 - self.beta1**step)
+        bias_correction2_sqrt = (1 - self.beta2**step) ** 0.5
+        denom = _foreach_sqrt(self.exp_avg_sq)
+        _foreach_div_(denom, bias_correction2_sqrt)
+        _foreach_add_(denom, self.eps)
+        _foreach_addcdiv_(self.params, self.exp_avg, denom, value=-step_size)
+
+
 def _train(
-    sae: DiscreteSAE, opt: torch.optim.Optimizer, x: Tensor, n_epochs: int, recipe: str, tol: float,
-    patience: int, losses: list[float], stop: Optional[Callable[[], bool]] = None,
-) -> None:
+    sae: DiscreteSAE, x: Tensor, n_epochs: int, tol: float, patience: int,
+    stop: Optional[Callable[[], bool]] = None, observe: Optional[Callable[[int, DiscreteSAE], None]] = None,
+) -> list[float]:
     # The per-epoch work is the arithmetic and little else: the inputs are scaled once
-    # (``input_scale`` is fixed while training), gradients are dropped by assignment,
-    # and losses stay tensors until the end instead of a sync to a Python float every
-    # epoch. The floating-point operations are the same as a plain loop's, in the same
-    # order, so results are bitwise unchanged.
+    # (``input_scale`` is fixed while training), gradients are dropped by assignment, the
+    # paper recipe's gradient projection reuses the weights its constraint has just laid
+    # out in the reference's layout, Adam is ``_Adam`` on the CPU, and losses stay tensors
+    # until the end instead of a sync to a Python float every epoch. The floating-point
+    # operations are the same as a plain loop's with ``torch.optim.Adam``, in the same
+    # order, so results are bitwise unchanged (tests/test_speed.py).
+    recipe = sae.cfg.recipe
     check_every = 10
     last_codes: Optional[Tensor] = None
     stable_since = 0
     xs = x / sae.input_scale
-    params = list(sae.parameters())
+    params = [sae.W_enc, sae.W_dec, sae.b_enc, sae.b_pre]
+    opt: Any = (
+        _Adam(params, lr=sae.cfg.lr) if x.device.type == "cpu"
+        else torch.optim.Adam(params, lr=sae.cfg.lr, foreach=False)
+    )
     trace: list[Tensor] = []
     paper = recipe == "paper"
+    renormalise_every = n_epochs // 10 if n_epochs >= 10 else 0
     for epoch in range(1, n_epochs + 1):
         if stop is not None and stop():
             raise Cancelled(f"the run was cancelled during an SAE fit (epoch {epoch} of at most {n_epochs})")
         for p in params:
             p.grad = None
-        if paper:
-            sae.normalize_decoder()  # the reference constrains at the start of each forward
+        layouts = sae._normalize_paper() if paper else None  # the reference constrains at the start of each forward
+        if observe is not None:
+            observe(epoch, sae)
         loss = sae.scaled_loss(xs)
         loss.backward()
         if paper:
-            sae.project_gradients()
+            sae.project_gradients(layouts)
         opt.step()
         if not paper:
             sae.normalize_decoder()
-        elif n_epochs >= 10 and (epoch - 1) % (n_epochs // 10) == 0:
+        elif renormalise_every and (epoch - 1) % renormalise_every == 0:
             # the reference's eval pass (after the step of its epochs 0, 50, ...) runs a
             # forward, which renormalises the weights once more before the next epoch
             sae.normalize_decoder()
@@ -420,8 +527,78 @@ def _train(
                 break
     if paper:
         sae.normalize_decoder()  # the weights the reference encodes with after training
-    if trace:
-        losses.extend(torch.stack(trace).tolist())
+    if observe is not None:
+        observe(len(trace) + 1, sae)
+    return torch.stack(trace).tolist() if trace else []
+
+
+def fit_saes(
+    x_trains: Sequence[Float[Tensor, "n d_model"]],
+    seeds: Sequence[int],
+    *,
+    generators: Optional[Sequence[Optional[torch.Generator]]] = None,
+    workers: int = 1,
+    stop: Optional[Callable[[], bool]] = None,
+    **fit_args: Any,
+) -> list[DiscreteSAE]:
+    """One ``fit_sae(x_trains[k], seed=seeds[k], generator=generators[k], **fit_args)``
+    per member of an ensemble, in that order, ``workers`` at a time.
+
+    Fits that run on one CPU thread (``is_small_fit``: the bundled model's) run in
+    parallel threads, at most ``workers`` at once, each on one intra-op thread: every
+    member is the same sequence of floating-point operations as when fitted alone, so
+    the SAEs are bitwise those of ``fit_sae`` one after another (tests/test_speed.py);
+    torch releases the interpreter lock inside its operations, so the threads overlap.
+    Larger fits (several threads each) and GPU fits run one after another. ``stop`` is
+    polled by every fit; once it returns True, or one fit fails, the others stop at their
+    next epoch and the first error is raised (a failure before a cancellation).
+
+    Example:
+        >>> xs = [torch.randn(40, 8), torch.randn(40, 8)]
+        >>> a = fit_saes(xs, [0, 1], workers=2, n_features=16, epochs=20)
+        >>> b = [fit_sae(x, seed=s, n_features=16, epochs=20) for x, s in zip(xs, [0, 1])]
+        >>> all(torch.equal(p.W_enc, q.W_enc) for p, q in zip(a, b))
+        True
+    """
+    n = len(x_trains)
+    if len(seeds) != n or (generators is not None and len(generators) != n):
+        raise ValueError(f"fit_saes needs one seed (and generator) per training set: {n} sets, {len(seeds)} seeds")
+    gens = list(generators) if generators is not None else [None] * n
+    n_features = int(fit_args.get("n_features", 200))
+    device = fit_args.get("device")
+    parallel = int(workers) > 1 and n > 1 and all(
+        is_small_fit(x.shape, n_features, device if device is not None else x.device) for x in x_trains
+    )
+    if not parallel:
+        return [fit_sae(x, seed=s, generator=g, stop=stop, **fit_args) for x, s, g in zip(x_trains, seeds, gens)]
+    from concurrent.futures import ThreadPoolExecutor
+
+    halt = threading.Event()
+
+    def halted() -> bool:
+        if not halt.is_set() and stop is not None and stop():
+            halt.set()
+        return halt.is_set()
+
+    def one(k: int) -> DiscreteSAE:
+        torch.set_num_threads(1)  # thread-local in torch's OpenMP and MKL settings; one per fit as when sequential
+        try:
+            return fit_sae(x_trains[k], seed=seeds[k], generator=gens[k], stop=halted, **fit_args)
+        except BaseException:
+            halt.set()
+            raise
+
+    threads_before = torch.get_num_threads()
+    try:
+        with ThreadPoolExecutor(max_workers=min(int(workers), n), thread_name_prefix="sae-fit") as pool:
+            futures = [pool.submit(one, k) for k in range(n)]
+            errors = [f.exception() for f in futures]
+    finally:
+        torch.set_num_threads(threads_before)
+    failures = [e for e in errors if e is not None]
+    if failures:
+        raise next((e for e in failures if not isinstance(e, Cancelled)), failures[0])
+    return [f.result() for f in futures]
 
 
 def fit_key(
