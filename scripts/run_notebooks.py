@@ -49,9 +49,7 @@ SKIPPED = {
     "02_paper_reproduction.ipynb": "downloads GPT-2 small and attn-only-4l, so it needs a network; stored unexecuted",
 }
 """Notebooks this script does not run, and why."""
-PENDING = {
-    "01_quickstart.ipynb": "the explorer widget it shows is being reworked; run this script on it once that lands",
-}
+PENDING: dict[str, str] = {}
 """Notebooks in ``EXECUTED`` whose stored outputs are known to be missing, and why.
 ``tests/test_notebook_outputs.py`` expects them to fail its checks (strict xfail), so an
 entry has to go once the notebook is executed."""

@@ -393,7 +393,7 @@ def format_table(bench: dict[str, Any]) -> str:
         >>> print(format_table({"tasks": {"ioi": {"sae": {"node_auc": 0.9, "cpr": 0.8, "cmd": 0.2,
         ...     "seconds": 1.0, "time_vs_sae": 1.0}}}}))  # doctest: +NORMALIZE_WHITESPACE
         ### ioi
-        | method | node AUC | edge AUC | best F1 | faithfulness@|GT| | CPR | CMD | seconds | time / SAE |
+        | method | node AUC | edge AUC | best F1 | faithfulness@\\|GT\\| | CPR | CMD | seconds | time / SAE |
         |---|---|---|---|---|---|---|---|---|
         | sae | 0.900 | - | - | - | 0.800 | 0.200 | 1.00 | 1.0x |
 
@@ -408,7 +408,7 @@ def format_table(bench: dict[str, Any]) -> str:
         named = list(dict.fromkeys(k for row in rows.values() for k in row if k.startswith("node_auc_")))
         keys = ["node_auc", *named, "edge_auc", "best_f1", "faithfulness", "cpr", "cmd"]
         titles = ["node AUC", *(f"node AUC ({k[len('node_auc_'):]})" for k in named), "edge AUC", "best F1",
-                  "faithfulness@|GT|", "CPR", "CMD"]
+                  "faithfulness@\\|GT\\|", "CPR", "CMD"]
         lines.append("| method | " + " | ".join(titles) + " | seconds | time / SAE |")
         lines.append("|" + "---|" * (len(titles) + 3))
         for m, row in rows.items():

@@ -37,11 +37,6 @@ def test_quickstart_runs_offline(tmp_path):
     assert widget_views, "the explorer cell should display a widget"
 
 
-def test_teaching_runs_offline(tmp_path):
-    nb = _run("03_teaching.ipynb", tmp_path)
-    assert "known circuit:" in _text(nb)
-
-
 @pytest.mark.parametrize("name", ["01_quickstart.ipynb", "02_paper_reproduction.ipynb", "03_teaching.ipynb"])
 def test_notebook_code_parses(name):
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
