@@ -29,7 +29,7 @@ def short_fit(monkeypatch):
     import importlib
 
     discover_module = importlib.import_module("sae_circuits_widget.engine.discover")
-    monkeypatch.setattr(discover_module, "fit_sae", functools.partial(discover_module.fit_sae, epochs=40))
+    monkeypatch.setattr(discover_module, "fit_saes", functools.partial(discover_module.fit_saes, epochs=40))
 
 
 @pytest.fixture

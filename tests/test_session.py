@@ -121,7 +121,7 @@ def test_interrupted_run_leaves_the_session_usable(session, monkeypatch):
     def interrupted(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(disc, "fit_sae", interrupted)
+    monkeypatch.setattr(disc, "fit_saes", interrupted)  # the ensemble's fits
     with pytest.raises(KeyboardInterrupt):
         session.discover(TASK.positives, TASK.negatives, seed=5, **FAST)
     assert session.last_result is good  # no partial result poses as final

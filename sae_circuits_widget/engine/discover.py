@@ -38,14 +38,14 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from .activations import HeadOutputCache, is_small_model, check_finite, few_threads, head_outputs
 from ..errors import Cancelled, DegenerateCodesError, SettingsError, SettingsTypeError
-from .model import check_hookable
-from .result import CircuitResult, SAERun, stability
-from .sae import DiscreteSAE, SAECache, fit_key, fit_sae
-from .scoring import pool_edge_scores, pool_edge_scores_reference, unique_positive_codes, unique_positive_pairs
 from ..settings import FIT_FIELDS, Settings, member_seeds, recommended
 from ..tasks.task import Task
+from .activations import HeadOutputCache, check_finite, few_threads, head_outputs, is_small_model
+from .model import check_hookable
+from .result import CircuitResult, SAERun, stability
+from .sae import DiscreteSAE, SAECache, fit_key, fit_saes
+from .scoring import pool_edge_scores, pool_edge_scores_reference, unique_positive_codes, unique_positive_pairs
 from .task_check import check_task
 from .validation import check_prompts
 
@@ -180,7 +180,7 @@ def discover(
     else:
         chosen = recommended(task.name if isinstance(task, Task) else None, **overrides)
     edges = chosen.edges
-    settings = {k: getattr(chosen, k) for k in FIT_FIELDS}  # from here on: the fit settings
+    fit_settings = {k: getattr(chosen, k) for k in FIT_FIELDS}  # what a fit depends on, as a dict
     if task is not None:
         if not isinstance(task, Task):
             raise SettingsTypeError(
@@ -197,7 +197,8 @@ def discover(
         _check_sae(sae, model)
     if sae_cache is not None and not isinstance(sae_cache, SAECache):
         raise SettingsTypeError(f"sae_cache must be an SAECache, got {type(sae_cache).__name__}")
-    pos, neg = check_prompts(model, positives, negatives, answers)
+    # a missing list (None) is refused there with PromptTypeError; its signature says Sequence[str]
+    pos, neg = check_prompts(model, positives, negatives, answers)  # pyright: ignore[reportArgumentType]
     prompts = pos + neg
     is_positive = np.array([True] * len(pos) + [False] * len(neg))
     timings["validate"] = time.perf_counter() - t0
@@ -207,7 +208,7 @@ def discover(
     # busy cores even the cache gather and the encoding are many-fold slower on two.
     small = is_small_model(model)
     with few_threads(small):
-        x = head_outputs(model, prompts, settings["position"], cache=cache)  # [P, heads, d_model]
+        x = head_outputs(model, prompts, fit_settings["position"], cache=cache)  # [P, heads, d_model]
         check_finite(x, prompts)
     timings["activations"] = time.perf_counter() - t
 
@@ -215,20 +216,17 @@ def discover(
     members: list[tuple[DiscreteSAE, Optional[np.ndarray], str]] = []  # (SAE, training rows, source)
     if sae is not None:
         members.append((sae, None, "given"))
-        settings.update(
+        fit_settings.update(
             n_features=int(sae.cfg.n_features), l1=float(sae.cfg.l1), recipe=str(sae.cfg.recipe), n_saes=1
         )
     else:
+        # the ensemble's members fit in parallel threads up to the caller's thread budget
+        # (``sae.fit_saes``: bitwise the SAEs of fitting them one after another)
+        workers = torch.get_num_threads()
         with few_threads(small):
-            for member_seed in member_seeds(settings["seed"], settings["n_saes"]):
-                if stop is not None and stop():
-                    raise Cancelled("the run was cancelled before its SAE fits finished")
-                rows, generator = _training_draw(is_positive, settings["n_train"], member_seed, settings["recipe"])
-                member_settings = {**settings, "seed": member_seed}
-                fitted, source = _fitted_sae(
-                    model, x, rows, [prompts[i] for i in rows], member_settings, sae_cache, generator, stop
-                )
-                members.append((fitted, rows, source))
+            if stop is not None and stop():
+                raise Cancelled("the run was cancelled before its SAE fits finished")
+            members = _fitted_saes(model, x, is_positive, prompts, fit_settings, sae_cache, stop, workers)
     timings["sae_fit"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -236,7 +234,7 @@ def discover(
         member_codes = [m.codes(x.to(m.b_pre.device)).cpu().numpy().astype(np.int64) for m, _, _ in members]
     timings["encode"] = time.perf_counter() - t
     for codes in member_codes:
-        _check_codes(codes, settings)
+        _check_codes(codes, fit_settings)
 
     t = time.perf_counter()
     n_layers, n_heads = int(model.cfg.n_layers), int(model.cfg.n_heads)
@@ -246,7 +244,7 @@ def discover(
     node = node_each.mean(axis=0)
     edge = pooled = None
     if edges:
-        pool = pool_edge_scores_reference if settings["recipe"] == "paper" else pool_edge_scores
+        pool = pool_edge_scores_reference if fit_settings["recipe"] == "paper" else pool_edge_scores
         edge_each = [unique_positive_pairs(c, is_positive).astype(np.float64) for c in member_codes]
         edge = np.mean(edge_each, axis=0)
         pooled = np.mean([pool(e) for e in edge_each], axis=0).reshape(n_layers, n_heads)
@@ -277,7 +275,7 @@ def discover(
         n_saes=len(members),
         member_node_scores=node_each,
         train_rows=rows.tolist() if rows is not None else None,
-        all_train_rows=sorted({int(i) for _, r, _ in members for i in r}) if rows is not None else None,
+        all_train_rows=sorted({int(i) for _, r, _ in members if r is not None for i in r}) if rows is not None else None,
         source=source,
         n_codes=int(len(np.unique(codes[codes >= 0]))),
         n_silent_vectors=int((codes < 0).sum()),
@@ -299,7 +297,7 @@ def discover(
         stability=stability(node_each) if len(members) > 1 else None,
         task_check=check,
         warnings=notes,
-        settings={**settings, "edges": edges, "model": _model_name(model)},
+        settings={**fit_settings, "edges": edges, "model": _model_name(model)},
         task_name=task.name if task is not None else None,
     )
 
@@ -318,31 +316,45 @@ def _check_sae(sae: Any, model: Any) -> None:
         )
 
 
-def _fitted_sae(
+def _fitted_saes(
     model: Any,
     x: torch.Tensor,
-    rows: np.ndarray,
-    train_texts: list[str],
+    is_positive: np.ndarray,
+    prompts: list[str],
     settings: dict[str, Any],
     sae_cache: Optional[SAECache],
-    generator: Optional[torch.Generator] = None,
     stop: Optional[Callable[[], bool]] = None,
-) -> tuple[DiscreteSAE, str]:
-    """Fit the SAE on the training rows of ``x``, or take it from ``sae_cache``."""
-    x_train = x[torch.as_tensor(rows)].reshape(-1, x.shape[-1])  # [n_train * heads, d_model]
-    key = None
-    if sae_cache is not None:
-        key = sae_fit_key(model, train_texts, x_train, settings)
-        hit = sae_cache.get(key)
-        if hit is not None:
-            return hit, "cache"
-    sae = fit_sae(
-        x_train, n_features=settings["n_features"], l1=settings["l1"], seed=settings["seed"],
-        recipe=settings["recipe"], device=_model_device(model), generator=generator, stop=stop,
-    )
-    if sae_cache is not None:
-        sae_cache.put(key, sae)
-    return sae, "fit"
+    workers: int = 1,
+) -> list[tuple[DiscreteSAE, Optional[np.ndarray], str]]:
+    """``(SAE, training rows, source)`` of each member of the ensemble, in member order:
+    each fit on its training rows of ``x``, or taken from ``sae_cache``; the fits that
+    are not in the cache run together (``fit_saes``, ``workers`` at a time) and are
+    stored in it."""
+    members: list[Optional[tuple[DiscreteSAE, Optional[np.ndarray], str]]] = []
+    todo: list[tuple[int, np.ndarray, torch.Tensor, int, Optional[torch.Generator], Any]] = []
+    for k, member_seed in enumerate(member_seeds(settings["seed"], settings["n_saes"])):
+        rows, generator = _training_draw(is_positive, settings["n_train"], member_seed, settings["recipe"])
+        x_train = x[torch.as_tensor(rows)].reshape(-1, x.shape[-1])  # [n_train * heads, d_model]
+        key = None
+        if sae_cache is not None:
+            key = sae_fit_key(model, [prompts[i] for i in rows], x_train, {**settings, "seed": member_seed})
+            hit = sae_cache.get(key)
+            if hit is not None:
+                members.append((hit, rows, "cache"))
+                continue
+        members.append(None)
+        todo.append((k, rows, x_train, member_seed, generator, key))
+    if todo:
+        fitted = fit_saes(
+            [t[2] for t in todo], [t[3] for t in todo], generators=[t[4] for t in todo], workers=workers,
+            stop=stop, n_features=settings["n_features"], l1=settings["l1"], recipe=settings["recipe"],
+            device=_model_device(model),
+        )
+        for (k, rows, _, _, _, key), sae in zip(todo, fitted):
+            members[k] = (sae, rows, "fit")
+            if sae_cache is not None:
+                sae_cache.put(key, sae)
+    return [m for m in members if m is not None]
 
 
 def sae_fit_key(model: Any, train_texts: list[str], x_train: torch.Tensor, settings: dict[str, Any]) -> tuple:
