@@ -21,6 +21,10 @@ trace from inside a library.
 
 Heads are numbered ``layer * n_heads + head`` everywhere in this package and printed as
 ``"L5H1"`` (``sae_circuits_widget.heads``).
+
+Length: one module, over 500 lines, because every way a model reaches the package (the
+bundled model, a hub name, a local folder, a loaded Hugging Face model, a bridge) ends in
+the same checks and the same error messages; split apart, each path would repeat them.
 """
 
 from __future__ import annotations

@@ -222,7 +222,7 @@ def run_benchmark(
     strict: bool = False,
     log: Optional[Callable[[str], None]] = print,
 ) -> dict[str, Any]:
-    """Run every method on every task and seed; returns the issue's JSON shape.
+    """Run every method on every task and seed; returns the JSON the CLI writes.
 
     ``{"tasks": {task: {method: {"node_auc", "edge_auc", "best_f1", "faithfulness",
     "seconds", "time_vs_sae", ...}}}, "roc": {task: {method: {"fpr", "tpr"}}},
