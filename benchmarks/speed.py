@@ -1,8 +1,12 @@
 """Speed of the recipe that ships, each measure next to the slow path timed in the same run.
 
-    python benchmarks/speed.py [--threads 2] [--repeats 3] [--auc-seeds 10]
-        [--acdc-tasks ioi,greater_than,induction,docstring] [--skip gpt2,acdc,...]
+    python benchmarks/speed.py [--threads 2] [--repeats 3] [--auc-seeds 10] [--acdc-tasks ioi]
+        [--stop-seeds 0] [--skip gpt2,acdc,...]
         [--json benchmarks/results/speed.json] [--txt benchmarks/results/speed.txt]
+
+The defaults are the recorded run (about 15 minutes on 2 busy cores): ACDC on IOI only
+(it takes 2-7 minutes per task there) and no early-stopping evidence (``--stop-seeds``,
+minutes per seed; recorded separately in ``results/speed_early_stopping.*``).
 
 Fast and slow paths
 -------------------
@@ -40,15 +44,15 @@ counts; every run is recorded with the load average of the moment):
 5. ``edge_scores_1200_heads_s``: node-pair scores and their pooling (paper recipe) for
    1,200 heads (GPT-2 XL: 48 x 25) on 20 prompts of random codes; the slow path is the
    per-pair set logic of the authors' code in Python, timed on ``--edge-senders`` sender
-   heads and scaled to 1,200 (its rows are checked against the fast scores).
+   heads and scaled to 1,200 (its rows are checked against the fast scores). Also timed:
+   ``pairs_by_products``, the same scores by matrix products, proposed for ``scoring``.
 6. ``acdc_ratio``: ACDC (``baselines.acdc``, its default threshold sweep) over the fast
-   path's end-to-end time, on each task of ``--acdc-tasks``, same prompts (ACDC takes
-   minutes per task here, which is what bounds the run's length).
+   path's end-to-end time (best of 2), on each task of ``--acdc-tasks``, same prompts.
 7. ``auc_fast`` / ``auc_reference``: node and edge AUC on the bundled model, mean over
    ``--auc-seeds`` seeds per task, fast and slow path (n = 10 pairs, seed s for the
    prompts and the SAEs).
-8. ``early_stopping``: why no early stop is offered. For each task and the first
-   ``--stop-seeds`` seeds, the ensemble is fitted once more while ``fit_sae``'s
+8. ``early_stopping`` (``--stop-seeds N``): why no early stop is offered. For each task
+   and the first ``N`` seeds, the ensemble is fitted once more while ``fit_sae``'s
    ``observe`` hook records the codes: of the training vectors at every epoch (how
    often any changes; how many differ from the final ones 10 epochs before the end)
    and of all prompts at checkpoint epochs, whose node and edge AUCs are what stopping
@@ -439,14 +443,13 @@ def measure_edit(model, repeats: int) -> dict[str, Any]:
 
 
 def measure_gpt2(tokenizer, repeats: int, single: bool) -> dict[str, Any]:
-    from sae_circuits_widget.engine.activations import HeadOutputCache
+    from sae_circuits_widget.engine.activations import HeadOutputCache, head_outputs
     from sae_circuits_widget.engine.discover import discover
     from sae_circuits_widget.tasks import get_task
 
     model = gpt2_shaped(tokenizer)
     task = get_task("ioi", model, n=N_PAIRS, seed=0)
-    head_outputs_warm = HeadOutputCache()
-    discover(model, task, seed=0, n_saes=1, cache=head_outputs_warm)  # the first forward pass pays for lazy set-up
+    head_outputs(model, task.positives[:2], "mean")  # the first forward pass pays for lazy set-up
     rss_before = _vm_kib("VmRSS")
     peak_ok = _reset_peak()
     t = time.perf_counter()
@@ -504,7 +507,34 @@ def plain_pair_scores(codes: np.ndarray, is_positive: np.ndarray, senders: Seque
     return out
 
 
-def measure_edge_scores(n_heads: int = 1200, n_prompts: int = 20, senders: int = 60, repeats: int = 3) -> dict[str, Any]:
+def pairs_by_products(codes: np.ndarray, is_positive: np.ndarray) -> np.ndarray:
+    """``scoring.unique_positive_pairs`` by matrix products (a proposal for that module).
+
+    A positive prompt's code pair on heads ``(a, b)`` counts once unless a negative
+    prompt, or an earlier positive, has the same codes on both ``a`` and ``b``. With
+    ``E[q, h] = 1`` where prompt ``q`` has prompt ``p``'s (live) code on head ``h``, the
+    prompts that clash with ``p`` on ``(a, b)`` number ``(E.T @ E)[a, b]``: one
+    ``[heads, Q] x [Q, heads]`` product per positive prompt instead of sorting
+    ``prompts x heads**2`` keys. Counts are small integers, exact in float32.
+    """
+    c = np.asarray(codes, dtype=np.int64)
+    pos = np.asarray(is_positive, dtype=bool)
+    valid = c >= 0
+    out = np.zeros((c.shape[1], c.shape[1]), dtype=np.int64)
+    negatives = np.flatnonzero(~pos)
+    earlier: list[int] = []
+    for p in np.flatnonzero(pos):
+        others = np.concatenate([negatives, np.asarray(earlier, dtype=np.int64)])
+        same = ((c[others] == c[p]) & valid[others] & valid[p]).astype(np.float32)  # [Q, heads]
+        clash = same.T @ same
+        live = valid[p]
+        out += (live[:, None] & live[None, :]) & (clash == 0)
+        earlier.append(int(p))
+    np.fill_diagonal(out, 0)
+    return out
+
+
+def measure_edge_scores(n_heads: int = 1200, n_prompts: int = 20, senders: int = 60, repeats: int = 1) -> dict[str, Any]:
     from sae_circuits_widget.engine.scoring import pool_edge_scores_reference, unique_positive_pairs
 
     rng = np.random.default_rng(0)
@@ -522,9 +552,14 @@ def measure_edge_scores(n_heads: int = 1200, n_prompts: int = 20, senders: int =
     plain = plain_pair_scores(codes, is_positive, chosen)
     slow_sample = time.perf_counter() - t
     slow = slow_sample * n_heads / senders
+    t = time.perf_counter()
+    proposed = pairs_by_products(codes, is_positive)
+    pool_edge_scores_reference(proposed.astype(np.float64))
+    proposed_s = time.perf_counter() - t
     return {"n_heads": n_heads, "n_prompts": n_prompts, "fast_s": fast, "fast_best_s": min(fast),
             "slow_s_extrapolated": slow, "slow_senders_timed": senders, "ratio": slow / min(fast),
-            "identical_on_timed_senders": bool(np.array_equal(plain, pairs[chosen])), "load": load()}
+            "identical_on_timed_senders": bool(np.array_equal(plain, pairs[chosen])),
+            "by_products_s": proposed_s, "by_products_identical": bool(np.array_equal(proposed, pairs)), "load": load()}
 
 
 def measure_acdc(model, tasks: Sequence[str], repeats: int) -> dict[str, Any]:
@@ -700,6 +735,8 @@ def report(out: dict[str, Any]) -> str:
     if e:
         row("edge scores, 1,200 heads, 20 prompts", "edge_scores_1200_heads_s", e, slow_key="slow_s_extrapolated",
             extra=f"  (slow: {e['slow_senders_timed']} senders timed, scaled)")
+        lines.append(f"  the same by matrix products (benchmark's pairs_by_products, proposed for scoring): "
+                     f"{e['by_products_s']:.3f} s, identical scores: {e['by_products_identical']}")
     if g and g.get("peak_rss_gib") is not None:
         lines.append(f"{'peak memory of the GPT-2-shaped run':44s} {g['peak_rss_gib']:7.2f} GiB beyond the "
                      f"{g['rss_before_gib']:.2f} GiB in use before it; {_met(g['peak_rss_gib'], 'peak_rss_gib')}")
@@ -748,8 +785,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs of each bundled-model measure (the best counts)")
     parser.add_argument("--gpt2-repeats", type=int, default=1, help="runs of the GPT-2-shaped measure, fast and slow")
     parser.add_argument("--auc-seeds", type=int, default=10, help="seeds of the AUC comparison (0..N-1)")
-    parser.add_argument("--stop-seeds", type=int, default=5, help="seeds of the early-stopping evidence (0..N-1)")
-    parser.add_argument("--acdc-tasks", default=",".join(TASKS), help="tasks ACDC is timed on (minutes each)")
+    parser.add_argument("--stop-seeds", type=int, default=0,
+                        help="seeds of the early-stopping evidence (0..N-1; 0: left out, minutes per seed)")
+    parser.add_argument("--acdc-tasks", default="ioi", help="tasks ACDC is timed on (minutes each; default ioi)")
     parser.add_argument("--edge-senders", type=int, default=60, help="sender heads the slow edge scorer is timed on")
     parser.add_argument("--skip", default="", help="comma-separated measures to leave out: "
                         "throughput,organism,edit,gpt2,edges,acdc,auc,early_stopping")
@@ -771,7 +809,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         ("edges", lambda: measure_edge_scores(senders=args.edge_senders)),
         ("gpt2", lambda: measure_gpt2(model.tokenizer, args.gpt2_repeats, single=True)),
         ("auc", lambda: measure_aucs(model, list(range(args.auc_seeds)))),
-        ("early_stopping", lambda: measure_early_stopping(model, list(range(args.stop_seeds)))),
+        ("early_stopping", lambda: measure_early_stopping(model, list(range(args.stop_seeds))) if args.stop_seeds else None),
         ("acdc", lambda: measure_acdc(model, [t for t in args.acdc_tasks.split(",") if t], 2)),
     ]
     keys = {"edges": "edge_scores"}
@@ -779,7 +817,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if name in skip:
             continue
         t = time.perf_counter()
-        out[keys.get(name, name)] = fn()
+        value = fn()
+        if value is None:
+            continue
+        out[keys.get(name, name)] = value
         print(f"[{name}: {time.perf_counter() - t:.0f} s, load {load()}]", flush=True)
     out["load_end"] = load()
     out["total_s"] = time.perf_counter() - t_start

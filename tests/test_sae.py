@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import torch
 import pytest
+import torch
 
 from sae_circuits_widget.engine.sae import (
     NO_CODE,
@@ -12,6 +12,8 @@ from sae_circuits_widget.engine.sae import (
     code_meaning,
     codes_from_activations,
     fit_sae,
+    fit_saes,
+    is_small_fit,
     live_features,
 )
 
@@ -110,6 +112,17 @@ def test_same_seed_same_sae_different_seed_different_init():
     c = fit_sae(x, n_features=16, seed=4)
     assert torch.equal(a.W_enc, b.W_enc) and torch.equal(a.codes(x), b.codes(x))
     assert not torch.equal(a.W_enc, c.W_enc)
+
+
+def test_fit_saes_needs_one_seed_per_training_set():
+    with pytest.raises(ValueError, match="one seed"):
+        fit_saes([torch.randn(4, 3)] * 2, [0])
+
+
+def test_small_cpu_fits_run_on_one_thread_large_ones_do_not():
+    assert is_small_fit((240, 128), 200)  # the bundled model's fit
+    assert not is_small_fit((1440, 768), 200)  # GPT-2 small's
+    assert not is_small_fit((4, 4), 2, device="meta")  # not a CPU fit
 
 
 def test_unknown_recipe():

@@ -220,9 +220,11 @@ def discover(
             n_features=int(sae.cfg.n_features), l1=float(sae.cfg.l1), recipe=str(sae.cfg.recipe), n_saes=1
         )
     else:
-        # the ensemble's members fit in parallel threads up to the caller's thread budget
-        # (``sae.fit_saes``: bitwise the SAEs of fitting them one after another)
-        workers = torch.get_num_threads()
+        # the ensemble's members fit in parallel threads, one intra-op thread each
+        # (``sae.fit_saes``: bitwise the SAEs of fitting them one after another): all at
+        # once when more than one torch thread is allowed (three fits on two cores end
+        # sooner as three threads than in two rounds), one after another on one thread
+        workers = fit_settings["n_saes"] if torch.get_num_threads() > 1 else 1
         with few_threads(small):
             if stop is not None and stop():
                 raise Cancelled("the run was cancelled before its SAE fits finished")
