@@ -4,9 +4,9 @@
         [--stop-seeds 0] [--skip gpt2,acdc,...]
         [--json benchmarks/results/speed.json] [--txt benchmarks/results/speed.txt]
 
-The defaults are the recorded run (about 15 minutes on 2 busy cores): ACDC on IOI only
-(it takes 2-7 minutes per task there) and no early-stopping evidence (``--stop-seeds``,
-minutes per seed; recorded separately in ``results/speed_early_stopping.*``).
+The defaults are the recorded run (about 10-15 minutes on 2 cores; much longer when
+other processes hold them): no early-stopping evidence (``--stop-seeds``, minutes per
+seed; recorded separately in ``results/speed_early_stopping.*``).
 
 Fast and slow paths
 -------------------
@@ -24,7 +24,8 @@ that (``identical``), so the AUCs of the two paths are equal by construction and
 script shows it on every task and seed.
 
 Measures (issue 19), fast and slow interleaved, ``--repeats`` times each (the best
-counts; every run is recorded with the load average of the moment):
+counts; every run is recorded with its CPU time, all threads, and the load average of
+the moment):
 
 1. ``throughput``: this machine's float32 matrix-product rate (2048^3, one thread and
    ``--threads``), one paper-recipe epoch on the bundled model (thread CPU time of the
@@ -48,6 +49,10 @@ counts; every run is recorded with the load average of the moment):
    ``pairs_by_products``, the same scores by matrix products, proposed for ``scoring``.
 6. ``acdc_ratio``: ACDC (``baselines.acdc``, its default threshold sweep) over the fast
    path's end-to-end time (best of 2), on each task of ``--acdc-tasks``, same prompts.
+   ACDC runs on one torch thread, as ``discover`` runs a small model's stages: on two
+   threads it is no faster on an idle machine (IOI: 19.3 s against 20.0 s) and many
+   times slower on a busy one (threads waiting for each other), which would flatter the
+   ratio.
 7. ``auc_fast`` / ``auc_reference``: node and edge AUC on the bundled model, mean over
    ``--auc-seeds`` seeds per task, fast and slow path (n = 10 pairs, seed s for the
    prompts and the SAEs).
@@ -233,17 +238,19 @@ def load() -> float:
 
 
 def interleaved(fast: Callable[[], Any], slow: Callable[[], Any], repeats: int) -> dict[str, Any]:
-    """Run ``fast`` and ``slow`` alternately ``repeats`` times; seconds, load, and whether
-    every pair of results was the same (``same_result``)."""
-    out: dict[str, Any] = {"fast_s": [], "slow_s": [], "load": [], "identical": True}
+    """Run ``fast`` and ``slow`` alternately ``repeats`` times; wall and CPU seconds (all
+    threads), load, and whether every pair of results was the same (``same_result``)."""
+    out: dict[str, Any] = {"fast_s": [], "slow_s": [], "fast_cpu_s": [], "slow_cpu_s": [], "load": [], "identical": True}
     for _ in range(repeats):
         out["load"].append(load())
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         a = fast()
         out["fast_s"].append(time.perf_counter() - t)
-        t = time.perf_counter()
+        out["fast_cpu_s"].append(time.process_time() - c)
+        t, c = time.perf_counter(), time.process_time()
         b = slow()
         out["slow_s"].append(time.perf_counter() - t)
+        out["slow_cpu_s"].append(time.process_time() - c)
         if a is not None and b is not None:
             out["identical"] = bool(out["identical"] and same_result(a, b))
     out["fast_best_s"], out["slow_best_s"] = min(out["fast_s"]), min(out["slow_s"])
@@ -452,9 +459,9 @@ def measure_gpt2(tokenizer, repeats: int, single: bool) -> dict[str, Any]:
     head_outputs(model, task.positives[:2], "mean")  # the first forward pass pays for lazy set-up
     rss_before = _vm_kib("VmRSS")
     peak_ok = _reset_peak()
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     fast_result = discover(model, task, seed=0, cache=HeadOutputCache())
-    first_fast = time.perf_counter() - t
+    first_fast, first_fast_cpu = time.perf_counter() - t, time.process_time() - c
     peak = _vm_kib("VmHWM")
     out: dict[str, Any] = {
         "peak_rss_gib": (peak - rss_before) / 2**20 if peak_ok and peak and rss_before else None,
@@ -472,13 +479,14 @@ def measure_gpt2(tokenizer, repeats: int, single: bool) -> dict[str, Any]:
     if repeats > 1:
         out.update(interleaved(run, slow, repeats - 1))
         out["fast_s"].insert(0, first_fast)
+        out["fast_cpu_s"].insert(0, first_fast_cpu)
         out["fast_best_s"] = min(out["fast_s"])
     else:
         load_now = load()
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         slow_result = slow()
-        out.update(fast_s=[first_fast], slow_s=[time.perf_counter() - t], load=[load_now],
-                   identical=same_result(fast_result, slow_result))
+        out.update(fast_s=[first_fast], slow_s=[time.perf_counter() - t], fast_cpu_s=[first_fast_cpu],
+                   slow_cpu_s=[time.process_time() - c], load=[load_now], identical=same_result(fast_result, slow_result))
         out["fast_best_s"], out["slow_best_s"] = first_fast, out["slow_s"][0]
     out["ratio"] = out["slow_best_s"] / out["fast_best_s"]
     n = 10 * int(model.cfg.n_layers) * int(model.cfg.n_heads)
@@ -564,7 +572,7 @@ def measure_edge_scores(n_heads: int = 1200, n_prompts: int = 20, senders: int =
 
 def measure_acdc(model, tasks: Sequence[str], repeats: int) -> dict[str, Any]:
     from sae_circuits_widget.baselines.acdc import acdc
-    from sae_circuits_widget.engine.activations import HeadOutputCache
+    from sae_circuits_widget.engine.activations import HeadOutputCache, few_threads, is_small_model
     from sae_circuits_widget.engine.discover import discover
     from sae_circuits_widget.tasks import get_task
 
@@ -577,11 +585,12 @@ def measure_acdc(model, tasks: Sequence[str], repeats: int) -> dict[str, Any]:
             discover(model, task, seed=0, cache=HeadOutputCache())
             sae.append(time.perf_counter() - t)
         loads = [load()]
-        t = time.perf_counter()
-        res = acdc(model, task, seed=0, progress=False)
-        acdc_s = time.perf_counter() - t
+        t, c = time.perf_counter(), time.process_time()
+        with few_threads(is_small_model(model)):  # as discover runs a small model's stages
+            res = acdc(model, task, seed=0, progress=False)
+        acdc_s, acdc_cpu = time.perf_counter() - t, time.process_time() - c
         loads.append(load())
-        out[name] = {"acdc_s": acdc_s, "sae_s": min(sae), "ratio": acdc_s / min(sae),
+        out[name] = {"acdc_s": acdc_s, "acdc_cpu_s": acdc_cpu, "sae_s": min(sae), "ratio": acdc_s / min(sae),
                      "n_edge_tests": res.extras.get("n_edge_tests"), "load": loads}
     return out
 
@@ -718,6 +727,8 @@ def report(out: dict[str, Any]) -> str:
             return
         f, s = d.get(fast_key), d.get(slow_key)
         same = d.get("identical", d.get("identical_on_timed_senders"))
+        if d.get("fast_cpu_s") and d.get("slow_cpu_s"):
+            extra += f"  cpu {min(d['fast_cpu_s']):.2f} / {min(d['slow_cpu_s']):.2f} s"
         lines.append(f"{label:44s} {f:8.3f}s {s:8.2f}s {s / f:5.1f}x  {str(same):5s}  {_met(f, key)}{extra}")
 
     org = out.get("organism")
@@ -751,9 +762,9 @@ def report(out: dict[str, Any]) -> str:
     ac = out.get("acdc")
     if ac:
         lines.append("")
-        lines.append("ACDC (default threshold sweep) / SAE fast path, same prompts, same run:")
+        lines.append("ACDC (default threshold sweep, one thread) / SAE fast path, same prompts, same run:")
         for name, d in ac.items():
-            lines.append(f"  {name:13s} ACDC {d['acdc_s']:7.1f} s ({d['n_edge_tests']} edge tests), SAE {d['sae_s']:.2f} s: "
+            lines.append(f"  {name:13s} ACDC {d['acdc_s']:7.1f} s (cpu {d['acdc_cpu_s']:.1f} s, {d['n_edge_tests']} edge tests), SAE {d['sae_s']:.2f} s: "
                          f"{d['ratio']:5.1f}x  {_met(d['ratio'], 'acdc_ratio')}  load {d['load']}")
     au = out.get("auc")
     if au:
@@ -783,11 +794,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=2, help="torch threads (the target machine has 2 cores)")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each bundled-model measure (the best counts)")
-    parser.add_argument("--gpt2-repeats", type=int, default=1, help="runs of the GPT-2-shaped measure, fast and slow")
+    parser.add_argument("--gpt2-repeats", type=int, default=2, help="fast runs of the GPT-2-shaped measure (slow: one fewer)")
     parser.add_argument("--auc-seeds", type=int, default=10, help="seeds of the AUC comparison (0..N-1)")
     parser.add_argument("--stop-seeds", type=int, default=0,
                         help="seeds of the early-stopping evidence (0..N-1; 0: left out, minutes per seed)")
-    parser.add_argument("--acdc-tasks", default="ioi", help="tasks ACDC is timed on (minutes each; default ioi)")
+    parser.add_argument("--acdc-tasks", default=",".join(TASKS), help="tasks ACDC is timed on (comma-separated)")
     parser.add_argument("--edge-senders", type=int, default=60, help="sender heads the slow edge scorer is timed on")
     parser.add_argument("--skip", default="", help="comma-separated measures to leave out: "
                         "throughput,organism,edit,gpt2,edges,acdc,auc,early_stopping")
