@@ -718,12 +718,15 @@ def report(out: dict[str, Any]) -> str:
             f"({tp['products_gflops']:.1f} GFLOP/s) = {100 * tp['products_share_of_fast_epoch']:.0f}% of the fast epoch: "
             "the rest is ~100 small elementwise operations and their dispatch."
         )
-    lines.append("")
-    lines.append(f"{'measure':44s} {'fast':>9s} {'slow':>9s} {'ratio':>6s}  same   target")
+    timed = any(k in out for k in ("organism", "edit", "gpt2", "edge_scores"))
+    if timed:
+        lines.append("")
+        lines.append(f"{'measure':44s} {'fast':>9s} {'slow':>9s} {'ratio':>6s}  same   target")
 
     def row(label: str, key: str, d: Optional[dict[str, Any]], fast_key="fast_best_s", slow_key="slow_best_s", extra=""):
         if not d:
-            lines.append(f"{label:44s} {'-':>9s}")
+            if timed:
+                lines.append(f"{label:44s} {'-':>9s}")
             return
         f, s = d.get(fast_key), d.get(slow_key)
         same = d.get("identical", d.get("identical_on_timed_senders"))
@@ -764,7 +767,8 @@ def report(out: dict[str, Any]) -> str:
         lines.append("")
         lines.append("ACDC (default threshold sweep, one thread) / SAE fast path, same prompts, same run:")
         for name, d in ac.items():
-            lines.append(f"  {name:13s} ACDC {d['acdc_s']:7.1f} s (cpu {d['acdc_cpu_s']:.1f} s, {d['n_edge_tests']} edge tests), SAE {d['sae_s']:.2f} s: "
+            lines.append(f"  {name:13s} ACDC {d['acdc_s']:7.1f} s (cpu {d['acdc_cpu_s']:.1f} s, {d['n_edge_tests']} edge tests), "
+                         f"SAE {d['sae_s']:.2f} s: "
                          f"{d['ratio']:5.1f}x  {_met(d['ratio'], 'acdc_ratio')}  load {d['load']}")
     au = out.get("auc")
     if au:
@@ -782,7 +786,9 @@ def report(out: dict[str, Any]) -> str:
             f"Early stopping (seeds {es['seeds'][0]}-{es['seeds'][-1]}): some training code changes at "
             f"{100 * es['share_of_epochs_with_a_changed_training_code']:.0f}% of epochs; "
             f"{100 * es['share_of_training_codes_changed_in_last_10_epochs']:.1f}% of training codes change in the last 10 "
-            "epochs. Mean AUC (node / edge) had the fit stopped before epoch:"
+            "epochs. Mean AUC (node / edge) had the fit stopped before epoch (501: the finished fit; its codes equal "
+            "discover's on every task: "
+            f"{all(d['final_codes_equal_discover'] for d in es['tasks'].values())}):"
         )
         lines.append("  " + " " * 13 + "".join(f"{c:>13d}" for c in es["checkpoints"]))
         for name, d in es["tasks"].items():
@@ -804,7 +810,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         "throughput,organism,edit,gpt2,edges,acdc,auc,early_stopping")
     parser.add_argument("--json", metavar="PATH")
     parser.add_argument("--txt", metavar="PATH")
+    parser.add_argument("--report", metavar="JSON", help="print the report of a recorded run and stop")
     args = parser.parse_args(argv)
+    if args.report:
+        saved = json.loads(Path(args.report).read_text())
+        text = report(saved) + f"\n\nWhole run: {saved['total_s'] / 60:.1f} min."
+        print(text)
+        if args.txt:
+            Path(args.txt).write_text(text + "\n")
+        return 0
     torch.set_num_threads(args.threads)
     warnings.simplefilter("ignore", UserWarning)
     skip = {s for s in args.skip.split(",") if s}

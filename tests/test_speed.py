@@ -175,3 +175,19 @@ def test_observe_sees_every_epoch_and_changes_nothing(tiny_vectors):
     assert seen == list(range(1, 32))
     assert same_fit(watched, fit_sae(x, n_features=16, epochs=30))
     assert torch.equal(codes[-1], watched.codes(x))  # the last call sees the final weights
+
+
+@pytest.mark.parametrize("shape, n_codes", [((12, 30), 3), ((20, 50), 8), ((7, 40), 2)])
+def test_edge_scores_by_matrix_products_are_the_scorers(speed, shape, n_codes):
+    from sae_circuits_widget.engine.scoring import unique_positive_pairs
+
+    rng = np.random.default_rng(sum(shape) + n_codes)
+    codes = rng.integers(0, n_codes, size=shape)
+    codes[rng.random(shape) < 0.3] = -1
+    is_positive = rng.random(shape[0]) < 0.5
+    is_positive[0], is_positive[-1] = True, False
+    expected = unique_positive_pairs(codes, is_positive)
+    assert expected.sum() > 0
+    assert np.array_equal(speed.pairs_by_products(codes, is_positive), expected)
+    senders = [0, 3, shape[1] - 1]
+    assert np.array_equal(speed.plain_pair_scores(codes, is_positive, senders), expected[senders])
