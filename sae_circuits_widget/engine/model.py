@@ -48,6 +48,11 @@ ORGANISM_ALIASES = ("organism", "bundled")
 """Names that select the bundled model besides its own (``organism.model.ORGANISM_NAME``)
 and ``name=None``."""
 
+GPT2_ORGANISM_ALIASES = ("organism-gpt2",)
+"""Names that select the bundled GPT-2-architecture organism besides its own
+(``organism.model.GPT2_ORGANISM_NAME``). It loads through ``boot_transformers``, the path
+of ``load_model("gpt2")``."""
+
 _TL_LEGACY_PREFIXES = ("NeelNanda/", "ArthurConmy/", "Baidicoot/")
 _PROBE_TIMEOUT_S = 1.5
 _WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin")
@@ -68,6 +73,15 @@ def _names_the_organism(name: Any) -> bool:
     return name.strip().lower() in (ORGANISM_NAME, *ORGANISM_ALIASES)
 
 
+def _names_the_gpt2_organism(name: Any) -> bool:
+    """True for the GPT-2-architecture organism's name and ``GPT2_ORGANISM_ALIASES``."""
+    if not isinstance(name, str):
+        return False
+    from ..organism.model import GPT2_ORGANISM_NAME
+
+    return name.strip().lower() in (GPT2_ORGANISM_NAME, *GPT2_ORGANISM_ALIASES)
+
+
 def load_model(
     name: Union[None, str, os.PathLike, Any] = None,
     device: Optional[str] = None,
@@ -81,6 +95,8 @@ def load_model(
         name: what to load:
 
             - ``None``: the bundled organism (offline);
+            - ``"organism-gpt2"``: the bundled GPT-2-architecture organism (offline,
+              through ``boot_transformers`` as a hub GPT-2 is);
             - a Hugging Face name (``"gpt2"``) or a TransformerLens alias
               (``"attn-only-4l"``); needs a network unless cached;
             - a folder (``str`` or ``pathlib.Path``) written by ``save_pretrained``
@@ -123,6 +139,13 @@ def load_model(
         from ..organism import load_organism
 
         return load_organism(device=device)
+    if _names_the_gpt2_organism(name):
+        if kwargs or tokenizer is not None:
+            extra = sorted(kwargs) + (["tokenizer"] if tokenizer is not None else [])
+            raise TypeError(f"the bundled model takes no extra options, got {extra}")
+        from ..organism.model import load_gpt2_organism
+
+        return load_gpt2_organism(device=device)
     if device is not None and kwargs.get("device_map") is not None:
         raise ValueError("give either device= or device_map=, not both")
     bridge_cls, pretrained_cls = _bridge_class(), _pretrained_class()
@@ -138,6 +161,11 @@ def load_model(
         return _load_hf_model(name, device, tokenizer, kwargs)
     folder = _as_folder(name)
     if folder is not None:
+        from ..organism.model import ORGANISM_FILE, load_organism
+
+        if (folder / ORGANISM_FILE).is_file() and not kwargs and tokenizer is None:
+            # a GPT-2 organism written by the training script: named, with its circuits
+            return load_organism(device=device, directory=folder)
         return _load_folder(folder, device, tokenizer, kwargs)
     if not isinstance(name, str):
         raise TypeError(

@@ -11,10 +11,12 @@ kept (:func:`hand_written_sections`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
-from .train import TrainConfig
+from .model import GPT2_ORGANISM_NAME, organism_record
+from .train import RECIPES, TrainConfig
 
 
 def fmt_heads(heads) -> str:
@@ -41,6 +43,12 @@ def summary_lines(name: str, e: dict) -> str:
         f" edges {[f'{a[0]}.{a[1]}->{b_[0]}.{b_[1]}' for a, b_ in e.get('edges', [])]}",
         "  P5 AUC " + " ".join(f"{k}={v:.3f}" for k, v in t.items()),
     ]
+    if "mlp_ablation_effect" in e:
+        m = e["mlp_ablation_effect"]
+        lines.append("  MLPs (logit diff change alone): mean-ablated "
+                     + " ".join(f"M{i}={v:+.2f}" for i, v in enumerate(m["mean"]))
+                     + " | patched from the negative "
+                     + " ".join(f"M{i}={v:+.2f}" for i, v in enumerate(m["resample"])))
     if "patching" in e:
         lines.append(patching_lines(e["patching"], len(e["heads"])))
     return "\n".join(lines)
@@ -87,8 +95,11 @@ def training_lines(record: dict) -> list[str]:
             penalty = (f"plus {phase.head_l1} x the sum over heads of each head's output norm (mean over tokens)"
                        if phase.head_l1 else "no penalty")
             phases.append(f"{name}: {phase.steps} steps on the mix {json.dumps(phase.mix.shares())}, {penalty}")
-    how = (f"--seed {config.seed}" if config == TrainConfig(seed=config.seed)
-           else "--config CONFIG (this folder's config.json)")
+    shipped = RECIPES[config.architecture]
+    flag = "" if config.architecture == "attn-only" else f"--architecture {config.architecture} "
+    config_file = "organism.json" if config.architecture == "gpt2" else "config.json"
+    how = (f"{flag}--seed {config.seed}" if config == dataclasses.replace(shipped, seed=config.seed)
+           else f"--config CONFIG (this folder's {config_file})")
     return [
         f"- Training (`organism.train.TrainConfig`): {json.dumps(config.to_dict())}",
         LOSS_TEXT + "; " + "; then ".join(phases) + ".",
@@ -134,15 +145,31 @@ def hand_written_sections(card: str) -> str:
 
 def model_card(directory: Path, result: dict, printed: str, previous: str | None = None) -> str:
     """The model card: generated sections, then the hand-written sections of ``previous``."""
-    conf = json.loads((directory / "config.json").read_text())
+    conf = organism_record(directory)
+    if conf.get("architecture") == "gpt2":
+        head = [
+            f"# {GPT2_ORGANISM_NAME}", "",
+            "A small GPT-2 (Hugging Face `GPT2LMHeadModel`, loaded through TransformerLens's",
+            "`boot_transformers` like a hub GPT-2) trained from scratch on the four built-in tasks plus",
+            "filler, shipped with causally derived ground-truth circuits.", "",
+            "## Architecture and training", "",
+            f"- {conf['n_layers']} layers x {conf['n_heads']} heads, d_model {conf['d_model']}, d_head "
+            f"{conf['d_model'] // conf['n_heads']}, MLPs of width {conf['d_mlp']} (gelu_new), n_ctx "
+            f"{conf['n_ctx']}, vocabulary {conf['d_vocab']} words (word-level, a `PreTrainedTokenizerFast`), "
+            "LayerNorm, learned positions, tied embeddings, no dropout.",
+        ]
+    else:
+        head = [
+            "# sae-circuits-organism", "",
+            "A small attention-only transformer (TransformerLens native) trained from scratch on the",
+            "four built-in tasks plus filler, shipped with causally derived ground-truth circuits.", "",
+            "## Architecture and training", "",
+            f"- {conf['n_layers']} layers x {conf['n_heads']} heads, d_model {conf['d_model']}, d_head "
+            f"{conf['d_model'] // conf['n_heads']}, n_ctx {conf['n_ctx']}, vocabulary {conf['d_vocab']} words "
+            "(word-level), LayerNorm, learned positions, no MLPs.",
+        ]
     lines = [
-        "# sae-circuits-organism", "",
-        "A small attention-only transformer (TransformerLens native) trained from scratch on the",
-        "four built-in tasks plus filler, shipped with causally derived ground-truth circuits.", "",
-        "## Architecture and training", "",
-        f"- {conf['n_layers']} layers x {conf['n_heads']} heads, d_model {conf['d_model']}, d_head "
-        f"{conf['d_model'] // conf['n_heads']}, n_ctx {conf['n_ctx']}, vocabulary {conf['d_vocab']} words "
-        "(word-level), LayerNorm, learned positions, no MLPs.",
+        *head,
         *training_lines(conf.get("train", {})), "",
         "## Ground-truth definition", "", result["definition"], "",
     ]

@@ -57,6 +57,11 @@ Definition (per task, on N_GT = 32 held-out prompt pairs from ``get_task(..., se
    only from that token on, when its ``z`` comes from another pair's positive, and how
    far its ``z`` on the positives is from its ``z`` on the negatives and from its mean.
 
+5. MLPs (a model that has them, such as ``organism-gpt2``): the circuit is a set of heads,
+   the nodes every method scores, and MLPs stay in the model in every head set tested.
+   Each MLP's effect alone, mean-ablated and patched from the negative, is recorded as
+   ``tasks[name]["mlp_ablation_effect"]`` (``organism.mlps``).
+
 The script also prints and records the model-card numbers (the properties listed in the
 model card): accuracies, negatives against chance, circuit sizes/layers/composition,
 pairwise Jaccard, and ROC AUC of trivial scores against each circuit.
@@ -84,6 +89,7 @@ from ..baselines import trivial as T
 from ..evaluation.metrics import evaluate_scores
 from ..tasks import TASK_NAMES, get_task
 from .card import checklist_lines, overall_lines, summary_lines, write_card
+from .mlps import has_mlps, mlp_ablation_effects
 from .model import load_organism
 
 THRESHOLD = 0.9
@@ -463,6 +469,8 @@ def analyse(model, tasks=TASK_NAMES, edges: bool = True, log=print, n: int | Non
         entry = {"heads": heads, "behaviour": beh, "search": search,
                  "mean_ablation_effect": np.round(mean_eff, 5).tolist(),
                  "resample_ablation_effect": np.round(res_eff, 5).tolist()}
+        if has_mlps(model):
+            entry["mlp_ablation_effect"] = mlp_ablation_effects(model, task)
         pp = A.path_patching_matrix(model, task) if edges else None
         if edges:
             e, evidence = edges_for(model, task, search["heads"], search["clean_logit_diff"], pp=pp)

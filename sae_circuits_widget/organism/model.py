@@ -33,13 +33,22 @@ WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 ORGANISM_NAME = "sae-circuits-organism"
 """The config name every organism carries (``model.cfg.model_name``)."""
 
+GPT2_WEIGHTS_DIR = Path(__file__).resolve().parent / "weights_gpt2"
+
+GPT2_ORGANISM_NAME = "sae-circuits-organism-gpt2"
+"""The name of the GPT-2-architecture organism (``load_model("organism-gpt2")``)."""
+
+ORGANISM_FILE = "organism.json"
+"""A GPT-2 organism's own record beside the Hugging Face files: its name, shape and
+training config (the native organism keeps these in config.json)."""
+
 _LOADED_FROM: "weakref.WeakKeyDictionary[TransformerBridge, Path]" = weakref.WeakKeyDictionary()
 """Organism -> the folder its weights (and circuits.json) were read from."""
 
 
 def is_organism(model: Any) -> bool:
-    """True when ``model`` is an organism (by its config name)."""
-    return model_name(model) == ORGANISM_NAME
+    """True when ``model`` is an organism of either architecture (by its config name)."""
+    return model_name(model) in (ORGANISM_NAME, GPT2_ORGANISM_NAME)
 
 
 def organism_words() -> list[str]:
@@ -105,6 +114,61 @@ def organism_circuits(model: Any) -> Optional[dict]:
 
 
 register_circuits(ORGANISM_NAME, organism_circuits)
+register_circuits(GPT2_ORGANISM_NAME, organism_circuits)
+
+
+def gpt2_config(tokenizer: Any, n_layers: int, n_heads: int, d_model: int, n_ctx: int, d_mlp: int):
+    """A ``GPT2Config`` for the organism's vocabulary: GPT-2's architecture (learned
+    positions, LayerNorm, MLPs with ``gelu_new``, tied embeddings) without dropout."""
+    from transformers import GPT2Config
+
+    return GPT2Config(
+        vocab_size=len(tokenizer), n_positions=n_ctx, n_embd=d_model, n_layer=n_layers,
+        n_head=n_heads, n_inner=d_mlp, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+
+
+def save_gpt2(hf_model: Any, tokenizer: Any, out: Path, extra: Optional[dict] = None) -> None:
+    """Write a GPT-2 organism as ``save_pretrained`` files (model.safetensors, config.json,
+    tokenizer files) plus ``organism.json`` (name, shape, ``extra``)."""
+    out.mkdir(parents=True, exist_ok=True)
+    hf_model.save_pretrained(str(out), safe_serialization=True)
+    tokenizer.save_pretrained(str(out))
+    c = hf_model.config
+    conf = dict(architecture="gpt2", n_layers=c.n_layer, n_heads=c.n_head, d_model=c.n_embd,
+                d_mlp=c.n_inner or 4 * c.n_embd, n_ctx=c.n_positions, d_vocab=c.vocab_size,
+                model_name=GPT2_ORGANISM_NAME, **(extra or {}))
+    (out / ORGANISM_FILE).write_text(json.dumps(conf, indent=1) + "\n")
+
+
+def organism_record(directory: Path) -> dict:
+    """An organism folder's record: ``organism.json`` (GPT-2) or ``config.json`` (native)."""
+    own = directory / ORGANISM_FILE
+    return json.loads((own if own.exists() else directory / "config.json").read_text())
+
+
+def load_gpt2_organism(device: Optional[str] = None, directory: Optional[str | Path] = None) -> TransformerBridge:
+    """Load the GPT-2-architecture organism through ``TransformerBridge.boot_transformers``,
+    the path ``load_model("gpt2")`` takes, from local files only.
+
+    Example:
+        >>> model = load_gpt2_organism()  # doctest: +SKIP
+        >>> model.cfg.model_name, model.cfg.attn_only  # doctest: +SKIP
+        ('sae-circuits-organism-gpt2', False)
+    """
+    d = Path(directory) if directory is not None else GPT2_WEIGHTS_DIR
+    if not (d / "model.safetensors").exists():
+        raise FileNotFoundError(
+            f"no GPT-2 organism weights in {d}; train one with `python -m "
+            "sae_circuits_widget.organism.train --config research/... --out DIR` (architecture 'gpt2')"
+        )
+    bridge = TransformerBridge.boot_transformers(str(d), device=device)
+    bridge.eval()
+    bridge.cfg.model_name = GPT2_ORGANISM_NAME
+    _LOADED_FROM[bridge] = d
+    return bridge
 
 
 def save_native(native: NativeModel, cfg: TransformerBridgeConfig, tokenizer: Any, out: Path,
@@ -129,7 +193,8 @@ def load_native(directory: Path) -> tuple[NativeModel, TransformerBridgeConfig, 
 
 
 def load_organism(device: Optional[str] = None, directory: Optional[str | Path] = None) -> TransformerBridge:
-    """Load the bundled organism (or a model written by the training script).
+    """Load the bundled organism (or a model written by the training script; a GPT-2
+    organism's folder, with its organism.json, loads through :func:`load_gpt2_organism`).
 
     Example:
         >>> model = load_organism()
@@ -137,6 +202,8 @@ def load_organism(device: Optional[str] = None, directory: Optional[str | Path] 
         'sae-circuits-organism'
     """
     d = Path(directory) if directory is not None else WEIGHTS_DIR
+    if (d / ORGANISM_FILE).exists():
+        return load_gpt2_organism(device=device, directory=d)
     if not (d / "model.safetensors").exists():
         raise FileNotFoundError(
             f"no organism weights in {d}; train one with "
@@ -152,6 +219,7 @@ def new_tokenizer():
     return word_tokenizer(organism_words())
 
 
-__all__ = ["load_organism", "is_organism", "organism_words", "organism_circuits", "weights_dir",
-           "make_config", "wrap", "save_native", "load_native", "WEIGHTS_DIR", "ORGANISM_NAME",
-           "new_tokenizer"]
+__all__ = ["load_organism", "load_gpt2_organism", "is_organism", "gpt2_config", "save_gpt2",
+           "organism_record", "GPT2_WEIGHTS_DIR", "GPT2_ORGANISM_NAME", "ORGANISM_FILE",
+           "organism_words", "organism_circuits", "weights_dir", "make_config", "wrap", "save_native",
+           "load_native", "WEIGHTS_DIR", "ORGANISM_NAME", "new_tokenizer"]

@@ -1,0 +1,141 @@
+"""The GPT-2-architecture organism's training, saving and loading path.
+
+The tests train a one-layer GPT-2 for a few steps (seconds); the bundled
+``organism-gpt2``'s own properties are checked by the tests that load it (below,
+skipped until its weights ship).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+import transformers
+
+from sae_circuits_widget import load_model
+from sae_circuits_widget.organism.mlps import has_mlps, mlp_ablation_effects
+from sae_circuits_widget.organism.model import (
+    GPT2_ORGANISM_NAME,
+    GPT2_WEIGHTS_DIR,
+    ORGANISM_FILE,
+    is_organism,
+    load_organism,
+)
+from sae_circuits_widget.organism.train import (
+    GPT2_RECIPE,
+    RECIPES,
+    HeadOutputNorms,
+    TrainConfig,
+    main,
+    read_config,
+    train,
+)
+from sae_circuits_widget.tasks import get_task
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def tiny_gpt2(n_heads: int = 2) -> TrainConfig:
+    return TrainConfig.from_dict({"architecture": "gpt2", "d_mlp": 32, "n_layers": 1, "n_heads": n_heads,
+                                  "d_model": 16, "batch": 4, "accuracy_every": 0,
+                                  "tasks_phase": {"steps": 2}, "stories_phase": {"steps": 1}})
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("gpt2") / "model"
+    return train(tiny_gpt2(), out, progress=False), out
+
+
+def test_config_checks_the_architecture():
+    with pytest.raises(ValueError, match="architecture must be one of attn-only, gpt2"):
+        TrainConfig(architecture="llama")
+    with pytest.raises(ValueError, match="d_mlp is for architecture 'gpt2'"):
+        TrainConfig(d_mlp=64)
+    assert RECIPES["attn-only"] == TrainConfig() and RECIPES["gpt2"].architecture == "gpt2"
+    assert GPT2_RECIPE.tasks_phase.head_l1 == TrainConfig().tasks_phase.head_l1
+
+
+def test_gpt2_is_saved_as_hugging_face_files(trained):
+    organism, out = trained
+    assert isinstance(organism.model, transformers.GPT2LMHeadModel)
+    for name in ("model.safetensors", "config.json", "tokenizer.json", ORGANISM_FILE):
+        assert (out / name).is_file(), name
+    hf_config = json.loads((out / "config.json").read_text())
+    assert hf_config["model_type"] == "gpt2" and hf_config["n_inner"] == 32
+    record = json.loads((out / ORGANISM_FILE).read_text())
+    assert record["model_name"] == GPT2_ORGANISM_NAME and record["d_mlp"] == 32
+    assert read_config(out / ORGANISM_FILE) == tiny_gpt2()
+    assert [len(v) for v in organism.history.values()] == [2, 1]
+
+
+def test_gpt2_organism_loads_through_boot_transformers(trained):
+    organism, out = trained
+    model = load_organism(directory=out)
+    assert type(model).__name__ == "TransformerBridge" and is_organism(model)
+    assert model.cfg.model_name == GPT2_ORGANISM_NAME and not model.cfg.attn_only
+    assert has_mlps(model)
+    tokens = torch.tensor([[1, 5, 9, 30, 7]])
+    with torch.no_grad():
+        ours = model(tokens)
+        theirs = organism.model(input_ids=tokens).logits
+    torch.testing.assert_close(ours, theirs, atol=1e-4, rtol=1e-4)
+    again = load_model(out)  # its folder by path: the organism, with its name
+    assert again.cfg.model_name == GPT2_ORGANISM_NAME
+    plain = load_model(out, dtype=torch.float32)  # with options: a save_pretrained folder like any other
+    assert plain.cfg.n_heads == 2 and plain.cfg.model_name != GPT2_ORGANISM_NAME
+
+
+def test_head_penalty_reads_the_gpt2_output_projection(trained):
+    """With one head, the head's output norm is the norm of the projection minus its bias."""
+    organism = train(tiny_gpt2(n_heads=1), progress=False)
+    model = organism.model
+    model.train()
+    norms = HeadOutputNorms(model)
+    seen = {}
+    proj = model.transformer.h[0].attn.c_proj
+    handle = proj.register_forward_hook(lambda m, args, out: seen.setdefault("out", out - m.bias))
+    try:
+        model(input_ids=torch.tensor([[1, 5, 9, 30]]), use_cache=False)
+    finally:
+        handle.remove()
+    assert len(norms.norms) == 1
+    torch.testing.assert_close(norms.norms[0][..., 0], seen["out"].norm(dim=-1))
+    penalty = norms.penalty(torch.ones(1, 4, dtype=torch.bool))
+    torch.testing.assert_close(penalty, seen["out"].norm(dim=-1).mean())
+    norms.remove()
+
+
+def test_mlp_evidence(trained, tiny_model):
+    organism, out = trained
+    model = load_organism(directory=out)
+    task = get_task("induction", model, n=4, seed=0)
+    effects = mlp_ablation_effects(model, task)
+    assert set(effects) == {"mean", "resample"} and len(effects["mean"]) == 1
+    assert all(isinstance(v, float) for v in effects["mean"] + effects["resample"])
+    with pytest.raises(ValueError, match="no MLPs"):
+        mlp_ablation_effects(tiny_model, task)
+
+
+def test_cli_takes_an_architecture_or_a_config(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["--architecture", "gpt2", "--config", str(tmp_path / "c.json"), "--out", str(tmp_path / "m")])
+    assert "not both" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--architecture", "bert", "--out", str(tmp_path / "m")])
+    assert "invalid choice" in capsys.readouterr().err
+
+
+bundled = pytest.mark.skipif(not (GPT2_WEIGHTS_DIR / "model.safetensors").exists(),
+                             reason="organism-gpt2's weights are not in this checkout")
+
+
+@bundled
+def test_load_model_names_the_gpt2_organism():
+    model = load_model("organism-gpt2")
+    assert model.cfg.model_name == GPT2_ORGANISM_NAME and model.cfg.n_layers == GPT2_RECIPE.n_layers
+    task = get_task("ioi", model, n=4, seed=0)
+    assert task.ground_truth, "circuits.json gives every task a ground truth"
+    with pytest.raises(TypeError, match="no extra options"):
+        load_model("organism-gpt2", dtype="float16")
