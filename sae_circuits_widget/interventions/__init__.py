@@ -1,5 +1,8 @@
 """Causal interventions on attention heads: ablation, path patching, faithfulness.
 
+Heads are the units on every model; in a model with MLPs (GPT-2 style) the MLPs are
+kept intact and recompute from what the heads write.
+
 The engine never needs these; they score the baselines, define the bundled model's
 ground truth and measure how much of a behaviour a found circuit keeps.
 
@@ -19,6 +22,7 @@ from .ablation import (
 from .hooks import (
     FINAL_IN_HOOK,
     MAX_BATCH_ROWS,
+    MLP_OUT_HOOK,
     Z_HOOK,
     ablation_hooks,
     final_logits,
@@ -35,7 +39,7 @@ from .hooks import (
 from .path_patching import path_patching, path_patching_matrix
 
 __all__ = [
-    "FINAL_IN_HOOK", "MAX_BATCH_ROWS", "Z_HOOK",
+    "FINAL_IN_HOOK", "MAX_BATCH_ROWS", "MLP_OUT_HOOK", "Z_HOOK",
     "ablation_effects", "ablation_hooks", "clean_metric", "faithfulness",
     "final_logits", "frozen_parameters", "head_means", "head_z",
     "length_groups", "mean_replacement", "metric_under_masks", "padded_prompts", "pair_groups",

@@ -1,8 +1,9 @@
 """Hooks and batching for interventions on attention heads.
 
 Every intervention edits the per-head attention output ``blocks.{l}.attn.hook_z``
-(``[batch, pos, head, d_head]``) of a TransformerBridge. A head is *ablated* by replacing
-its ``z`` with a replacement value:
+(``[batch, pos, head, d_head]``) of a TransformerBridge. Heads are the units: in a model
+with MLPs (GPT-2 style) the MLPs are never ablated here, they recompute from whatever the
+heads write. A head is *ablated* by replacing its ``z`` with a replacement value:
 
 - **mean ablation**: the head's mean ``z`` over a set of reference prompts
   (:func:`head_means`, :func:`mean_replacement`). By default the reference set is every
@@ -47,6 +48,8 @@ from torch import Tensor
 from ..tasks.task import Head, Task
 
 Z_HOOK = "blocks.{}.attn.hook_z"
+MLP_OUT_HOOK = "blocks.{}.mlp.hook_out"
+"""A block's MLP output (bias included), on models with MLPs."""
 FINAL_IN_HOOK = "ln_final.hook_in"
 MAX_BATCH_ROWS = 512
 """Largest batch (prompts x stacked interventions) sent through the model at once."""
@@ -57,6 +60,11 @@ PerPosition = Union[bool, Literal["auto"]]
 
 def model_dims(model) -> tuple[int, int, int]:
     return int(model.cfg.n_layers), int(model.cfg.n_heads), int(model.cfg.d_head)
+
+
+def has_mlps(model) -> bool:
+    """True when the model's blocks have MLPs (``cfg.attn_only`` is False)."""
+    return not bool(getattr(model.cfg, "attn_only", False))
 
 
 def _tokens(model, prompt: str) -> Int[Tensor, "1 pos"]:

@@ -42,8 +42,8 @@ Where this version differs, and why
 -----------------------------------
 - **Components are attention heads (nodes), not edges.** Our methods score heads, so the
   size axis counts heads: ``x = k / (n_layers * n_heads)``. Only heads are ablated;
-  embeddings and MLPs always stay clean (MIB's node level also scores and ablates
-  MLPs and the input embedding).
+  embeddings and MLPs are never ablated (MLPs recompute from what the heads write;
+  MIB's node level also scores and ablates MLPs and the input embedding).
 - **Every size, not ten fractions.** MIB's fractions suit models with tens of thousands
   of edges; with a few dozen heads most of them round to 0 heads. By default
   (``sizes="all"``) the curve has a point at every head count ``k = 0 .. N``, and the

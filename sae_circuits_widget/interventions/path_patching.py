@@ -9,6 +9,13 @@ positives normally with only the receivers' ``z`` replaced by the recorded value
 for the ``"logits"`` receiver, the direct delta added to the input of the final norm).
 A receiver at or before the sender's layer cannot see the sender, so its path effect is
 exactly zero.
+
+MLPs. In a model with MLPs, pass A freezes the heads only (the units patched here): the
+MLPs recompute from ``clean + delta(senders)``, so the effect counts the paths sender ->
+MLPs -> receiver as well as the direct one. ``freeze_mlps=True`` also freezes every MLP
+to its clean output in pass A, leaving the direct path only: then the effect on a head
+receiver is that of patching the edges sender -> receiver (Q, K and V) of the edge graph
+in :mod:`sae_circuits_widget.baselines.eap`, and on ``"logits"`` that of the edge sender -> logits.
 """
 
 from __future__ import annotations
@@ -22,11 +29,13 @@ from .ablation import clean_metric
 from .hooks import (
     FINAL_IN_HOOK,
     MAX_BATCH_ROWS,
+    MLP_OUT_HOOK,
     Z_HOOK,
     as_heads,
     check_metric,
     chunks,
     final_logits,
+    has_mlps,
     head_z,
     model_device,
     model_dims,
@@ -51,14 +60,28 @@ def _as_receivers(receiver, L: int, H: int) -> tuple[list[Head], bool]:
     return as_heads([r for r in items if not isinstance(r, str)], L, H, "receiver"), to_logits
 
 
+def _mlp_freeze_hooks(clean: dict[str, Tensor], repeat: int = 1) -> list[tuple[str, object]]:
+    """Hooks that set each MLP's output to its clean value (``clean``: hook name -> tensor),
+    repeated ``repeat`` times along the batch."""
+    return [(name, lambda x, hook, v=v: v.repeat(repeat, 1, 1).to(x.dtype)) for name, v in clean.items()]
+
+
+def _mlp_names(model, freeze_mlps: bool) -> list[str]:
+    """The MLP output hooks to freeze: every MLP's with ``freeze_mlps`` on a model with MLPs."""
+    if not (freeze_mlps and has_mlps(model)):
+        return []
+    return [MLP_OUT_HOOK.format(layer) for layer in range(int(model.cfg.n_layers))]
+
+
 @torch.no_grad()
-def path_patching(model, task: Task, sender, receiver) -> float:
+def path_patching(model, task: Task, sender, receiver, *, freeze_mlps: bool = False) -> float:
     """Metric change when only the path sender -> receiver carries the negatives' sender output.
 
     ``sender``: a head or a set of heads. ``receiver``: a head, a set of heads, ``"logits"``
     (the direct path to the unembedding), or a set mixing heads and ``"logits"``.
     Returns ``mean metric(patched) - mean metric(clean)`` over the positives; exactly 0
-    when no receiver is after the sender.
+    when no receiver is after the sender. ``freeze_mlps``: keep only the direct path,
+    not the paths through MLPs (see the module docstring; no effect without MLPs).
 
     Example:
         >>> path_patching(model, task, sender=(0, 1), receiver=(2, 3))   # doctest: +SKIP
@@ -71,10 +94,12 @@ def path_patching(model, task: Task, sender, receiver) -> float:
     base = clean_metric(model, task).double()
     total = torch.zeros((), dtype=torch.float64)
     dev = model_device(model)
+    mlp_names = _mlp_names(model, freeze_mlps)
     for idx, pos, neg, last in pair_groups(model, task):
-        z_clean, extra = head_z(model, pos, extra=[FINAL_IN_HOOK])
+        z_clean, extra = head_z(model, pos, extra=[FINAL_IN_HOOK, *mlp_names])
         z_neg, _ = head_z(model, neg)
         resid_clean = extra[FINAL_IN_HOOK]
+        frozen_mlps = _mlp_freeze_hooks({n: extra[n] for n in mlp_names})
         recorded: dict[int, Tensor] = {}
         final: dict[str, Tensor] = {}
 
@@ -91,7 +116,7 @@ def path_patching(model, task: Task, sender, receiver) -> float:
             return x
 
         hooks_a = [(Z_HOOK.format(layer), (lambda z, hook, layer=layer: freeze(z, hook, layer))) for layer in range(L)]
-        model.run_with_hooks(pos.to(dev), fwd_hooks=hooks_a + [(FINAL_IN_HOOK, grab)])
+        model.run_with_hooks(pos.to(dev), fwd_hooks=hooks_a + frozen_mlps + [(FINAL_IN_HOOK, grab)])
         delta_final = final["resid"] - resid_clean
 
         hooks_b = []
@@ -113,14 +138,14 @@ def path_patching(model, task: Task, sender, receiver) -> float:
 
 @torch.no_grad()
 def path_patching_matrix(
-    model, task: Task, *, progress: bool = False, max_batch: int = MAX_BATCH_ROWS
+    model, task: Task, *, progress: bool = False, max_batch: int = MAX_BATCH_ROWS, freeze_mlps: bool = False
 ) -> np.ndarray:
     """Path-patching effect of every sender head on every receiver: ``[L*H, L*H + 1]``.
 
     Entry ``[s, r]`` is ``path_patching(model, task, sender_s, receiver_r)`` with heads
     numbered ``layer * n_heads + head``; the last column is the direct path to the logits.
     Receivers at or before the sender's layer are 0. Senders are stacked along the batch
-    in pass A and (sender, receiver) pairs in pass B.
+    in pass A and (sender, receiver) pairs in pass B. ``freeze_mlps`` as in :func:`path_patching`.
     """
     check_metric(task)
     L, H, _ = model_dims(model)
@@ -135,11 +160,13 @@ def path_patching_matrix(
     steps = sum(len(list(chunks(N, max(1, max_batch // len(g[0]))))) for g in groups)
     bar = progress_bar(range(steps), steps, "path patching", progress)
     bar_it = iter(bar)
+    mlp_names = _mlp_names(model, freeze_mlps)
     for idx, pos, neg, last in groups:
         b = len(idx)
-        z_clean, extra = head_z(model, pos, extra=[FINAL_IN_HOOK])
+        z_clean, extra = head_z(model, pos, extra=[FINAL_IN_HOOK, *mlp_names])
         z_neg, _ = head_z(model, neg)
         resid_clean = extra[FINAL_IN_HOOK]
+        clean_mlps = {n: extra[n] for n in mlp_names}
         per = max(1, max_batch // b)
         for s_chunk in chunks(N, per):
             next(bar_it, None)
@@ -161,7 +188,8 @@ def path_patching_matrix(
                 return x
 
             hooks_a = [(Z_HOOK.format(layer), (lambda z, hook, layer=layer: freeze(z, hook, layer))) for layer in range(L)]
-            model.run_with_hooks(toks.to(dev), fwd_hooks=hooks_a + [(FINAL_IN_HOOK, grab)])
+            frozen_mlps = _mlp_freeze_hooks(clean_mlps, repeat=m)
+            model.run_with_hooks(toks.to(dev), fwd_hooks=hooks_a + frozen_mlps + [(FINAL_IN_HOOK, grab)])
             delta = final["resid"] - resid_clean.repeat(m, 1, 1)  # [m*b, T, d_model]
 
             plist = [(r, s, rc) for r, s in enumerate(s_chunk) for rc in pairs_of[s]]
