@@ -150,9 +150,11 @@ def test_bad_inputs_raise(tiny_model):
         acdc(tiny_model, task, thresholds=[-1.0], progress=False)
 
 
-def test_model_with_mlps_is_rejected():
+def test_native_model_with_mlps_is_patchable():
+    """A model with MLPs (here booted natively, act_fn="gelu") gets MLP nodes; see
+    test_mlp_baselines.py for GPT-2 and for what is refused."""
     from transformer_lens.config import TransformerBridgeConfig
-    from transformer_lens.model_bridge import TransformerBridge
+    from transformer_lens.model_bridge.sources import boot_native
 
     from sae_circuits_widget.organism.tokenizer import word_tokenizer
     from sae_circuits_widget.testing import TINY_WORDS
@@ -160,9 +162,12 @@ def test_model_with_mlps_is_rejected():
     tok = word_tokenizer(TINY_WORDS)
     cfg = TransformerBridgeConfig(d_model=16, d_head=4, n_heads=4, n_layers=1, n_ctx=16, d_mlp=32,
                                   d_vocab=len(tok), attn_only=False, normalization_type="LN", act_fn="gelu")
-    model = TransformerBridge.boot_native(cfg, tokenizer=tok)
-    with pytest.raises(ValueError, match="attention-only"):
-        PatchableAttentionOnly(model)
+    model = boot_native(cfg, tokenizer=tok)
+    pm = PatchableAttentionOnly(model)  # the former name still works
+    assert pm.has_mlps and pm.graph.n_senders == 1 + 4 + 1
+    tokens = model.to_tokens(POS[:2])
+    with torch.no_grad():
+        assert torch.allclose(pm.full_logits(tokens), model(tokens), atol=1e-4)
 
 
 # ----------------------------------------------------------------------------- EAP
