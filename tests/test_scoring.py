@@ -6,7 +6,10 @@ import numpy as np
 import pytest
 
 from sae_circuits_widget.engine.scoring import (
+    PRODUCTS_MAX_POSITIVES,
     code_sets,
+    pairs_by_keys,
+    pairs_by_products,
     pool_edge_scores,
     softmax_scores,
     unique_positive_codes,
@@ -51,8 +54,24 @@ def test_edge_scores_match_set_definition():
     np.testing.assert_array_equal(e, slow_edges(codes, pos))
     np.testing.assert_array_equal(e, e.T)
     assert np.all(np.diag(e) == 0)
-    # processing senders in small blocks gives the same answer
-    np.testing.assert_array_equal(unique_positive_pairs(codes, pos, max_keys=7), e)
+    # the key-sorting algorithm, in small blocks of senders, gives the same answer
+    np.testing.assert_array_equal(pairs_by_keys(codes, pos, max_keys=7), e)
+    np.testing.assert_array_equal(pairs_by_products(codes, pos), e)
+
+
+def test_many_positives_switch_to_sorted_keys_with_the_same_counts(monkeypatch):
+    import sae_circuits_widget.engine.scoring as scoring
+
+    rng = np.random.default_rng(5)
+    codes = rng.integers(-1, 5, size=(PRODUCTS_MAX_POSITIVES + 40, 6))
+    pos = np.arange(len(codes)) < PRODUCTS_MAX_POSITIVES + 20
+    expected = slow_edges(codes, pos)
+    used = []
+    monkeypatch.setattr(scoring, "pairs_by_products", lambda *a: used.append("products"))
+    np.testing.assert_array_equal(unique_positive_pairs(codes, pos), expected)
+    assert not used, "above PRODUCTS_MAX_POSITIVES the keys are sorted"
+    monkeypatch.undo()
+    np.testing.assert_array_equal(pairs_by_products(codes, pos), expected)
 
 
 def test_no_code_never_counts():

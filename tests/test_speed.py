@@ -178,8 +178,8 @@ def test_observe_sees_every_epoch_and_changes_nothing(tiny_vectors):
 
 
 @pytest.mark.parametrize("shape, n_codes", [((12, 30), 3), ((20, 50), 8), ((7, 40), 2)])
-def test_edge_scores_by_matrix_products_are_the_scorers(speed, shape, n_codes):
-    from sae_circuits_widget.engine.scoring import unique_positive_pairs
+def test_edge_scores_by_matrix_products_and_by_keys_agree(speed, shape, n_codes):
+    from sae_circuits_widget.engine.scoring import pairs_by_keys, pairs_by_products, unique_positive_pairs
 
     rng = np.random.default_rng(sum(shape) + n_codes)
     codes = rng.integers(0, n_codes, size=shape)
@@ -188,6 +188,7 @@ def test_edge_scores_by_matrix_products_are_the_scorers(speed, shape, n_codes):
     is_positive[0], is_positive[-1] = True, False
     expected = unique_positive_pairs(codes, is_positive)
     assert expected.sum() > 0
-    assert np.array_equal(speed.pairs_by_products(codes, is_positive), expected)
+    assert np.array_equal(pairs_by_products(codes, is_positive), expected)
+    assert np.array_equal(pairs_by_keys(codes, is_positive), expected)
     senders = [0, 3, shape[1] - 1]
     assert np.array_equal(speed.plain_pair_scores(codes, is_positive, senders), expected[senders])
