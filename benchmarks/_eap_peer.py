@@ -3,7 +3,10 @@
 Runs inside the separate peer environment (.peer-venv: TransformerLens 2.x, auto-circuit);
 it imports nothing from this package. Usage: ``python _eap_peer.py DIR``; reads
 ``DIR/model.pt`` and ``DIR/data.pt`` and writes ``DIR/peer.json`` with every edge's score
-(auto-circuit's names, e.g. ``A0.3->A2.1.Q``, ``Resid Start->Resid End``).
+(auto-circuit's names, e.g. ``A0.3->A2.1.Q``, ``MLP 0->A1.2.K``, ``Resid Start->Resid End``).
+``model.pt`` holds either a HookedTransformer config and state dict (attention-only), or
+``hf_dir``: a Hugging Face GPT-2 folder, loaded here with transformers and converted with
+TransformerLens 2.x's own GPT-2 weight conversion (no folding or centring).
 """
 
 from __future__ import annotations
@@ -14,6 +17,26 @@ import time
 from pathlib import Path
 
 import torch
+
+
+def gpt2_from_folder(folder: str):
+    """HookedTransformer config and state dict of the GPT-2 saved in ``folder``."""
+    import transformer_lens as tl
+    from transformer_lens.pretrained.weight_conversions import convert_gpt2_weights
+    from transformers import GPT2LMHeadModel
+
+    hf = GPT2LMHeadModel.from_pretrained(folder).eval()
+    c = hf.config
+    cfg = tl.HookedTransformerConfig(
+        n_layers=c.n_layer, n_heads=c.n_head, d_model=c.n_embd, d_head=c.n_embd // c.n_head,
+        d_mlp=c.n_inner or 4 * c.n_embd, act_fn=c.activation_function, n_ctx=c.n_positions,
+        d_vocab=c.vocab_size, d_vocab_out=c.vocab_size, eps=c.layer_norm_epsilon, normalization_type="LN",
+        positional_embedding_type="standard", original_architecture="GPT2LMHeadModel", attn_only=False,
+        scale_attn_by_inverse_layer_idx=c.scale_attn_by_inverse_layer_idx, seed=0,
+    )
+    state = convert_gpt2_weights(hf, cfg)
+    state.setdefault("unembed.b_U", torch.zeros(cfg.d_vocab_out))  # GPT-2's unembedding has no bias
+    return cfg, state
 
 
 def main(directory: str) -> None:
@@ -39,9 +62,12 @@ def main(directory: str) -> None:
     d = Path(directory)
     saved = torch.load(d / "model.pt")
     data = torch.load(d / "data.pt")
-    cfg = tl.HookedTransformerConfig(**saved["cfg"])
+    if "hf_dir" in saved:
+        cfg, state = gpt2_from_folder(saved["hf_dir"])
+    else:
+        cfg, state = tl.HookedTransformerConfig(**saved["cfg"]), saved["state"]
     model = tl.HookedTransformer(cfg)
-    missing, unexpected = model.load_state_dict(saved["state"], strict=False)
+    missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [k for k in missing if not k.endswith(("attn.mask", "attn.IGNORE"))]
     if missing or unexpected:
         raise SystemExit(f"state dict mismatch: missing {missing}, unexpected {unexpected}")
