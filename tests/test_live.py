@@ -430,8 +430,10 @@ def test_the_task_scores_behaviour_while_its_prompts_are_unedited(tiny_model, to
     assert other.name == toy.name
     live.run(other.positives, other.negatives, FAST, task=other)  # the same task and settings, new prompts
     assert live.on_update.kinds(live.generation) == ["preview", "final"]
-    preview = live.on_update.updates[-2].result
+    preview, final = (u.result for u in live.on_update.updates[-2:])
     assert preview.sae_run.preview and preview.task_check.kind == "token sets"
+    assert preview.task_name == final.task_name == other.name  # the task goes with the preview
+    assert preview.task_check == final.task_check
     live.close()
 
 

@@ -124,7 +124,9 @@ class Session:
         result has ``sae_run.preview == True`` and ``sae_run.source == "given"``; it does not
         become ``last_result``. ``None`` when there is nothing to preview: the run would
         reuse a kept SAE (it is fast anyway), no SAE was fitted under these settings yet
-        (a settings change), or ``sae=``/``task=`` is given. Errors are ``discover``'s.
+        (a settings change), or ``sae=`` is given. With ``task=``, the task's prompts are
+        the ones encoded and its token sets check the behaviour, as in :meth:`discover`.
+        Errors are ``discover``'s.
 
         Example:
             >>> session.discover(pos, neg)                    # doctest: +SKIP
@@ -135,8 +137,11 @@ class Session:
         unknown = set(settings) - set(DEFAULTS) - {"answers", "task", "sae"}
         if unknown:
             raise TypeError(f"unknown setting(s) {sorted(unknown)}; known: {sorted(DEFAULTS)}")
-        if settings.get("sae") is not None or settings.get("task") is not None:
+        if settings.get("sae") is not None:
             return None
+        task = settings.get("task")
+        if task is not None:
+            positives, negatives = list(task.positives), list(task.negatives)
         fit = check_settings(**{k: settings.get(k, DEFAULTS[k]) for k in FIT_FIELDS})
         first = {**fit, "seed": member_seeds(fit["seed"], fit["n_saes"])[0]}  # the SAE a preview reuses
         with self._lock:
@@ -154,9 +159,10 @@ class Session:
             if key in self.saes:
                 return None  # these training prompts were fitted before: the run reuses that SAE
             rest = {k: v for k, v in settings.items() if k in ("edges", "answers")}
+            prompts_of = {"task": task} if task is not None else {"positives": positives, "negatives": negatives}
             result = discover(
-                self.model, positives=positives, negatives=negatives, cache=self.cache,
-                sae=latest[1], seed=fit["seed"], position=fit["position"], n_train=fit["n_train"], **rest,
+                self.model, **prompts_of, cache=self.cache, sae=latest[1], seed=fit["seed"],
+                position=fit["position"], n_train=fit["n_train"], **rest,
             )
         if result.sae_run is not None:
             result.sae_run.preview = True

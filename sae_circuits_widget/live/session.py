@@ -47,7 +47,6 @@ from typing import Any, Optional
 from ..engine.discover import discover as engine_discover
 from ..engine.result import CircuitResult
 from ..engine.session import Session
-from ..engine.task_check import check_task
 from ..errors import Cancelled, SaeCircuitsError, SettingsTypeError
 from ..settings import Settings
 from ..tasks.task import Task
@@ -391,19 +390,17 @@ class LiveSession:
     def _preview(self, req: _Request) -> Optional[CircuitResult]:
         """``Session.preview`` of the request (``None`` when the run needs no new fit).
 
-        With a usable task the preview's behaviour check is redone with the task's token
-        sets, as the final run's is, so the behaviour shown does not change between the two.
+        A usable task goes with it, as with the final run, so its token sets check the
+        behaviour and the result carries its name: nothing shown changes between the two
+        but the SAE.
         """
+        settings: dict[str, Any] = req.settings.to_dict()
         task = self._usable_task(req)
-        answers = req.answers if req.answers is not None else (task.answers if task is not None else None)
-        extra = {} if answers is None else {"answers": _listed(answers)}
+        if task is not None:
+            settings["task"] = task
+        if req.answers is not None:
+            settings["answers"] = _listed(req.answers)
         try:
-            result = self.session.preview(_listed(req.positives), _listed(req.negatives), **req.settings.to_dict(), **extra)
+            return self.session.preview(_listed(req.positives), _listed(req.negatives), **settings)
         except (SaeCircuitsError, ValueError, TypeError):
             return None  # the final run reports the problem
-        if result is not None and task is not None and task.has_metric:
-            old = result.task_check
-            check = check_task(self.model, task)
-            kept = [w for w in result.warnings if old is None or w not in old.warnings]
-            result.task_check, result.warnings = check, [*check.warnings, *kept]
-        return result
