@@ -64,6 +64,7 @@ def test_gpt2_is_saved_as_hugging_face_files(trained):
         assert (out / name).is_file(), name
     hf_config = json.loads((out / "config.json").read_text())
     assert hf_config["model_type"] == "gpt2" and hf_config["n_inner"] == 32
+    assert hf_config["initializer_range"] == pytest.approx(0.8 / 16 ** 0.5)  # the attention-only organism's scale
     record = json.loads((out / ORGANISM_FILE).read_text())
     assert record["model_name"] == GPT2_ORGANISM_NAME and record["d_mlp"] == 32
     assert read_config(out / ORGANISM_FILE) == tiny_gpt2()
