@@ -161,3 +161,32 @@ def test_precision_recall_at_k():
 def test_roc_input_errors(labels, scores, match):
     with pytest.raises(ValueError, match=match):
         roc_auc(labels, scores)
+
+
+def test_benchmark_runs_methods_on_one_thread_for_a_small_model(tiny_model, monkeypatch):
+    """As discover runs its own stages; an explicit ``threads=`` is kept."""
+    import torch
+
+    from sae_circuits_widget.evaluation import benchmark
+    from sae_circuits_widget.testing import toy_ioi_task
+
+    seen = []
+
+    def record(model, task, seed=0):
+        seen.append(torch.get_num_threads())
+        return CircuitResult(method="record", node_scores=np.arange(8.0).reshape(2, 4))
+
+    monkeypatch.setitem(benchmark._REGISTRY, "record", ("sae_circuits_widget.baselines.trivial", ("x",), {}))
+    monkeypatch.setattr(benchmark, "resolve_method", lambda name: record)
+    task = toy_ioi_task(tiny_model)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        out = benchmark.run_benchmark(tiny_model, [task], seeds=1, methods=["record"], faithful=False,
+                                      cpr_cmd=False, log=None)
+        benchmark.run_benchmark(tiny_model, [task], seeds=1, methods=["record"], faithful=False,
+                                cpr_cmd=False, threads=2, log=None)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [1, 2] and out["meta"]["threads"] == 1

@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 import numpy as np
 import torch
 
+from ..engine.activations import few_threads, is_small_model
 from ..engine.result import CircuitResult
 from ..tasks.task import Task
 
@@ -271,6 +272,7 @@ def run_benchmark(
     old_threads = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(int(threads))
+    small = threads is None and is_small_model(model)  # an explicit thread count is kept
     t_start = time.perf_counter()
     out: dict[str, Any] = {"tasks": {}, "roc": {}, "faithfulness_curves": {}, "speedup_sae_vs_acdc": {},
                            "errors": {}}
@@ -291,7 +293,10 @@ def run_benchmark(
                     try:
                         fn = resolve_method(m)
                         t0 = time.perf_counter()
-                        result = fn(model, task, seed=seed, **kwargs)
+                        # every method on one thread for a small CPU model, as discover runs
+                        # its own stages: the times compare methods, not thread schedules
+                        with few_threads(small):
+                            result = fn(model, task, seed=seed, **kwargs)
                         seconds = time.perf_counter() - t0
                     except Exception as exc:  # recorded per method, see `strict`
                         if strict:
@@ -359,7 +364,7 @@ def run_benchmark(
         "seeds": seed_list,
         "n_pairs": n,
         "methods": methods,
-        "threads": torch.get_num_threads() if threads is None else int(threads),
+        "threads": 1 if small else (torch.get_num_threads() if threads is None else int(threads)),
         "torch": torch.__version__,
         "machine": platform.machine(),
         "total_seconds": total,
