@@ -42,8 +42,9 @@ DEMO_PAIRS = 20
 DEMO_TOP = 5
 """At most this many top heads per task in the demo's table and JSON."""
 MODEL_HELP = (
-    "a model name (e.g. gpt2) or a local folder saved with save_pretrained "
-    "(config.json, weights and tokenizer); default: the bundled model"
+    "a model name (e.g. gpt2; organism-gpt2 is the bundled GPT-2-architecture model) or a "
+    "local folder saved with save_pretrained (config.json, weights and tokenizer); default: "
+    "the bundled attention-only model"
 )
 OUTPUT_FLAGS = ("json", "chart", "html")
 SETTING_FLAGS = {
