@@ -133,6 +133,35 @@ bundled = pytest.mark.skipif(not (GPT2_WEIGHTS_DIR / "model.safetensors").exists
 
 
 @bundled
+def test_the_package_model_files_stay_under_15_mb():
+    from sae_circuits_widget.organism import WEIGHTS_DIR
+
+    total = sum(p.stat().st_size for d in (WEIGHTS_DIR, GPT2_WEIGHTS_DIR) for p in d.iterdir() if p.is_file())
+    assert total < 15 * 1024 * 1024
+    for name in ("model.safetensors", "config.json", "tokenizer.json", ORGANISM_FILE, "circuits.json", "MODEL_CARD.md"):
+        assert (GPT2_WEIGHTS_DIR / name).is_file(), name
+
+
+@bundled
+def test_the_gpt2_card_is_what_the_script_prints(tmp_path):
+    """--card-only rewrites the shipped card byte for byte (the numbers and the checklist
+    are generated from circuits.json; the status section is hand-written and kept)."""
+    import shutil
+
+    from sae_circuits_widget.organism import ground_truth
+
+    for name in (ORGANISM_FILE, "config.json", "circuits.json", "MODEL_CARD.md"):
+        shutil.copy(GPT2_WEIGHTS_DIR / name, tmp_path / name)
+    ground_truth.main(["--model", str(tmp_path), "--card-only"])
+    card = (tmp_path / "MODEL_CARD.md").read_text()
+    assert card == (GPT2_WEIGHTS_DIR / "MODEL_CARD.md").read_text()
+    assert "MLPs of width 512" in card and "--architecture gpt2 --seed 1" in card
+    assert "PASS  P1 ioi" in card  # the checklist, failures included, as printed
+    circuits = json.loads((GPT2_WEIGHTS_DIR / "circuits.json").read_text())
+    assert all(len(t["mlp_ablation_effect"]["mean"]) == 3 for t in circuits["tasks"].values())
+
+
+@bundled
 def test_load_model_names_the_gpt2_organism():
     model = load_model("organism-gpt2")
     assert model.cfg.model_name == GPT2_ORGANISM_NAME and model.cfg.n_layers == GPT2_RECIPE.n_layers
