@@ -239,9 +239,9 @@ class HeadOutputNorms:
         z = x.view(b, s, self.H, hd // self.H)
         weight = module.weight
         if isinstance(module, torch.nn.Linear):  # [d_model, H * d_head]
-            w = weight.view(weight.shape[0], self.H, hd // self.H).permute(1, 2, 0)
-        else:  # a GPT-2 Conv1D: [H * d_head, d_model]
-            w = weight.view(self.H, hd // self.H, weight.shape[1])
+            w = weight.view(weight.shape[0], self.H, hd // self.H)
+            return torch.einsum("bshd,mhd->bshm", z, w).norm(dim=-1)
+        w = weight.view(self.H, hd // self.H, weight.shape[1])  # a GPT-2 Conv1D: [H * d_head, d_model]
         return torch.einsum("bshd,hdm->bshm", z, w).norm(dim=-1)
 
     def _hook(self, module, args):
