@@ -2,7 +2,7 @@
 
 The tests train a one-layer GPT-2 for a few steps (seconds); the bundled
 ``organism-gpt2``'s own properties are checked by the tests that load it (below,
-skipped until its weights ship).
+the shipped weights).
 """
 
 from __future__ import annotations
@@ -128,11 +128,6 @@ def test_cli_takes_an_architecture_or_a_config(tmp_path, capsys):
     assert "invalid choice" in capsys.readouterr().err
 
 
-bundled = pytest.mark.skipif(not (GPT2_WEIGHTS_DIR / "model.safetensors").exists(),
-                             reason="organism-gpt2's weights are not in this checkout")
-
-
-@bundled
 def test_the_package_model_files_stay_under_15_mb():
     from sae_circuits_widget.organism import WEIGHTS_DIR
 
@@ -142,7 +137,6 @@ def test_the_package_model_files_stay_under_15_mb():
         assert (GPT2_WEIGHTS_DIR / name).is_file(), name
 
 
-@bundled
 def test_the_gpt2_card_is_what_the_script_prints(tmp_path):
     """--card-only rewrites the shipped card byte for byte (the numbers and the checklist
     are generated from circuits.json; the status section is hand-written and kept)."""
@@ -161,7 +155,6 @@ def test_the_gpt2_card_is_what_the_script_prints(tmp_path):
     assert all(len(t["mlp_ablation_effect"]["mean"]) == 3 for t in circuits["tasks"].values())
 
 
-@bundled
 def test_load_model_names_the_gpt2_organism():
     model = load_model("organism-gpt2")
     assert model.cfg.model_name == GPT2_ORGANISM_NAME and model.cfg.n_layers == GPT2_RECIPE.n_layers

@@ -132,20 +132,14 @@ def load_model(
         >>> model = load_model("checkpoints/my-gpt2")             # doctest: +SKIP
         >>> model = load_model(hf_model, tokenizer=hf_tokenizer)  # doctest: +SKIP
     """
-    if _names_the_organism(name):
+    gpt2_organism = _names_the_gpt2_organism(name)
+    if gpt2_organism or _names_the_organism(name):
         if kwargs or tokenizer is not None:
             extra = sorted(kwargs) + (["tokenizer"] if tokenizer is not None else [])
             raise TypeError(f"the bundled model takes no extra options, got {extra}")
-        from ..organism import load_organism
+        from ..organism.model import load_gpt2_organism, load_organism
 
-        return load_organism(device=device)
-    if _names_the_gpt2_organism(name):
-        if kwargs or tokenizer is not None:
-            extra = sorted(kwargs) + (["tokenizer"] if tokenizer is not None else [])
-            raise TypeError(f"the bundled model takes no extra options, got {extra}")
-        from ..organism.model import load_gpt2_organism
-
-        return load_gpt2_organism(device=device)
+        return load_gpt2_organism(device=device) if gpt2_organism else load_organism(device=device)
     if device is not None and kwargs.get("device_map") is not None:
         raise ValueError("give either device= or device_map=, not both")
     bridge_cls, pretrained_cls = _bridge_class(), _pretrained_class()

@@ -20,15 +20,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..interventions.hooks import final_logits, model_device, pair_groups
+from ..interventions.hooks import MLP_OUT_HOOK, final_logits, has_mlps, model_device, pair_groups
 from ..tasks.task import Task
-
-
-def has_mlps(model: Any) -> bool:
-    """True when every block of ``model`` has an MLP with a ``hook_mlp_out`` to patch."""
-    if getattr(model.cfg, "attn_only", False):
-        return False
-    return all(f"blocks.{layer}.hook_mlp_out" in model.hook_dict for layer in range(int(model.cfg.n_layers)))
 
 
 @torch.no_grad()
@@ -43,7 +36,7 @@ def mlp_ablation_effects(model: Any, task: Task) -> dict[str, list[float]]:
     device = model_device(model)
     (idx, pos, neg, last), = pair_groups(model, task)
     pos, neg, last = pos.to(device), neg.to(device), last.to(device)
-    names = [f"blocks.{layer}.hook_mlp_out" for layer in range(int(model.cfg.n_layers))]
+    names = [MLP_OUT_HOOK.format(layer) for layer in range(int(model.cfg.n_layers))]
     real = (torch.arange(pos.shape[1], device=device)[None, :] <= last[:, None]).float()  # [b, pos]
 
     def metric(logits: Tensor) -> float:
