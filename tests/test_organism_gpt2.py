@@ -1,8 +1,7 @@
 """The GPT-2-architecture organism's training, saving and loading path.
 
 The tests train a one-layer GPT-2 for a few steps (seconds); the bundled
-``organism-gpt2``'s own properties are checked by the tests that load it (below,
-the shipped weights).
+``organism-gpt2``'s files, name and card are checked below, on the shipped weights.
 """
 
 from __future__ import annotations
