@@ -25,6 +25,7 @@ from sae_circuits_widget.organism.train import (
     GPT2_RECIPE,
     RECIPES,
     HeadOutputNorms,
+    MlpOutputNorms,
     TrainConfig,
     main,
     read_config,
@@ -105,6 +106,43 @@ def test_head_penalty_reads_the_gpt2_output_projection(trained):
     penalty = norms.penalty(torch.ones(1, 4, dtype=torch.bool))
     torch.testing.assert_close(penalty, seen["out"].norm(dim=-1).mean())
     norms.remove()
+
+
+def test_mlp_penalty_is_the_norm_of_each_mlp_output():
+    """The MLP-output penalty: the sum over MLPs of ``||mlp_out||``, averaged over the
+    masked tokens; nothing is recorded in eval mode, and a model without MLPs refuses it."""
+    model = train(tiny_gpt2(), progress=False).model
+    model.train()
+    norms = MlpOutputNorms(model)
+    seen = {}
+    handle = model.transformer.h[0].mlp.register_forward_hook(lambda m, args, out: seen.setdefault("out", out))
+    try:
+        model(input_ids=torch.tensor([[1, 5, 9, 30]]), use_cache=False)
+    finally:
+        handle.remove()
+    mask = torch.tensor([[True, True, False, True]])
+    expected = seen["out"].norm(dim=-1)[mask].mean()
+    torch.testing.assert_close(norms.penalty(mask), expected)
+    model.eval()
+    model(input_ids=torch.tensor([[1, 5]]), use_cache=False)
+    assert norms.norms == []
+    norms.remove()
+    with pytest.raises(ValueError, match="needs a model with MLPs"):
+        MlpOutputNorms(train(TrainConfig.from_dict({"n_layers": 1, "n_heads": 2, "d_model": 16, "batch": 4,
+                                                    "tasks_phase": {"steps": 0}, "stories_phase": {"steps": 0}}),
+                             progress=False).model)
+
+
+def test_mlp_penalty_enters_the_training_loss():
+    """A phase with ``mlp_l1`` trains differently from the same phase without it, from the
+    same seed and data; an attention-only config refuses the field."""
+    base = tiny_gpt2()
+    penalised = TrainConfig.from_dict({**base.to_dict(), "tasks_phase": {"steps": 2, "mlp_l1": 1.0}})
+    assert penalised.tasks_phase.mlp_l1 == 1.0 and base.tasks_phase.mlp_l1 == 0.0
+    plain, heavy = (train(c, progress=False).history["tasks_phase"] for c in (base, penalised))
+    assert heavy[0] > plain[0]  # the same first batch and weights, plus a positive term
+    with pytest.raises(ValueError, match="mlp_l1 is for architecture 'gpt2'"):
+        TrainConfig.from_dict({"tasks_phase": {"mlp_l1": 0.01}})
 
 
 def test_mlp_evidence(trained, tiny_model):

@@ -92,8 +92,9 @@ def training_lines(record: dict) -> list[str]:
     phases = []
     for name, phase in config.phases():
         if phase.steps:
-            penalty = (f"plus {phase.head_l1} x the sum over heads of each head's output norm (mean over tokens)"
-                       if phase.head_l1 else "no penalty")
+            terms = [f"{phase.head_l1} x the sum over heads of each head's output norm"] if phase.head_l1 else []
+            terms += [f"{phase.mlp_l1} x the sum over MLPs of each MLP's output norm"] if phase.mlp_l1 else []
+            penalty = f"plus {' and '.join(terms)} (mean over tokens)" if terms else "no penalty"
             phases.append(f"{name}: {phase.steps} steps on the mix {json.dumps(phase.mix.shares())}, {penalty}")
     shipped = RECIPES[config.architecture]
     flag = "" if config.architecture == "attn-only" else f"--architecture {config.architecture} "

@@ -79,17 +79,19 @@ def _check_number(obj: Any, name: str, low: float, high: float = math.inf, above
 class Phase:
     """One phase of the recipe: ``steps`` optimiser steps on ``mix``, the learning rate
     warming up over the first ``warmup`` of them, with the head-output penalty weighted
-    by ``head_l1`` (0: none)."""
+    by ``head_l1`` and the MLP-output penalty (a model with MLPs) by ``mlp_l1`` (0: none)."""
 
     steps: int
     warmup: int
     head_l1: float
     mix: Mix
+    mlp_l1: float = 0.0
 
     def __post_init__(self) -> None:
         _check_int(self, "steps", 0)
         _check_int(self, "warmup", 0)
         _check_number(self, "head_l1", 0.0)
+        _check_number(self, "mlp_l1", 0.0)
         if not isinstance(self.mix, Mix):
             raise ValueError(f"mix must be a data.Mix, got {type(self.mix).__name__}")
 
@@ -164,6 +166,8 @@ class TrainConfig:
         for name in ("tasks_phase", "stories_phase"):
             if not isinstance(getattr(self, name), Phase):
                 raise ValueError(f"{name} must be a Phase, got {type(getattr(self, name)).__name__}")
+            if self.architecture == "attn-only" and getattr(self, name).mlp_l1:
+                raise ValueError(f"{name}.mlp_l1 is for architecture 'gpt2'; an attention-only model has no MLPs")
 
     def phases(self) -> tuple[tuple[str, Phase], ...]:
         """``(name, phase)`` in training order."""
@@ -257,6 +261,36 @@ class HeadOutputNorms:
         count = m.sum().clamp(min=1)
         total = sum(n.sum(-1) for n in self.norms)  # [b, s]
         value = (total * m).sum() / count
+        self.norms = []
+        return value
+
+    def remove(self) -> None:
+        for h in self.handles:
+            h.remove()
+
+
+class MlpOutputNorms:
+    """The same group penalty on each MLP's output: ``penalty()`` is the sum over MLPs of
+    ``||mlp_out||``, averaged over real tokens. Without it a model with MLPs moves the
+    tasks out of its penalised heads into its MLPs, and the head circuits shrink to a
+    head or two of layer 0. Records nothing in eval mode."""
+
+    def __init__(self, model: Any):
+        if not is_gpt2(model):
+            raise ValueError("the MLP-output penalty needs a model with MLPs (architecture 'gpt2')")
+        self.norms: list[Float[Tensor, "batch pos"]] = []
+        self.handles = [block.mlp.register_forward_hook(self._hook) for block in model.transformer.h]
+
+    def _hook(self, module, args, output):
+        if module.training:
+            self.norms.append(output.norm(dim=-1))
+        return None
+
+    def penalty(self, tokens_mask: Bool[Tensor, "batch pos"]) -> Float[Tensor, ""]:
+        """Sum over MLPs of the mean over ``tokens_mask``'s tokens of ``||out||``. Clears
+        the recorded norms."""
+        m = tokens_mask.to(self.norms[0].dtype)
+        value = (sum(self.norms) * m).sum() / m.sum().clamp(min=1)
         self.norms = []
         return value
 
@@ -402,21 +436,29 @@ def train_steps(model: torch.nn.Module, data: DataSource, config: TrainConfig, s
 
 def train_phase(model: torch.nn.Module, tokenizer: Any, config: TrainConfig, phase: Phase,
                 progress: bool = True, desc: str = "train") -> list[float]:
-    """One phase of the recipe on ``model``: its data stream (from ``config.seed``), and
-    the head-output penalty when ``phase.head_l1 > 0``."""
+    """One phase of the recipe on ``model``: its data stream (from ``config.seed``), the
+    head-output penalty when ``phase.head_l1 > 0`` and the MLP-output one when
+    ``phase.mlp_l1 > 0``."""
     data = DataSource(tokenizer, seed=config.seed, mix=phase.mix, gt_plain=config.gt_plain,
                       ioi_plain=config.ioi_plain)
-    norms = HeadOutputNorms(model) if phase.head_l1 > 0 else None
-
-    def penalty(step: int, ids: Tensor, kinds: list[str]) -> Tensor:
-        assert norms is not None  # passed to train_steps only when there are norms
-        return phase.head_l1 * norms.penalty(ids != data.pad)
-
+    terms: list[tuple[float, HeadOutputNorms | MlpOutputNorms]] = []
     try:
+        if phase.head_l1 > 0:
+            terms.append((phase.head_l1, HeadOutputNorms(model)))
+        if phase.mlp_l1 > 0:
+            terms.append((phase.mlp_l1, MlpOutputNorms(model)))
+
+        def penalty(step: int, ids: Tensor, kinds: list[str]) -> Tensor:
+            real = ids != data.pad
+            total = terms[0][0] * terms[0][1].penalty(real)
+            for weight, norms in terms[1:]:
+                total = total + weight * norms.penalty(real)
+            return total
+
         return train_steps(model, data, config, phase.steps, phase.warmup,
-                           penalty if norms is not None else None, progress, desc)
+                           penalty if terms else None, progress, desc)
     finally:
-        if norms is not None:
+        for _, norms in terms:
             norms.remove()
 
 
