@@ -215,7 +215,8 @@ def test_property_checklist_flags_each_broken_property(circuits):
     broken = copy.deepcopy(circuits)
     broken["tasks"]["ioi"]["properties"]["fraction_of_heads"] = 0.6
     broken["tasks"]["docstring"]["behaviour"]["positives"]["top1"] = 0.5
-    broken["tasks"]["induction"]["trivial_auc"]["output_diff_norm_last"] = 0.95
+    broken["tasks"]["induction"]["trivial_auc"]["layer_index_reverse"] = 0.95
+    broken["tasks"]["ioi"]["trivial_auc"]["output_diff_norm_last"] = 0.99  # reported, not a property
     broken["jaccard_max_ioi_gt_doc"] = 0.9
     after = {what: ok for what, ok, _ in property_checks(broken)}
     assert not after["P3 ioi"] and not after["P1 docstring"] and not after["P5 induction"] and not after["P4"]
