@@ -1,5 +1,5 @@
 """Every baseline and intervention on a model with MLPs: a tiny random GPT-2 (Hugging Face
-GPT2LMHeadModel: learned positions, LayerNorm, gelu_new MLPs, tied embeddings) loaded
+GPT2LMHeadModel: learned positions, LayerNorm, gelu_new MLPs) loaded
 through ``load_model``, with the bundled organism's word-level vocabulary.
 
 The edge machinery (``baselines.eap``) is checked against independent computations: the

@@ -53,6 +53,8 @@ def test_config_checks_the_architecture():
         TrainConfig(architecture="llama")
     with pytest.raises(ValueError, match="d_mlp is for architecture 'gpt2'"):
         TrainConfig(d_mlp=64)
+    with pytest.raises(ValueError, match="tie_embeddings is for architecture 'gpt2'"):
+        TrainConfig(tie_embeddings=False)
     assert RECIPES["attn-only"] == TrainConfig() and RECIPES["gpt2"].architecture == "gpt2"
     assert GPT2_RECIPE.tasks_phase.head_l1 == TrainConfig().tasks_phase.head_l1
 
@@ -86,6 +88,21 @@ def test_gpt2_organism_loads_through_boot_transformers(trained):
     assert again.cfg.model_name == GPT2_ORGANISM_NAME
     plain = load_model(out, dtype=torch.float32)  # with options: a save_pretrained folder like any other
     assert plain.cfg.n_heads == 2 and plain.cfg.model_name != GPT2_ORGANISM_NAME
+
+
+def test_separate_embeddings_are_saved_and_loaded(tmp_path):
+    """``tie_embeddings=False`` trains a separate unembedding; the folder records it and
+    the bridge's logits use it."""
+    config = TrainConfig.from_dict({**tiny_gpt2().to_dict(), "tie_embeddings": False})
+    organism = train(config, tmp_path / "m", progress=False)
+    hf = organism.model
+    assert hf.lm_head.weight.data_ptr() != hf.transformer.wte.weight.data_ptr()
+    assert not torch.equal(hf.lm_head.weight, hf.transformer.wte.weight)
+    assert json.loads((tmp_path / "m" / ORGANISM_FILE).read_text())["tie_embeddings"] is False
+    model = load_organism(directory=tmp_path / "m")
+    tokens = torch.tensor([[1, 5, 9, 30]])
+    with torch.no_grad():
+        torch.testing.assert_close(model(tokens), hf(input_ids=tokens).logits, atol=1e-4, rtol=1e-4)
 
 
 def test_head_penalty_reads_the_gpt2_output_projection(trained):

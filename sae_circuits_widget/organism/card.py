@@ -157,7 +157,8 @@ def model_card(directory: Path, result: dict, printed: str, previous: str | None
             f"- {conf['n_layers']} layers x {conf['n_heads']} heads, d_model {conf['d_model']}, d_head "
             f"{conf['d_model'] // conf['n_heads']}, MLPs of width {conf['d_mlp']} (gelu_new), n_ctx "
             f"{conf['n_ctx']}, vocabulary {conf['d_vocab']} words (word-level, a `PreTrainedTokenizerFast`), "
-            "LayerNorm, learned positions, tied embeddings, no dropout.",
+            f"LayerNorm, learned positions, {'tied' if conf.get('tie_embeddings', True) else 'separate'} "
+            "embedding and unembedding, no dropout.",
         ]
     else:
         head = [

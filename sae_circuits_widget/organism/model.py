@@ -117,9 +117,11 @@ register_circuits(ORGANISM_NAME, organism_circuits)
 register_circuits(GPT2_ORGANISM_NAME, organism_circuits)
 
 
-def gpt2_config(tokenizer: Any, n_layers: int, n_heads: int, d_model: int, n_ctx: int, d_mlp: int):
+def gpt2_config(tokenizer: Any, n_layers: int, n_heads: int, d_model: int, n_ctx: int, d_mlp: int,
+                tie_embeddings: bool = True):
     """A ``GPT2Config`` for the organism's vocabulary: GPT-2's architecture (learned
-    positions, LayerNorm, MLPs with ``gelu_new``, tied embeddings) without dropout.
+    positions, LayerNorm, MLPs with ``gelu_new``; embeddings tied unless
+    ``tie_embeddings`` is False) without dropout.
 
     Weights start at the attention-only organism's scale, TransformerLens's
     ``0.8 / sqrt(d_model)`` (0.071 at d_model 128), not Hugging Face's 0.02: from 0.02,
@@ -134,7 +136,7 @@ def gpt2_config(tokenizer: Any, n_layers: int, n_heads: int, d_model: int, n_ctx
         n_head=n_heads, n_inner=d_mlp, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
         initializer_range=0.8 / d_model ** 0.5,
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
+        pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=tie_embeddings,
     )
 
 
@@ -146,7 +148,8 @@ def save_gpt2(hf_model: Any, tokenizer: Any, out: Path, extra: Optional[dict] = 
     tokenizer.save_pretrained(str(out))
     c = hf_model.config
     conf = dict(architecture="gpt2", n_layers=c.n_layer, n_heads=c.n_head, d_model=c.n_embd,
-                d_mlp=c.n_inner or 4 * c.n_embd, n_ctx=c.n_positions, d_vocab=c.vocab_size,
+                d_mlp=c.n_inner or 4 * c.n_embd, tie_embeddings=bool(c.tie_word_embeddings),
+                n_ctx=c.n_positions, d_vocab=c.vocab_size,
                 model_name=GPT2_ORGANISM_NAME, **(extra or {}))
     (out / ORGANISM_FILE).write_text(json.dumps(conf, indent=1) + "\n")
 

@@ -99,7 +99,7 @@ class Phase:
 ARCHITECTURES = ("attn-only", "gpt2")
 """``attn-only``: TransformerLens's native attention-only transformer (the bundled
 ``organism``); ``gpt2``: a Hugging Face ``GPT2LMHeadModel`` (learned positions,
-LayerNorm, MLPs with GELU, tied embeddings; ``organism-gpt2``)."""
+LayerNorm, MLPs with GELU; ``organism-gpt2``)."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,9 @@ class TrainConfig:
     """The organism's training recipe, all of it; the defaults train the shipped model.
 
     ``architecture``: one of :data:`ARCHITECTURES`; ``d_mlp`` the MLP width of a
-    ``gpt2`` model (0: 4 x ``d_model``, as in GPT-2).
+    ``gpt2`` model (0: 4 x ``d_model``, as in GPT-2); ``tie_embeddings``: whether a
+    ``gpt2`` model's unembedding is its embedding, as in GPT-2 (the native model's are
+    always separate).
 
     ``accuracy_every``: every so many steps, the top-1 accuracy of ``accuracy_examples``
     fresh examples per task is printed. The examples come from the training stream, so
@@ -123,6 +125,7 @@ class TrainConfig:
     seed: int = 1
     architecture: str = "attn-only"
     d_mlp: int = 0
+    tie_embeddings: bool = True
     n_layers: int = 3
     n_heads: int = 8
     d_model: int = 128
@@ -147,6 +150,11 @@ class TrainConfig:
         _check_int(self, "d_mlp", 0)
         if self.architecture == "attn-only" and self.d_mlp:
             raise ValueError("d_mlp is for architecture 'gpt2'; an attention-only model has no MLPs")
+        if not isinstance(self.tie_embeddings, bool):
+            raise ValueError(f"tie_embeddings must be true or false, got {self.tie_embeddings!r}")
+        if self.architecture == "attn-only" and not self.tie_embeddings:
+            raise ValueError("tie_embeddings is for architecture 'gpt2'; the attention-only model's "
+                             "embedding and unembedding are always separate")
         for name in ("n_layers", "n_heads", "d_model", "n_ctx", "batch"):
             _check_int(self, name, 1)
         _check_int(self, "accuracy_every", 0)
@@ -348,7 +356,7 @@ def build(config: TrainConfig) -> tuple[Any, Any, Any]:
     tok = new_tokenizer()
     if config.architecture == "gpt2":
         hf_config = gpt2_config(tok, config.n_layers, config.n_heads, config.d_model, config.n_ctx,
-                                config.d_mlp or 4 * config.d_model)
+                                config.d_mlp or 4 * config.d_model, tie_embeddings=config.tie_embeddings)
         torch.manual_seed(config.seed)
         return GPT2LMHeadModel(hf_config), hf_config, tok
     cfg = make_config(len(tok), config.n_layers, config.n_heads, config.d_model, config.n_ctx, seed=config.seed)
