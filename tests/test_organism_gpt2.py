@@ -203,7 +203,7 @@ def test_the_gpt2_card_is_what_the_script_prints(tmp_path):
     ground_truth.main(["--model", str(tmp_path), "--card-only"])
     card = (tmp_path / "MODEL_CARD.md").read_text()
     assert card == (GPT2_WEIGHTS_DIR / "MODEL_CARD.md").read_text()
-    assert "MLPs of width 512" in card and "--architecture gpt2 --seed 1" in card
+    assert "MLPs of width 256" in card and "--architecture gpt2 --seed 1" in card
     assert "PASS  P1 ioi" in card  # the checklist, failures included, as printed
     circuits = json.loads((GPT2_WEIGHTS_DIR / "circuits.json").read_text())
     assert all(len(t["mlp_ablation_effect"]["mean"]) == 3 for t in circuits["tasks"].values())
