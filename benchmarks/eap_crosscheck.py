@@ -8,7 +8,7 @@
 
 Attention-only models: our model's weights are copied into a TransformerLens 2.x
 ``HookedTransformer`` (same parameter names: blocks.L.attn.W_Q ...). GPT-2 models (MLPs,
-``gelu_new``, tied embeddings): the peer loads the Hugging Face folder itself
+``gelu_new``, tied or separate unembedding): the peer loads the Hugging Face folder itself
 (``save_pretrained`` files, as the GPT-2 organism ships) and converts it with
 TransformerLens 2.x's own GPT-2 weight conversion, so nothing of our weight reading is
 shared; our side loads the same folder with ``load_organism(directory=...)``. The peer
