@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple, Optional, cast
 
 import numpy as np
 import torch
@@ -234,6 +234,12 @@ def _known(cls, values: Any, where: str) -> Mapping[str, Any]:
 
 
 # ----------------------------------------------------------------------------- the penalty
+def mean_over_tokens(total: Float[Tensor, "batch pos"], tokens_mask: Bool[Tensor, "batch pos"]) -> Float[Tensor, ""]:
+    """The mean of ``total`` over the tokens ``tokens_mask`` marks (the penalties' reduction)."""
+    m = tokens_mask.to(total.dtype)
+    return (total * m).sum() / m.sum().clamp(min=1)
+
+
 class HeadOutputNorms:
     """Records, on every training forward pass, the norm of each head's output at each token.
 
@@ -269,10 +275,7 @@ class HeadOutputNorms:
         """Sum over heads of the mean over ``tokens_mask``'s tokens of ``||out||`` (an L1
         over tokens, so heads also fall silent on the tokens they are not needed at).
         Clears the recorded norms."""
-        m = tokens_mask.to(self.norms[0].dtype)
-        count = m.sum().clamp(min=1)
-        total = sum(n.sum(-1) for n in self.norms)  # [b, s]
-        value = (total * m).sum() / count
+        value = mean_over_tokens(cast(Tensor, sum(n.sum(-1) for n in self.norms)), tokens_mask)
         self.norms = []
         return value
 
@@ -301,8 +304,7 @@ class MlpOutputNorms:
     def penalty(self, tokens_mask: Bool[Tensor, "batch pos"]) -> Float[Tensor, ""]:
         """Sum over MLPs of the mean over ``tokens_mask``'s tokens of ``||out||``. Clears
         the recorded norms."""
-        m = tokens_mask.to(self.norms[0].dtype)
-        value = (sum(self.norms) * m).sum() / m.sum().clamp(min=1)
+        value = mean_over_tokens(cast(Tensor, sum(self.norms)), tokens_mask)
         self.norms = []
         return value
 
@@ -462,10 +464,7 @@ def train_phase(model: torch.nn.Module, tokenizer: Any, config: TrainConfig, pha
 
         def penalty(step: int, ids: Tensor, kinds: list[str]) -> Tensor:
             real = ids != data.pad
-            total = terms[0][0] * terms[0][1].penalty(real)
-            for weight, norms in terms[1:]:
-                total = total + weight * norms.penalty(real)
-            return total
+            return sum(weight * norms.penalty(real) for weight, norms in terms)  # type: ignore[return-value]
 
         return train_steps(model, data, config, phase.steps, phase.warmup,
                            penalty if terms else None, progress, desc)
