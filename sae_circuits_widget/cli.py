@@ -35,7 +35,7 @@ import numpy as np
 
 from .engine.result import STABILITY_K
 from .heads import head_index, head_label
-from .settings import POSITIONS, RECIPES
+from .settings import FITS, POSITIONS, RECIPES
 
 DEMO_PAIRS = 20
 """Prompt pairs per task in the demo."""
@@ -252,14 +252,14 @@ def _cmd_discover(args: argparse.Namespace) -> int:
         task = get_task(args.task, model, n=args.n, seed=args.seed)
         result = discover(
             model, task, seed=args.seed, l1=args.l1, n_features=args.features,
-            position=args.position, recipe=args.recipe, n_train=args.n_train, n_saes=args.n_saes,
+            position=args.position, recipe=args.recipe, n_train=args.n_train, n_saes=args.n_saes, fit=args.fit,
         )
         truth = task.ground_truth
     else:
         result = discover(
             model, positives=data["positives"], negatives=data["negatives"], seed=args.seed,
             l1=args.l1, n_features=args.features,
-            position=args.position, recipe=args.recipe, n_train=args.n_train, n_saes=args.n_saes,
+            position=args.position, recipe=args.recipe, n_train=args.n_train, n_saes=args.n_saes, fit=args.fit,
         )
     n_heads = result.n_heads
     flat = result.node_scores.reshape(-1)
@@ -435,6 +435,9 @@ def build_parser() -> argparse.ArgumentParser:
     disc.add_argument("--recipe", choices=RECIPES, default=None)
     disc.add_argument("--n-train", dest="n_train", type=int, default=None)
     disc.add_argument("--saes", dest="n_saes", type=int, default=None, help="SAEs in the ensemble (default: recommended)")
+    disc.add_argument("--fit", choices=FITS, default=None,
+                      help="SAE training loop: exact (default; bitwise the authors' code) or sparse (paper recipe; "
+                           "equal up to rounding, faster)")
     disc.add_argument("--top", type=int, default=15, help="heads to list")
     disc.add_argument("--json", metavar="PATH", help="also write the scores as JSON (checked before the run)")
     disc.add_argument("--html", metavar="PATH", help="also write a self-contained HTML report (checked before the run)")

@@ -116,6 +116,7 @@ def discover(
     n_train: Optional[int] = None,
     n_saes: Optional[int] = None,
     edges: Optional[bool] = None,
+    fit: Optional[str] = None,
     answers: Optional[Sequence[str]] = None,
     cache: Optional[HeadOutputCache] = None,
     sae: Optional[DiscreteSAE] = None,
@@ -133,7 +134,7 @@ def discover(
             duplicates never inflate a score (``validate_prompts`` warns about them).
         settings: a ``Settings``; without it, the task's recommended settings
             (``settings.recommended(task.name)``; the defaults for prompt lists).
-        seed, n_features, l1, position, recipe, n_train, n_saes, edges: override single
+        seed, n_features, l1, position, recipe, n_train, n_saes, edges, fit: override single
             settings (see ``Settings``; a value given here always wins).
         answers: optional answer per positive, checked to be single tokens.
         cache: head-output cache (``Session`` passes its own).
@@ -171,7 +172,7 @@ def discover(
     t0 = time.perf_counter()
     overrides = dict(
         seed=seed, n_features=n_features, l1=l1, position=position, recipe=recipe, n_train=n_train,
-        n_saes=n_saes, edges=edges,
+        n_saes=n_saes, edges=edges, fit=fit,
     )
     if settings is not None:
         if not isinstance(settings, Settings):
@@ -350,7 +351,7 @@ def _fitted_saes(
         fitted = fit_saes(
             [t[2] for t in todo], [t[3] for t in todo], generators=[t[4] for t in todo], workers=workers,
             stop=stop, n_features=settings["n_features"], l1=settings["l1"], recipe=settings["recipe"],
-            device=_model_device(model),
+            fit=settings["fit"], device=_model_device(model),
         )
         for (k, rows, _, _, _, key), sae in zip(todo, fitted):
             members[k] = (sae, rows, "fit")
@@ -361,10 +362,11 @@ def _fitted_saes(
 
 def sae_fit_key(model: Any, train_texts: list[str], x_train: torch.Tensor, settings: dict[str, Any]) -> tuple:
     """The ``SAECache`` key of the fit ``discover`` makes on these training prompts and
-    vectors ``[n, d_model]`` under ``settings`` (seed, n_features, l1, position, recipe)."""
+    vectors ``[n, d_model]`` under ``settings`` (seed, n_features, l1, position, recipe, fit)."""
     return fit_key(
         train_texts, x_train, position=settings["position"], device=_model_device(model).type,
         n_features=settings["n_features"], l1=settings["l1"], seed=settings["seed"], recipe=settings["recipe"],
+        fit=settings["fit"],
     )
 
 

@@ -478,3 +478,17 @@ def test_the_inspector_says_whose_codes_it_shows_under_an_ensemble(tiny_model):
         assert one.inspector.message == ""
     finally:
         one.close()
+
+
+def test_the_sparse_training_loop_reaches_the_engine_and_survives_an_edit(tiny_model):
+    e = CircuitExplorer(tiny_model, "ioi", position="last", fit="sparse", **FAST)
+    try:
+        assert e.result is not None and e.result.settings["fit"] == "sparse"
+        pos = list(e.panel.positives)
+        i = next(r for r in e.result.sae_run.train_rows if r < len(pos))  # a positive the SAE trains on
+        j = next(r for r in range(len(pos)) if r != i)
+        pos[i], pos[j] = pos[j], pos[i]  # its training texts change: the edit refits
+        e.panel.positives = pos
+        assert e.error == "" and e.result.settings["fit"] == "sparse" and e.result.sae_run.source == "fit"
+    finally:
+        e.close()
