@@ -20,6 +20,7 @@ the paint; ``--browser`` measures the paint in Chromium.
 Usage:
     python benchmarks/edit_latency.py                 # 2 threads, 12 pairs, 8 edits
     python benchmarks/edit_latency.py --threads 1 --edits 5 --browser
+    python benchmarks/edit_latency.py --fit sparse    # the sparse training loop
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ def main() -> None:
     parser.add_argument("--edits", type=int, default=8, help="number of timed edits")
     parser.add_argument("--task", default="ioi")
     parser.add_argument("--browser", action="store_true", help="also time the grid repaint in Chromium")
+    parser.add_argument("--fit", choices=("exact", "sparse"), default="exact",
+                        help="the SAE training loop (discover's fit setting; sparse: several times faster, "
+                             "equal up to rounding)")
     parser.add_argument("--during-refit", type=int, default=3, help="live-mode edits made during a refit (0: skip)")
     args = parser.parse_args()
 
@@ -50,7 +54,7 @@ def main() -> None:
 
     model = load_organism()
     t0 = time.perf_counter()
-    explorer = CircuitExplorer(model, args.task, n_pairs=args.pairs, live=False)
+    explorer = CircuitExplorer(model, args.task, n_pairs=args.pairs, live=False, fit=args.fit)
     first = time.perf_counter() - t0
     fresh = get_task(args.task, model, n=args.edits + 5, seed=999).positives
     fresh = [p for p in fresh if p not in explorer.panel.positives][: args.edits]
@@ -96,7 +100,7 @@ def main() -> None:
 
     med = statistics.median(totals)
     print(f"model: bundled organism ({model.cfg.n_layers} layers x {model.cfg.n_heads} heads), task {args.task}, "
-          f"{args.pairs} pairs, torch threads {args.threads}")
+          f"{args.pairs} pairs, torch threads {args.threads}, SAE fit loop {args.fit!r}")
     print(f"first run (all prompts through the model): {first:.3f} s")
     print(f"edit -> first redrawn grid (Python side), {len(totals)} edits: median {med:.3f} s, "
           f"min {min(totals):.3f} s, max {max(totals):.3f} s")
