@@ -25,6 +25,7 @@ the paint (a few ms; ``benchmarks/edit_latency.py --browser``).
 Usage:
     python benchmarks/live_latency.py                  # 2 torch threads, 12 pairs, 6 edits
     python benchmarks/live_latency.py --threads 1 --edits 4 --during-refit 2
+    python benchmarks/live_latency.py --fit sparse     # the sparse training loop
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=12, help="prompt pairs in the panel")
     parser.add_argument("--edits", type=int, default=6, help="number of timed edits")
     parser.add_argument("--task", default="ioi")
+    parser.add_argument("--fit", choices=("exact", "sparse"), default="exact",
+                        help="the SAE training loop (discover's fit setting; sparse: several times faster, "
+                             "equal up to rounding)")
     parser.add_argument("--during-refit", type=int, default=2, help="edits made while a refit runs (0: skip)")
     args = parser.parse_args()
 
@@ -55,7 +59,7 @@ def main() -> None:
 
     model = load_organism()
     t0 = time.perf_counter()
-    explorer = CircuitExplorer(model, args.task, n_pairs=args.pairs, live=True)
+    explorer = CircuitExplorer(model, args.task, n_pairs=args.pairs, live=True, fit=args.fit)
     assert explorer.wait(300), "the first run did not finish"
     first = time.perf_counter() - t0
     steps = _time_checks(explorer)
@@ -85,7 +89,7 @@ def main() -> None:
         rows.append({"kind": kind, **_spans(events, text, t), "steps": dict(steps)})
 
     print(f"model: bundled organism ({model.cfg.n_layers} layers x {model.cfg.n_heads} heads), task {args.task}, "
-          f"{args.pairs} pairs, torch threads {args.threads}, live mode (50 ms debounce)")
+          f"{args.pairs} pairs, torch threads {args.threads}, live mode (50 ms debounce), SAE fit loop {args.fit!r}")
     print(f"first run with its checks: {first:.2f} s; {explorer.behaviour_summary}")
     for kind in ("training", "other"):
         mine = [r for r in rows if r["kind"] == kind]
