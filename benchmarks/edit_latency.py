@@ -11,8 +11,9 @@ An edit of a training prompt redraws twice: first a preview (every prompt encode
 the previous SAE, drawn before the refit starts), then the final grid of the refit;
 both times from the edit are reported (edit -> first redrawn grid, edit -> final grid).
 ``--during-refit N`` also times, in live mode (worker thread, 50 ms debounce), an edit
-made while the previous edit's refit is still running: its grid waits for that refit
-to end (the fit cannot be stopped half way; its result is dropped, its SAE kept).
+made while the previous edit's refit is still running: the refit is stopped at its next
+epoch (the fit's stop callback) and the newer edit runs (``benchmarks/live_latency.py``
+times the checks that follow as well).
 The browser adds its typing
 pause (PromptPanel.debounce_ms, 250 ms by default, the time a user is still typing) and
 the paint; ``--browser`` measures the paint in Chromium.
