@@ -83,7 +83,7 @@ def train_sparse(
             diff.index_add_(0, rows, acts @ wd_c)
             l1_term = acts.sum()
         else:
-            l1_term = torch.zeros(())
+            l1_term = x.new_zeros(())
         trace.append(diff.square().mean() + l1 * l1_term / n)
         g_rec = diff.mul_(g_scale)  # [n, d]
         g_bp = g_rec.sum(dim=0)
