@@ -120,6 +120,7 @@ from jaxtyping import Float, Int
 from torch import Tensor, nn
 
 from ..errors import Cancelled
+from .sparse_fit import train_sparse
 
 RECIPES = ("paper", "stable")
 FITS = ("exact", "sparse")
@@ -416,8 +417,6 @@ def fit_sae(
 
     with few_threads(is_small_fit(x.shape, n_features, device)):
         if fit == "sparse":
-            from .sparse_fit import train_sparse
-
             losses = train_sparse(sae, x, n_epochs, _optimiser(sae, x.device), stop, observe)
         else:
             losses = _train(sae, x, n_epochs, tol, patience, stop, observe)

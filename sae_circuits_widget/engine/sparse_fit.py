@@ -31,15 +31,12 @@ training set every ten epochs anyway and its fits are short.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
 import torch
 from torch import Tensor
 
 from ..errors import Cancelled
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .sae import DiscreteSAE
 
 
 def _unit_columns_(w: Tensor) -> Tensor:
@@ -51,11 +48,12 @@ def _unit_columns_(w: Tensor) -> Tensor:
 
 @torch.no_grad()
 def train_sparse(
-    sae: "DiscreteSAE", x: Tensor, n_epochs: int, opt: Any,
-    stop: Optional[Callable[[], bool]] = None, observe: Optional[Callable[[int, "DiscreteSAE"], None]] = None,
+    sae: Any, x: Tensor, n_epochs: int, opt: Any,
+    stop: Optional[Callable[[], bool]] = None, observe: Optional[Callable[[int, Any], None]] = None,
 ) -> list[float]:
     """Run ``n_epochs`` full-batch epochs of the paper recipe on ``x`` (already in the
-    SAE's units) with the optimiser ``opt`` (``sae._Adam`` over ``W_enc, W_dec, b_enc,
+    SAE's units) on ``sae`` (a ``sae.DiscreteSAE``; not imported here, which ``sae``
+    imports) with the optimiser ``opt`` (``sae._Adam`` over ``W_enc, W_dec, b_enc,
     b_pre``); returns the loss of each epoch. ``stop`` and ``observe`` as in ``fit_sae``."""
     W_enc, W_dec, b_enc, b_pre = sae.W_enc, sae.W_dec, sae.b_enc, sae.b_pre
     we, wd, be, bp = W_enc.data, W_dec.data, b_enc.data, b_pre.data
