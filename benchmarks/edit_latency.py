@@ -166,19 +166,23 @@ def _edits_during_refit(explorer, targets, pool, n: int) -> list[float]:
     drawn: list[tuple[float, list[str]]] = []
     seen = threading.Condition()
 
-    def on_drawn(change) -> None:
-        # the status line changes on every draw (preview or final); the grid's scores need
-        # not: a preview can give the same scores as the grid already shows
+    show = live._show
+
+    def recorded_show(result, gen, inputs, update, *, final):
+        # every draw of a result, taken from the explorer: neither the grid's scores nor the
+        # status line need change between two draws (a preview can repeat both)
+        out = show(result, gen, inputs, update, final=final)
         with seen:
-            drawn.append((time.perf_counter(), list(live.result.prompts)))
+            drawn.append((time.perf_counter(), list(result.prompts)))
             seen.notify_all()
+        return out
 
     def wait_for(text: str) -> float:
         with seen:
             assert seen.wait_for(lambda: any(text in p for _, p in drawn), timeout=30), "edit never drawn"
             return next(t for t, p in drawn if text in p)
 
-    live.observe(on_drawn, names=["status"])
+    live._show = recorded_show
     waits = []
     for k in range(n):
         first, second = pool[2 * k], pool[2 * k + 1]

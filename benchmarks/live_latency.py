@@ -138,20 +138,26 @@ def main() -> None:
 
 
 def _record(explorer) -> list[tuple[float, str, tuple, bool]]:
-    """Every draw (status line) and every end of the checks, with the prompts on screen."""
+    """Every draw of a result (preview or final) and every end of the checks, with the
+    prompts on screen. Draws are taken from the explorer's ``_show``, not from its status
+    line: two previews in a row can show the same status text (it rounds the preview's
+    seconds), and an unchanged trait sends no change."""
     events: list[tuple[float, str, tuple, bool]] = []
     lock = threading.Lock()
+    show = explorer._show
 
-    def on_status(change) -> None:
+    def recorded_show(result, gen, inputs, update, *, final):
+        out = show(result, gen, inputs, update, final=final)
         with lock:
-            events.append((time.perf_counter(), "draw", tuple(explorer.result.prompts), bool(explorer.is_final)))
+            events.append((time.perf_counter(), "draw", tuple(result.prompts), bool(final)))
+        return out
 
     def on_checking(change) -> None:
         if not change["new"]:
             with lock:
                 events.append((time.perf_counter(), "checked", tuple(explorer.result.prompts), True))
 
-    explorer.observe(on_status, names=["status"])
+    explorer._show = recorded_show
     explorer.observe(on_checking, names=["checking"])
     return events
 
