@@ -55,6 +55,7 @@ POSITIONS = ("mean", "last")
 """Head outputs averaged over the prompt's positions, or taken at the last token."""
 RECIPES = ("paper", "stable")
 FITS = ("exact", "sparse")
+"""SAE training loops: bitwise the authors' code, or without the products of zeros (``sae.fit_sae``)."""
 """SAE training recipes (see ``sae``)."""
 
 MAX_SEED = 2**63 - 1

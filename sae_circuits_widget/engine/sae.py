@@ -120,11 +120,10 @@ from jaxtyping import Float, Int
 from torch import Tensor, nn
 
 from ..errors import Cancelled
+from ..settings import FITS
 from .sparse_fit import train_sparse
 
 RECIPES = ("paper", "stable")
-FITS = ("exact", "sparse")
-"""Training loops of a fit: bitwise the reference's, or without the products of zeros (``fit_sae``)."""
 NO_CODE = -1
 """The code of a vector on which no SAE feature fires."""
 ENCODE_CHUNK_BYTES = 16 * 2**20
