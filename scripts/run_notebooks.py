@@ -139,7 +139,11 @@ def problems(nb: Any) -> list[str]:
 
 
 def output_kinds(nb: Any) -> list[list[tuple[str, ...]]]:
-    """Per code cell, the kind of each output: ``("stream", name)`` or the sorted mimetypes."""
+    """Per code cell, the kind of each output: ``("stream", name)`` or the sorted mimetypes.
+
+    Consecutive writes to one stream count once: the kernel splits a cell's printing into
+    as many stream outputs as it happened to flush, which depends on timing, not on what
+    the cell shows."""
     kinds = []
     for cell in nb.cells:
         if cell.cell_type != "code":
@@ -147,7 +151,9 @@ def output_kinds(nb: Any) -> list[list[tuple[str, ...]]]:
         row = []
         for o in cell.get("outputs", []):
             if o.get("output_type") == "stream":
-                row.append(("stream", o.get("name", "")))
+                kind = ("stream", o.get("name", ""))
+                if not row or row[-1] != kind:
+                    row.append(kind)
             elif o.get("output_type") == "error":
                 row.append(("error", o.get("ename", "")))
             else:
