@@ -104,3 +104,15 @@ def test_discover_with_the_sparse_loop(tiny_model):
     assert sparse.edge_scores is not None and sparse.edge_scores.shape == exact.edge_scores.shape
     # the same training prompts and starting weights: the losses start equal
     assert sparse.sae.losses[0] == pytest.approx(exact.sae.losses[0], rel=1e-6)
+
+
+def test_the_weights_keep_the_exact_loops_layout(vectors):
+    # the sparse loop runs Adam on one flat buffer that the parameters are views into; the
+    # parameters it hands back have the exact loop's shapes and strides (the reference's layout)
+    exact = fit_sae(vectors, n_features=24, seed=1, epochs=3)
+    sparse = fit_sae(vectors, n_features=24, seed=1, epochs=3, fit="sparse")
+    for a, b in zip(weights(sparse), weights(exact)):
+        assert (a.shape, a.stride()) == (b.shape, b.stride())
+    # and each has its own storage again (safetensors refuses tensors that share memory)
+    pointers = {p.untyped_storage().data_ptr() for p in weights(sparse)}
+    assert len(pointers) == 4

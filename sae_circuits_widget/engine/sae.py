@@ -416,7 +416,7 @@ def fit_sae(
 
     with few_threads(is_small_fit(x.shape, n_features, device)):
         if fit == "sparse":
-            losses = train_sparse(sae, x, n_epochs, _optimiser(sae, x.device), stop, observe)
+            losses = train_sparse(sae, x, n_epochs, stop, observe)
         else:
             losses = _train(sae, x, n_epochs, tol, patience, stop, observe)
     sae.losses = losses
