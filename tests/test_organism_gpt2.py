@@ -162,6 +162,27 @@ def test_mlp_penalty_enters_the_training_loss():
         TrainConfig.from_dict({"tasks_phase": {"mlp_l1": 0.01}})
 
 
+def test_mlps_switched_off_for_the_first_steps_of_a_phase():
+    """``mlp_off_steps``: the MLPs' output projections start at zero and no MLP parameter
+    moves during those steps (the attention does); after them the MLPs train. An
+    attention-only config refuses the field."""
+    def run(steps: int) -> torch.nn.Module:
+        config = TrainConfig.from_dict({**tiny_gpt2().to_dict(), "accuracy_every": 0,
+                                        "tasks_phase": {"steps": steps, "mlp_off_steps": 3},
+                                        "stories_phase": {"steps": 0}})
+        return train(config, progress=False).model
+
+    start, held, after = run(0), run(3), run(5)
+    mlp = lambda m: m.transformer.h[0].mlp  # noqa: E731
+    attn = lambda m: m.transformer.h[0].attn  # noqa: E731
+    assert float(mlp(held).c_proj.weight.abs().sum()) == 0.0 == float(mlp(held).c_proj.bias.abs().sum())
+    torch.testing.assert_close(mlp(held).c_fc.weight, mlp(start).c_fc.weight, rtol=0, atol=0)
+    assert not torch.equal(attn(held).c_attn.weight, attn(start).c_attn.weight)
+    assert float(mlp(after).c_proj.weight.abs().sum()) > 0.0
+    with pytest.raises(ValueError, match="mlp_off_steps is for architecture 'gpt2'"):
+        TrainConfig.from_dict({"tasks_phase": {"mlp_off_steps": 10}})
+
+
 def test_mlp_evidence(trained, tiny_model):
     organism, out = trained
     model = load_organism(directory=out)

@@ -95,7 +95,9 @@ def training_lines(record: dict) -> list[str]:
             terms = [f"{phase.head_l1} x the sum over heads of each head's output norm"] if phase.head_l1 else []
             terms += [f"{phase.mlp_l1} x the sum over MLPs of each MLP's output norm"] if phase.mlp_l1 else []
             penalty = f"plus {' and '.join(terms)} (mean over tokens)" if terms else "no penalty"
-            phases.append(f"{name}: {phase.steps} steps on the mix {json.dumps(phase.mix.shares())}, {penalty}")
+            off = (f", the MLPs switched off (output projections zero, not trained) for its first "
+                   f"{phase.mlp_off_steps} steps") if phase.mlp_off_steps else ""
+            phases.append(f"{name}: {phase.steps} steps on the mix {json.dumps(phase.mix.shares())}, {penalty}{off}")
     shipped = RECIPES[config.architecture]
     flag = "" if config.architecture == "attn-only" else f"--architecture {config.architecture} "
     config_file = "organism.json" if config.architecture == "gpt2" else "config.json"

@@ -39,7 +39,7 @@ import json
 import math
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,19 +79,27 @@ def _check_number(obj: Any, name: str, low: float, high: float = math.inf, above
 class Phase:
     """One phase of the recipe: ``steps`` optimiser steps on ``mix``, the learning rate
     warming up over the first ``warmup`` of them, with the head-output penalty weighted
-    by ``head_l1`` and the MLP-output penalty (a model with MLPs) by ``mlp_l1`` (0: none)."""
+    by ``head_l1`` and the MLP-output penalty (a model with MLPs) by ``mlp_l1`` (0: none).
+
+    ``mlp_off_steps`` (a model with MLPs): for the first so many steps of the phase the
+    MLPs add nothing. Their output projections are set to zero when the phase starts and
+    no MLP parameter is updated until then; after that they train from zero output.
+    Attention-only circuits form first, as in the attention-only organism, before the
+    MLPs can offer a shortcut."""
 
     steps: int
     warmup: int
     head_l1: float
     mix: Mix
     mlp_l1: float = 0.0
+    mlp_off_steps: int = 0
 
     def __post_init__(self) -> None:
         _check_int(self, "steps", 0)
         _check_int(self, "warmup", 0)
         _check_number(self, "head_l1", 0.0)
         _check_number(self, "mlp_l1", 0.0)
+        _check_int(self, "mlp_off_steps", 0)
         if not isinstance(self.mix, Mix):
             raise ValueError(f"mix must be a data.Mix, got {type(self.mix).__name__}")
 
@@ -174,8 +182,9 @@ class TrainConfig:
         for name in ("tasks_phase", "stories_phase"):
             if not isinstance(getattr(self, name), Phase):
                 raise ValueError(f"{name} must be a Phase, got {type(getattr(self, name)).__name__}")
-            if self.architecture == "attn-only" and getattr(self, name).mlp_l1:
-                raise ValueError(f"{name}.mlp_l1 is for architecture 'gpt2'; an attention-only model has no MLPs")
+            for field in ("mlp_l1", "mlp_off_steps"):
+                if self.architecture == "attn-only" and getattr(getattr(self, name), field):
+                    raise ValueError(f"{name}.{field} is for architecture 'gpt2'; an attention-only model has no MLPs")
 
     def phases(self) -> tuple[tuple[str, Phase], ...]:
         """``(name, phase)`` in training order."""
@@ -413,10 +422,13 @@ def quick_accuracy(model: torch.nn.Module, data: DataSource, n: int = 256) -> di
 
 
 def train_steps(model: torch.nn.Module, data: DataSource, config: TrainConfig, steps: int, warmup: int,
-                penalty: Optional[Penalty] = None, progress: bool = True, desc: str = "train") -> list[float]:
+                penalty: Optional[Penalty] = None, progress: bool = True, desc: str = "train",
+                held: tuple[int, Sequence[torch.nn.Parameter]] = (0, ())) -> list[float]:
     """``steps`` AdamW steps on batches from ``data`` (a fresh optimiser over the
     parameters that require grad, ``config``'s rate, decay, betas and clipping, the
-    :func:`lr_share` schedule). Returns the loss of every step."""
+    :func:`lr_share` schedule). ``held = (n, params)``: ``params`` get no gradient, so
+    no update and no weight decay, in the first ``n`` steps. Returns the loss of every
+    step."""
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.lr,
                             weight_decay=config.weight_decay, betas=config.adam_betas)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: lr_share(step, steps, warmup, config.final_lr_share))
@@ -432,6 +444,9 @@ def train_steps(model: torch.nn.Module, data: DataSource, config: TrainConfig, s
             loss = loss + extra
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        if step < held[0]:
+            for p in held[1]:
+                p.grad = None  # AdamW skips a parameter without a gradient
         torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
         opt.step()
         sched.step()
@@ -466,11 +481,28 @@ def train_phase(model: torch.nn.Module, tokenizer: Any, config: TrainConfig, pha
             real = ids != data.pad
             return sum(weight * norms.penalty(real) for weight, norms in terms)  # type: ignore[return-value]
 
+        held: tuple[int, list[torch.nn.Parameter]] = (0, [])
+        if phase.mlp_off_steps:
+            held = (phase.mlp_off_steps, switch_mlps_off(model))
         return train_steps(model, data, config, phase.steps, phase.warmup,
-                           penalty if terms else None, progress, desc)
+                           penalty if terms else None, progress, desc, held)
     finally:
         for _, norms in terms:
             norms.remove()
+
+
+def switch_mlps_off(model: Any) -> list[torch.nn.Parameter]:
+    """Zero every MLP's output projection (weight and bias) of a model with MLPs, so that
+    the MLPs add nothing to the residual stream; returns the MLPs' parameters."""
+    if not is_gpt2(model):
+        raise ValueError("mlp_off_steps needs a model with MLPs (architecture 'gpt2')")
+    params: list[torch.nn.Parameter] = []
+    with torch.no_grad():
+        for block in model.transformer.h:
+            block.mlp.c_proj.weight.zero_()
+            block.mlp.c_proj.bias.zero_()
+            params += list(block.mlp.parameters())
+    return params
 
 
 @contextmanager
