@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import inspect
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -342,38 +341,6 @@ def test_an_edited_training_prompt_gives_a_preview_then_the_final(gated):
     assert live.wait(20) and rec.kinds(gen) == ["final"] and rec.updates[-1].result.sae is final.sae
     gen = live.request(PAIRS.positives, PAIRS.negatives, FAST.replace(seed=1))  # settings change: no preview
     assert live.wait(20) and rec.kinds(gen) == ["final"]
-
-
-def test_the_new_saes_fit_while_the_preview_is_handled(tiny_model):
-    """After a training-prompt edit the refit starts beside ``on_update``'s handling of the
-    preview (``Session.prefit``, no model call): the preview's callback sees the fit end
-    while it still runs, and the final takes that fit instead of fitting again."""
-    session = Session(tiny_model)
-    rec = Recorder()
-    seen: dict[str, int] = {}
-
-    def on_update(update):
-        rec(update)
-        if update.kind == "preview":
-            before = seen["fits"]
-            deadline = time.monotonic() + 20
-            while session.sae_fits == before and time.monotonic() < deadline:
-                time.sleep(0.005)
-            seen["during_preview"] = session.sae_fits - before
-
-    live = LiveSession(tiny_model, on_update, session=session, debounce_s=0.01)
-    first = live.run(PAIRS.positives, PAIRS.negatives, FAST)
-    seen["fits"] = session.sae_fits
-    train = next(i for i in first.sae_run.train_rows if i < len(PAIRS.positives))
-    edited = list(PAIRS.positives)
-    edited[train] = EDIT
-    gen = live.request(edited, PAIRS.negatives, FAST)
-    assert live.wait(20) and rec.kinds(gen) == ["preview", "final"]
-    assert seen["during_preview"] >= 1
-    assert session.sae_fits - seen["fits"] == seen["during_preview"]  # the final fitted nothing more
-    final = rec.updates[-1].result
-    assert final.sae_run.source == "fit" and final.prompts[train] == EDIT
-    live.close()
 
 
 @pytest.mark.parametrize("stoppable", [True, False])

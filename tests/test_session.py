@@ -197,36 +197,6 @@ def test_editing_a_training_prompt_refits(session):
     assert third.sae is first.sae and session.sae_fits == 2
 
 
-def test_prefit_fits_ahead_what_the_run_would_fit(session, tiny_model):
-    """After a training-prompt edit, ``prefit`` (cached head outputs only, no forward
-    pass) fits the run's new SAE; the run then takes it as its own fit, and its result
-    is the one the same steps without the prefit give."""
-    import torch
-
-    first = session.discover(TASK.positives, TASK.negatives, **FEW)
-    inside = next(i for i in first.sae_run.train_rows if i < len(TASK.positives))
-    edited = _edit(TASK.positives, inside)
-    assert session.prefit(edited, TASK.negatives, **FEW) == 0  # the edited prompt is not cached yet
-    assert session.preview(edited, TASK.negatives, **FEW) is not None  # caches it
-    passes = session.forward_prompts
-    assert session.prefit(edited, TASK.negatives, **FEW) == 1 and session.sae_fits == 2
-    assert session.prefit(edited, TASK.negatives, **FEW) == 0  # kept already
-    assert session.forward_prompts == passes  # no model call
-    second = session.discover(edited, TASK.negatives, **FEW)
-    assert second.sae_run.source == "fit" and session.sae_fits == 2 and session.saes.hits == 0
-    # the same steps without the prefit fit the same SAE, bit for bit
-    other = Session(tiny_model)
-    other.discover(TASK.positives, TASK.negatives, **FEW)
-    other.preview(edited, TASK.negatives, **FEW)
-    plain = other.discover(edited, TASK.negatives, **FEW)
-    assert plain.sae_run.source == "fit"
-    for a, b in zip((second.sae.W_enc, second.sae.W_dec), (plain.sae.W_enc, plain.sae.W_dec)):
-        torch.testing.assert_close(a, b, rtol=0, atol=0)
-    np.testing.assert_array_equal(second.node_scores, plain.node_scores)
-    # taken once: a later run with the same prompts reuses it
-    assert session.discover(edited, TASK.negatives, **FEW).sae_run.source == "cache"
-
-
 @pytest.mark.parametrize("change", [dict(seed=1), dict(position="last"), dict(l1=0.05), dict(n_features=16), dict(recipe="stable")])
 def test_a_fit_setting_change_refits(session, change):
     first = session.discover(TASK.positives, TASK.negatives, **FEW)

@@ -229,7 +229,7 @@ def discover(
         with few_threads(small):
             if stop is not None and stop():
                 raise Cancelled("the run was cancelled before its SAE fits finished")
-            members = fitted_saes(model, x, is_positive, prompts, fit_settings, sae_cache, stop, workers)
+            members = _fitted_saes(model, x, is_positive, prompts, fit_settings, sae_cache, stop, workers)
     timings["sae_fit"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -319,7 +319,7 @@ def _check_sae(sae: Any, model: Any) -> None:
         )
 
 
-def fitted_saes(
+def _fitted_saes(
     model: Any,
     x: torch.Tensor,
     is_positive: np.ndarray,
@@ -328,15 +328,11 @@ def fitted_saes(
     sae_cache: Optional[SAECache],
     stop: Optional[Callable[[], bool]] = None,
     workers: int = 1,
-    ahead: bool = False,
 ) -> list[tuple[DiscreteSAE, Optional[np.ndarray], str]]:
     """``(SAE, training rows, source)`` of each member of the ensemble, in member order:
     each fit on its training rows of ``x``, or taken from ``sae_cache``; the fits that
     are not in the cache run together (``fit_saes``, ``workers`` at a time) and are
-    stored in it (``ahead``: as fitted ahead of the run that will take them,
-    ``Session.prefit``; those kept already are then left in the cache, untouched, and
-    missing from the list). A member ``Session.prefit`` fitted for this run has source
-    ``"fit"``, a reused one ``"cache"``."""
+    stored in it."""
     members: list[Optional[tuple[DiscreteSAE, Optional[np.ndarray], str]]] = []
     todo: list[tuple[int, np.ndarray, torch.Tensor, int, Optional[torch.Generator], Any]] = []
     for k, member_seed in enumerate(member_seeds(settings["seed"], settings["n_saes"])):
@@ -345,12 +341,9 @@ def fitted_saes(
         key = None
         if sae_cache is not None:
             key = sae_fit_key(model, [prompts[i] for i in rows], x_train, {**settings, "seed": member_seed})
-            if ahead and key in sae_cache:
-                members.append(None)  # kept already: the run itself takes it
-                continue
-            hit, source = sae_cache.take(key)
+            hit = sae_cache.get(key)
             if hit is not None:
-                members.append((hit, rows, source))
+                members.append((hit, rows, "cache"))
                 continue
         members.append(None)
         todo.append((k, rows, x_train, member_seed, generator, key))
@@ -363,7 +356,7 @@ def fitted_saes(
         for (k, rows, _, _, _, key), sae in zip(todo, fitted):
             members[k] = (sae, rows, "fit")
             if sae_cache is not None:
-                sae_cache.put(key, sae, ahead=ahead)
+                sae_cache.put(key, sae)
     return [m for m in members if m is not None]
 
 

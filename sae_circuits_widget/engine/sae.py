@@ -669,47 +669,29 @@ class SAECache:
         self.fits = 0
         self.hits = 0
         self._items: "OrderedDict[Hashable, DiscreteSAE]" = OrderedDict()
-        self._ahead: set[Hashable] = set()  # fitted ahead of the run that will take them
         self._lock = threading.Lock()
 
     def get(self, key: Hashable) -> Optional[DiscreteSAE]:
         """The SAE stored under ``key`` (now the most recently used), or ``None``."""
-        return self.take(key)[0]
-
-    def take(self, key: Hashable) -> tuple[Optional[DiscreteSAE], str]:
-        """``(SAE, source)`` for ``key``: ``source`` is ``"fit"`` the first time an SAE
-        stored with ``ahead=True`` is taken (it was fitted for this run, only earlier),
-        else ``"cache"`` (a reuse, counted in ``hits``); ``(None, "")`` when absent."""
         with self._lock:
             sae = self._items.get(key)
-            if sae is None:
-                return None, ""
-            self._items.move_to_end(key)
-            if key in self._ahead:
-                self._ahead.discard(key)
-                return sae, "fit"
-            self.hits += 1
-            return sae, "cache"
+            if sae is not None:
+                self._items.move_to_end(key)
+                self.hits += 1
+            return sae
 
-    def put(self, key: Hashable, sae: DiscreteSAE, *, ahead: bool = False) -> None:
-        """Store a freshly fitted SAE, dropping the least recently used beyond ``maxsize``.
-        ``ahead``: fitted ahead of the run that will use it (``Session.prefit``)."""
+    def put(self, key: Hashable, sae: DiscreteSAE) -> None:
+        """Store a freshly fitted SAE, dropping the least recently used beyond ``maxsize``."""
         with self._lock:
             self._items[key] = sae
             self._items.move_to_end(key)
             self.fits += 1
-            if ahead:
-                self._ahead.add(key)
-            else:
-                self._ahead.discard(key)
             while len(self._items) > self.maxsize:
-                old, _ = self._items.popitem(last=False)
-                self._ahead.discard(old)
+                self._items.popitem(last=False)
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
-            self._ahead.clear()
 
     def __len__(self) -> int:
         return len(self._items)

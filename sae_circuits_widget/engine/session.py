@@ -28,17 +28,16 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
-import torch
 
 from ..errors import FileFormatError
 from ..settings import FIT_FIELDS, member_seeds
 from .activations import HeadOutputCache, attention_from_final, few_threads, head_outputs, is_small_model
-from .discover import DEFAULTS, check_settings, discover, fitted_saes, sae_fit_key, training_rows
+from .discover import DEFAULTS, check_settings, discover, sae_fit_key, training_rows
 from .result import CircuitResult
 from .sae import DiscreteSAE, SAECache, code_meaning
 from .serialization import FORMAT_VERSION, check_header, parse_json_text, read_json_file
@@ -168,39 +167,6 @@ class Session:
         if result.sae_run is not None:
             result.sae_run.preview = True
         return result
-
-    def prefit(self, positives: Sequence[str], negatives: Sequence[str], *,
-               stop: Optional[Callable[[], bool]] = None, **settings: Any) -> int:
-        """Fit the SAEs that ``discover`` with these prompts and settings would fit, and
-        keep them, so that the run finds them ready; returns how many were fitted.
-
-        It reads head outputs from the session's cache only and never runs the model, so
-        it can fit on one core while another thread uses the model (the live loop starts
-        it beside a preview's checks). It fits nothing when a prompt's head outputs are
-        not cached yet (``preview`` caches them). The SAEs are those ``discover`` would
-        fit, bit for bit (same training rows, draws and loop), and the run that takes
-        one reports it as fitted (``sae_run.source == "fit"``), not reused. ``stop`` as
-        in ``discover`` (``errors.Cancelled``). Settings other than the fit settings
-        (``settings.FIT_FIELDS``) and ``task`` are ignored.
-        """
-        task = settings.get("task")
-        if task is not None:
-            positives, negatives = list(task.positives), list(task.negatives)
-        fit = check_settings(**{k: settings.get(k, DEFAULTS[k]) for k in FIT_FIELDS})
-        prompts = [*positives, *negatives]
-        if not prompts or not all(isinstance(p, str) for p in prompts):
-            return 0
-        found = self.cache.get_many(self.model, prompts, fit["position"])
-        if any(p not in found for p in prompts):
-            return 0
-        x = torch.stack([found[p] for p in prompts])
-        is_positive = np.array([True] * len(positives) + [False] * len(negatives))
-        workers = fit["n_saes"] if torch.get_num_threads() > 1 else 1
-        with self._lock:  # a run started meanwhile waits, then takes these SAEs
-            before = self.saes.fits
-            with few_threads(is_small_model(self.model)):
-                fitted_saes(self.model, x, is_positive, prompts, fit, self.saes, stop, workers, ahead=True)
-            return self.saes.fits - before
 
     def code_meaning(self, feature: int, k: int = 8, result: Optional[CircuitResult] = None) -> list[tuple[str, float]]:
         """Top tokens a code's SAE feature writes through the unembedding."""

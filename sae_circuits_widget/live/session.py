@@ -12,9 +12,6 @@ stream of edits into as few runs as possible and reports each through one callba
   (``Session.preview``, what the method does for any prompt it was not trained on),
   ``kind="preview"``; then the *final* result, ``kind="final"``. A settings or task
   change gets no preview: an SAE of other settings is not a preview of anything;
-  the new SAEs start fitting on a second thread as soon as the preview is ready
-  (``Session.prefit``, which never runs the model), so the fit overlaps with whatever
-  ``on_update`` does with the preview (the explorer's checks of it);
 * a result is reported only while its generation is the newest, so a stale result never
   follows a newer one; a request that arrives while an SAE fit runs stops that fit (the
   engine's ``stop`` callback, polled every epoch) and the stopped run is reported as
@@ -345,12 +342,7 @@ class LiveSession:
                 with self.model_lock:
                     preview = self._preview(req)
                 if preview is not None and self._is_newest(req.generation):
-                    prefit = self._start_prefit(req)
-                    try:
-                        self._emit(update("preview", preview))
-                    finally:
-                        if prefit is not None:
-                            prefit.join()  # the run below then takes its SAEs
+                    self._emit(update("preview", preview))
             if not self._is_newest(req.generation):
                 return None  # superseded: the newer request runs next, skip this refit
             with self.model_lock:
@@ -394,29 +386,6 @@ class LiveSession:
             generation = req.generation
             settings["stop"] = lambda: self._closed or self.generation != generation
         return self.session.discover(_listed(req.positives), _listed(req.negatives), **settings)
-
-    def _start_prefit(self, req: _Request) -> Optional[threading.Thread]:
-        """Start fitting the request's new SAEs on a thread of their own (``Session.prefit``:
-        cached head outputs only, no model call, so no model lock); ``None`` when the
-        session has no ``prefit``. A failure or a cancellation there is left to the run
-        itself, which fits what is missing and reports any error."""
-        prefit = getattr(self.session, "prefit", None)
-        if prefit is None:
-            return None
-        settings: dict[str, Any] = req.settings.to_dict()
-        task = self._usable_task(req)
-        if task is not None:
-            settings["task"] = task
-        generation = req.generation
-
-        def fit() -> None:
-            with contextlib.suppress(Exception):
-                prefit(_listed(req.positives), _listed(req.negatives),
-                       stop=lambda: self._closed or self.generation != generation, **settings)
-
-        thread = threading.Thread(target=fit, name="sae-circuits-prefit", daemon=True)
-        thread.start()
-        return thread
 
     def _preview(self, req: _Request) -> Optional[CircuitResult]:
         """``Session.preview`` of the request (``None`` when the run needs no new fit).
