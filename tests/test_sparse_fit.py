@@ -80,6 +80,23 @@ def test_stop_and_observe_work_as_in_the_exact_loop(vectors):
         fit_sae(vectors, n_features=16, fit="sparse", stop=stop)
 
 
+def test_observe_sees_the_weights_of_each_epoch(vectors):
+    # the sparse loop keeps its own buffers and writes the SAE's weights back before each
+    # observe call: what observe sees follows the exact loop's weights epoch by epoch
+    def recorder(into: list):
+        return lambda epoch, sae: into.append([w.detach().clone() for w in weights(sae)])
+
+    exact_seen: list = []
+    sparse_seen: list = []
+    fit_sae(vectors, n_features=24, seed=1, epochs=6, observe=recorder(exact_seen))
+    fit_sae(vectors, n_features=24, seed=1, epochs=6, fit="sparse", observe=recorder(sparse_seen))
+    assert len(sparse_seen) == len(exact_seen) == 7
+    assert not torch.equal(sparse_seen[0][0], sparse_seen[-1][0])  # the weights moved
+    for a, b in zip(sparse_seen, exact_seen):
+        for p, q in zip(a, b):
+            torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
+
+
 def test_sparse_is_refused_for_the_stable_recipe(vectors):
     with pytest.raises(ValueError, match="paper recipe"):
         fit_sae(vectors, n_features=16, recipe="stable", fit="sparse")
