@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import torch
 from engine_helpers import toy_ioi
@@ -133,3 +136,24 @@ def test_the_weights_keep_the_exact_loops_layout(vectors):
     # and each has its own storage again (safetensors refuses tensors that share memory)
     pointers = {p.untyped_storage().data_ptr() for p in weights(sparse)}
     assert len(pointers) == 4
+
+
+def test_the_kernels_compile_where_no_cache_can_be_written():
+    # a read-only install with no writable home: numba finds no cache folder, and the
+    # kernels compile per process instead of failing at import
+    code = (
+        "import numba.core.caching as caching\n"
+        "caching.CacheImpl._locator_classes = []\n"
+        "import torch\n"
+        "from sae_circuits_widget.engine import sparse_kernels\n"
+        "assert not sparse_kernels.epoch._cache.__class__.__name__ == 'FunctionCache'\n"
+        "from sae_circuits_widget.engine.sae import fit_sae\n"
+        "torch.manual_seed(0)\n"
+        "x = torch.randn(12, 4)\n"
+        "a, b = fit_sae(x, n_features=5, epochs=4), fit_sae(x, n_features=5, epochs=4, fit='sparse')\n"
+        "torch.testing.assert_close(a.W_enc, b.W_enc, rtol=1e-5, atol=1e-6)\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "ok"

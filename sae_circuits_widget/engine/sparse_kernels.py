@@ -18,7 +18,18 @@ import numba
 import numpy as np
 
 _FLAGS = {"reassoc", "contract", "nsz", "arcp"}  # no "nnan"/"ninf": a non-finite input stays visible
-_jit = numba.njit(cache=True, nogil=True, fastmath=_FLAGS, error_model="numpy")
+
+
+def _jit(fn):
+    """Compile ``fn`` lazily (on its first call), without the GIL, with the cache on disk
+    beside this file or in the user's cache folder; where neither can be written (a
+    read-only install and no writable home), without the cache: each process then
+    compiles on first use."""
+    options = {"nogil": True, "fastmath": _FLAGS, "error_model": "numpy"}
+    try:
+        return numba.njit(cache=True, **options)(fn)
+    except RuntimeError:  # numba: "cannot cache function ...: no locator available"
+        return numba.njit(**options)(fn)
 
 
 @_jit
