@@ -30,7 +30,7 @@ that is bitwise the authors' code (``benchmarks/reference_crosscheck.py``).
 
 The loop runs on the CPU whatever the device asked for (on a GPU the exact loop's dense
 products are the fast way), and the first call in a fresh environment compiles the
-kernels (about three seconds; numba caches them on disk for later processes).
+kernels once (numba caches them on disk for later processes).
 
 Only the paper recipe has this loop: the stable recipe's convergence test encodes the
 training set every ten epochs anyway and its fits are short.
