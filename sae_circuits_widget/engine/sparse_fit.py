@@ -90,7 +90,6 @@ def train_sparse(
     g_scale, g_l1 = np.float32(2.0 / (n * d)), np.float32(l1 / n)
     renormalise_every = n_epochs // 10 if n_epochs >= 10 else 0
     sums = np.empty((n_epochs, 2))  # squared error and sum of activations per epoch
-    epochs_run = 0
     for epoch in range(1, n_epochs + 1):
         if stop is not None and stop():
             raise Cancelled(f"the run was cancelled during an SAE fit (epoch {epoch} of at most {n_epochs})")
@@ -106,12 +105,11 @@ def train_sparse(
             g_scale, g_l1, np.float32(lr / (1 - beta1**epoch)), np.float32((1 - beta2**epoch) ** 0.5),
             np.float32(beta1), np.float32(beta2), np.float32(eps),
         )
-        epochs_run = epoch
         if renormalise_every and (epoch - 1) % renormalise_every == 0:
             kernels.constrain(we, wd, along)  # as the exact loop: the reference's eval pass renormalises
     kernels.constrain(we, wd, along)
     write_back()
     if observe is not None:
-        observe(epochs_run + 1, sae)
-    losses = sums[:epochs_run, 0] / (n * d) + l1 * sums[:epochs_run, 1] / n
+        observe(n_epochs + 1, sae)  # a cancelled fit raised above: every epoch ran
+    losses = sums[:, 0] / (n * d) + l1 * sums[:, 1] / n
     return losses.tolist()
